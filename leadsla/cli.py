@@ -1,0 +1,215 @@
+"""``leadsla`` command line: check, tick, replay, demo, schema.
+
+This is one of the two clock edges (the other is the Prefect flow): ``--now`` defaults to the
+wall clock here and nowhere below. Settings resolve flag > environment (``LEADSLA_*``) >
+default. Times are ISO 8601 with an offset; naive times are refused because a wrong zone would
+silently shift every SLA.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from leadsla.rules import RulesInvalid, load_rules
+
+DEFAULTS = {"rules": "./sla_rules", "exports": "./exports", "db": "./leadsla.duckdb"}
+
+
+def parse_time(value: str) -> datetime:
+    """ISO 8601 with an offset (``Z`` allowed), returned in UTC."""
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from exc
+    if t.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} has no offset: give one, e.g. {value}+05:30 or {value}Z"
+        )
+    return t.astimezone(UTC)
+
+
+def parse_every(value: str) -> timedelta:
+    """``5m``, ``30s``, ``1h``, ``1d``."""
+    m = re.fullmatch(r"(\d+)\s*([smhd])", value.strip())
+    if not m or int(m.group(1)) == 0:
+        raise argparse.ArgumentTypeError(f"not a cadence like 5m, 1h: {value!r}")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
+    return timedelta(**{unit: int(m.group(1))})
+
+
+def _setting(args: argparse.Namespace, name: str) -> str:
+    given = getattr(args, name, None)
+    if given:
+        return str(given)
+    return os.environ.get(f"LEADSLA_{name.upper()}", DEFAULTS[name])
+
+
+def _add_common(p: argparse.ArgumentParser, *names: str) -> None:
+    helps = {
+        "rules": "rules directory (env LEADSLA_RULES, default ./sla_rules)",
+        "exports": "exports folder or fsspec URL (env LEADSLA_EXPORTS, default ./exports)",
+        "db": "DuckDB file (env LEADSLA_DB, default ./leadsla.duckdb)",
+    }
+    for n in names:
+        p.add_argument(f"--{n}", help=helps[n])
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any], human: str) -> None:
+    print(json.dumps(data, default=str, indent=2) if args.json else human)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    rules_dir = _setting(args, "rules")
+    try:
+        rules = load_rules(rules_dir)
+    except RulesInvalid as exc:
+        data = {"ok": False, "errors": [vars(e) for e in exc.errors]}
+        human = f"{len(exc.errors)} error(s) in {rules_dir}:\n" + "\n".join(
+            f"  {e}" for e in exc.errors
+        )
+        _emit(args, data, human)
+        return 2
+    data = {
+        "ok": True,
+        "rules_version": rules.version,
+        "policies": sorted(rules.policies),
+        "sources": [s.id for s in rules.sources],
+        "teams": sorted(rules.teams),
+    }
+    _emit(
+        args,
+        data,
+        f"{rules_dir}: OK (version {rules.version}; {len(rules.policies)} policies, "
+        f"{len(rules.sources)} sources, {len(rules.teams)} teams, "
+        f"{len(rules.members)} members)",
+    )
+    return 0
+
+
+def cmd_tick(args: argparse.Namespace) -> int:
+    from leadsla.tick import run_tick
+
+    now = args.now or datetime.now(UTC)  # clock-edge
+    summary = run_tick(
+        rules_dir=Path(_setting(args, "rules")),
+        exports=_setting(args, "exports"),
+        db=Path(_setting(args, "db")),
+        now=now,
+    )
+    data = {
+        "now": now.isoformat(),
+        "files": summary.files,
+        "events_by_type": summary.events_by_type,
+        "new_events": summary.new_events,
+    }
+    _emit(args, data, summary.markdown)
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from leadsla.tick import replay
+
+    if args.to < args.from_:
+        print("--to is before --from", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    total = int((args.to - args.from_) / args.every) + 1
+
+    def progress(now: datetime, n: int) -> None:
+        if not args.json and (n % 100 == 0 or n == total):
+            print(f"  tick {n}/{total} at {now.isoformat()}", file=sys.stderr)
+
+    ticks = replay(
+        rules_dir=Path(_setting(args, "rules")),
+        exports=_setting(args, "exports"),
+        db=Path(_setting(args, "db")),
+        start=args.from_,
+        end=args.to,
+        every=args.every,
+        progress=progress,
+    )
+    took = time.perf_counter() - started
+    _emit(
+        args,
+        {"ticks": ticks, "seconds": round(took, 2)},
+        f"replayed {ticks} ticks in {took:.1f} s into {_setting(args, 'db')}",
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from leadsla.demo import run_demo
+
+    out = Path(args.out)
+    result = run_demo(
+        out=out,
+        rules_dir=Path(_setting(args, "rules")),
+        every=args.every,
+        progress=None if args.json else lambda msg: print(msg, file=sys.stderr),
+    )
+    _emit(args, result.as_dict(), result.human())
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from leadsla.rules.schema import write_schemas
+
+    paths = write_schemas(Path(args.out))
+    print("\n".join(str(p) for p in paths))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="leadsla", description="Response-time SLAs for sales leads."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check", help="validate sla_rules/ (exit 2 on errors)")
+    _add_common(p, "rules")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("tick", help="one pass: load new exports, fire due steps")
+    _add_common(p, "rules", "exports", "db")
+    p.add_argument("--now", type=parse_time, help="logical time (ISO 8601 with offset)")
+    p.set_defaults(func=cmd_tick)
+
+    p = sub.add_parser("replay", help="ticks over archived exports in logical time")
+    _add_common(p, "rules", "exports", "db")
+    p.add_argument("--from", dest="from_", type=parse_time, required=True)
+    p.add_argument("--to", type=parse_time, required=True)
+    p.add_argument("--every", type=parse_every, default=timedelta(minutes=5))
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("demo", help="generate a week of CRM exports and replay it")
+    _add_common(p, "rules")
+    p.add_argument("--out", default="demo_out", help="output folder (default demo_out)")
+    p.add_argument("--every", type=parse_every, default=timedelta(minutes=30))
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("schema", help="write the JSON Schemas of the rule files")
+    p.add_argument("--out", default="sla_rules/schema")
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except RulesInvalid as exc:
+        print(f"rules are invalid (run `leadsla check`):\n{exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

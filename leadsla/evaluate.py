@@ -1,0 +1,606 @@
+"""Classify, assign and evaluate every open lead in one set-based pass at logical time ``now``.
+
+``evaluate(con, rules, now)`` is the SLA engine. It runs SQL over all open leads at once:
+
+1. **Classify** leads without an intent: the first intent rule (by priority) that matches.
+2. **Assign** leads without an owner: intent-rule or policy team, else the CRM owner when known,
+   else routing rules; within a team, round robin over available members with spare capacity.
+3. **Responses**: ``first_response``, ``sla_met`` and ``recovered_after_escalation`` for
+   responses that became known.
+4. **Steps**: each clock (lead × policy) gets its deadline on the policy's business calendar
+   and each ladder step its threshold. A step is due when its threshold is in
+   ``(evaluated_until, now]`` and, as of the threshold, the lead was not answered or closed
+   according to the newest export dated at or before it (or the first export that showed the
+   lead, when it arrived late). ``evaluated_until`` is what makes "each step once" cheap: a
+   step whose threshold a previous tick passed was decided then, for good, so no anti-join
+   against the event log is needed. Reassignment starts the ladder again for the new owner
+   (hop + 1); the loop repeats until no reassignment fires, at most ``max_hops + 1`` rounds,
+   which is why ticks every minute or every 30 minutes record the same steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import duckdb
+
+from leadsla.rules import RuleSet
+from leadsla.sql import run, scalar
+from leadsla.state import EVENT_COLS, event_id_sql
+from leadsla.tables import at_sql, clock_sql, pos_sql, register_calendars
+
+#: Calendar tables reach this far past ``now``: deadlines further out are computed as unknown
+#: (not yet due), which is all the engine needs; two months covers any sane policy.
+HORIZON = timedelta(days=62)
+
+EMPTY_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "lead_source",
+    "campaign",
+    "form_type",
+    "service_interest",
+    "message",
+    "city",
+    "territory",
+    "device",
+    "company_size",
+    "owner",
+)
+
+
+@dataclass
+class EvalResult:
+    classified: int
+    assigned: int
+    step_events: int
+    reassigned: int
+    rounds: int
+
+
+def prepare(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> None:
+    """Calendar tables covering every open clock and ``now`` + ``HORIZON``.
+
+    They are rebuilt only when the range they cover no longer suffices, so a replay on one
+    connection pays for them once a month of logical time, not every tick. Rule tables are
+    registered by the caller once per connection (``register_rules``)."""
+    oldest = scalar(
+        con,
+        "SELECT min(least(hop_started_at, created_at, response_at)) FROM lead_state "
+        "WHERE closed_seen_at IS NULL",
+    )
+    need_lo = (oldest or now) - timedelta(days=1)
+    need_hi = now + HORIZON
+    have = (
+        con.execute("SELECT lo, hi FROM cal_range").fetchall()
+        if scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'cal_range'")
+        else []
+    )
+    if have and have[0][0] <= need_lo and have[0][1] >= need_hi:
+        return
+    lo, hi = need_lo - timedelta(days=30), need_hi + timedelta(days=30)
+    register_calendars(con, rules, lo, hi)
+    run(
+        con,
+        "CREATE OR REPLACE TEMP TABLE cal_range AS SELECT $lo AS lo, $hi AS hi",
+        {"lo": lo, "hi": hi},
+    )
+
+
+def classify(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int:
+    """Intent for leads that have none: exactly one rule each, the first match by priority."""
+    empty = ", ".join(
+        f"CASE WHEN nullif(trim(CAST(l.{f} AS VARCHAR)), '') IS NULL THEN '{f}' END"
+        if f != "owner"
+        else "CASE WHEN nullif(trim(l.crm_owner), '') IS NULL THEN 'owner' END"
+        for f in EMPTY_FIELDS
+    )
+
+    def has(col: str, val: str) -> str:
+        return f"(r.{col} IS NULL OR list_contains(r.{col}, lower(trim(l.{val}))))"
+
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE classified AS
+        WITH l AS (
+            SELECT l.*, list_filter([{empty}], lambda x: x IS NOT NULL) AS empty_fields
+            FROM lead_state l WHERE l.intent IS NULL
+        )
+        SELECT l.lead_id, r.rule_id, r.intent, r.policy_id, r.team AS rule_team,
+               r.recommended_action
+        FROM l JOIN intent_rules r
+          ON {has("form_type", "form_type")} AND {has("lead_source", "lead_source")}
+         AND {has("service_interest", "service_interest")} AND {has("campaign", "campaign")}
+         AND {has("city", "city")} AND {has("territory", "territory")}
+         AND (r.message_keywords IS NULL OR len(list_filter(r.message_keywords,
+              lambda k: contains(lower(coalesce(l.message, '')), k))) > 0)
+         AND (r.missing IS NULL OR list_has_all(l.empty_fields, r.missing))
+         AND (r.missing_any IS NULL OR list_has_any(l.empty_fields, r.missing_any))
+         AND (r.score_min IS NULL OR l.lead_score >= r.score_min)
+         AND (r.score_max IS NULL OR l.lead_score <= r.score_max)
+        QUALIFY row_number() OVER (PARTITION BY l.lead_id ORDER BY r.priority) = 1
+        """,
+    )
+    n = int(scalar(con, "SELECT count(*) FROM classified") or 0)
+    if n == 0:
+        return 0
+    run(
+        con,
+        f"""
+        INSERT INTO sla_events ({EVENT_COLS})
+        SELECT {event_id_sql("c.lead_id", "'intent_classified'")}, 'intent_classified',
+               c.lead_id, NULL, l.created_at, $now, c.rule_id, c.policy_id, NULL, l.crm_owner,
+               NULL, json_object('intent', c.intent, 'rule_id', c.rule_id,
+                                 'rules_version', $rules_version)
+        FROM classified c JOIN lead_state l USING (lead_id)
+        """,
+        {"now": now, "rules_version": rules.version},
+    )
+    run(
+        con,
+        """
+        UPDATE lead_state s SET intent = c.intent, intent_rule_id = c.rule_id,
+            policy_id = c.policy_id, qual_policy_id = q.qual_policy_id,
+            recommended_action = coalesce(nullif(c.recommended_action, ''),
+                                          p.recommended_action),
+            team = coalesce(c.rule_team, p.team),
+            needs_review = CASE WHEN c.intent = 'unclear' THEN 'unclear intent' END
+        FROM classified c JOIN policies p USING (policy_id)
+        LEFT JOIN qual_policies q ON q.intent = c.intent
+        WHERE s.lead_id = c.lead_id
+        """,
+    )
+    return n
+
+
+def assign(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int:
+    """Owner for leads that have none.
+
+    A queue team named by the intent rule or policy (support, review) wins; otherwise a lead
+    keeps a CRM owner who is a known member (unless ``keep_crm_owner`` is off), and leads with
+    no owner or a shared-inbox owner are routed: routing rules by priority, else the default
+    team. Within the team, round robin: each available member's spare capacity becomes slots
+    ordered (round, rotation position), and the k-th lead in arrival order takes the k-th slot.
+    """
+    keep = rules.routing.keep_crm_owner
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE to_assign AS
+        WITH l AS (
+            SELECT l.lead_id, l.created_at, l.crm_owner, l.team AS forced_team, l.intent,
+                   l.service_interest, l.lead_source, l.form_type, l.campaign, l.city,
+                   l.territory, l.company_size, l.lead_score,
+                   m.member_id AS crm_member, m.team AS crm_member_team
+            FROM lead_state l
+            LEFT JOIN members m
+              ON m.member_id = l.crm_owner
+             AND lower(l.crm_owner) NOT IN (SELECT inbox FROM shared_inboxes)
+            WHERE l.owner IS NULL AND l.intent IS NOT NULL AND l.closed_seen_at IS NULL
+              AND l.needs_review IS DISTINCT FROM 'no eligible owner'
+        ), routed AS (
+            SELECT l.lead_id, r.route_id, r.team
+            FROM l JOIN route_rules r
+              ON (r.service_interest IS NULL
+                  OR list_contains(r.service_interest, lower(trim(l.service_interest))))
+             AND (r.lead_source IS NULL
+                  OR list_contains(r.lead_source, lower(trim(l.lead_source))))
+             AND (r.form_type IS NULL OR list_contains(r.form_type, lower(trim(l.form_type))))
+             AND (r.campaign IS NULL OR list_contains(r.campaign, lower(trim(l.campaign))))
+             AND (r.city IS NULL OR list_contains(r.city, lower(trim(l.city))))
+             AND (r.territory IS NULL OR list_contains(r.territory, lower(trim(l.territory))))
+             AND (r.company_size IS NULL
+                  OR list_contains(r.company_size, lower(trim(l.company_size))))
+             AND (r.intent IS NULL OR list_contains(r.intent, l.intent))
+             AND (r.score_min IS NULL OR l.lead_score >= r.score_min)
+             AND (r.score_max IS NULL OR l.lead_score <= r.score_max)
+            QUALIFY row_number() OVER (PARTITION BY l.lead_id ORDER BY r.priority) = 1
+        )
+        SELECT l.lead_id, l.created_at,
+               CASE WHEN l.forced_team IS NOT NULL THEN l.forced_team
+                    WHEN {keep} AND l.crm_member IS NOT NULL THEN l.crm_member_team
+                    ELSE coalesce(r.team, $default_team) END AS team,
+               CASE WHEN {keep} AND l.crm_member IS NOT NULL
+                     AND (l.forced_team IS NULL OR l.forced_team = l.crm_member_team)
+                    THEN l.crm_member END AS kept_owner,
+               CASE WHEN l.forced_team IS NOT NULL THEN 'queue:' || l.forced_team
+                    WHEN {keep} AND l.crm_member IS NOT NULL THEN 'crm_owner'
+                    ELSE coalesce('route:' || r.route_id, 'default_team') END AS why
+        FROM l LEFT JOIN routed r USING (lead_id)
+        """,
+        {"default_team": rules.routing.default_team},
+    )
+    if not scalar(con, "SELECT count(*) FROM to_assign"):
+        return 0
+    run(
+        con,
+        """
+        CREATE OR REPLACE TEMP TABLE member_load AS
+        SELECT owner AS member_id, count(*) AS open_leads
+        FROM lead_state
+        WHERE closed_seen_at IS NULL AND responded_seen_at IS NULL AND owner IS NOT NULL
+        GROUP BY owner
+        """,
+    )
+    run(
+        con,
+        """
+        CREATE OR REPLACE TEMP TABLE rr_pick AS
+        WITH need AS (
+            SELECT a.*, row_number() OVER (PARTITION BY team ORDER BY created_at, lead_id) AS k
+            FROM to_assign a WHERE kept_owner IS NULL
+        ), elig AS (
+            SELECT m.member_id, m.team, m.capacity - coalesce(ld.open_leads, 0) AS spare,
+                   row_number() OVER (PARTITION BY m.team ORDER BY m.ord) - 1 AS idx,
+                   count(*) OVER (PARTITION BY m.team) AS n
+            FROM members m LEFT JOIN member_load ld USING (member_id)
+            WHERE m.available AND m.capacity > coalesce(ld.open_leads, 0)
+        ), slots AS (
+            SELECT e.member_id, e.team,
+                   row_number() OVER (
+                       PARTITION BY e.team
+                       ORDER BY g.round, (e.idx - coalesce(rr.assigned, 0) % e.n + e.n) % e.n
+                   ) AS k
+            FROM elig e
+            CROSS JOIN LATERAL (SELECT unnest(range(least(e.spare, 100000))) AS round) g
+            LEFT JOIN rr_state rr ON rr.team = e.team
+        )
+        SELECT need.lead_id, s.member_id
+        FROM need LEFT JOIN slots s ON s.team = need.team AND s.k = need.k
+        """,
+    )
+    run(
+        con,
+        """
+        UPDATE lead_state l SET team = a.team,
+            owner = coalesce(a.kept_owner, p.member_id),
+            owner_origin = CASE WHEN a.kept_owner IS NOT NULL THEN 'crm'
+                                WHEN p.member_id IS NOT NULL THEN 'routing' END,
+            needs_review = CASE WHEN coalesce(a.kept_owner, p.member_id) IS NULL
+                                THEN 'no eligible owner' ELSE l.needs_review END
+        FROM to_assign a LEFT JOIN rr_pick p USING (lead_id)
+        WHERE l.lead_id = a.lead_id
+        """,
+    )
+    run(
+        con,
+        f"""
+        INSERT INTO sla_events ({EVENT_COLS})
+        SELECT {event_id_sql("a.lead_id", "'lead_assigned'")}, 'lead_assigned', a.lead_id,
+               NULL, CASE WHEN a.kept_owner IS NOT NULL THEN l.created_at
+                          ELSE l.first_seen_at END,
+               $now, a.why, l.policy_id, NULL, l.owner, l.owner,
+               json_object('team', a.team, 'assigned_by', a.why, 'crm_owner', l.crm_owner,
+                           'rules_version', $rules_version)
+        FROM to_assign a JOIN lead_state l USING (lead_id)
+        WHERE l.owner IS NOT NULL
+        """,
+        {"now": now, "rules_version": rules.version},
+    )
+    run(
+        con,
+        """
+        INSERT INTO rr_state
+        SELECT DISTINCT a.team, 0 FROM to_assign a
+        WHERE a.team NOT IN (SELECT team FROM rr_state)
+        """,
+    )
+    run(
+        con,
+        """
+        UPDATE rr_state r SET assigned = r.assigned + x.n
+        FROM (SELECT a.team, count(p.member_id) AS n FROM to_assign a
+              JOIN rr_pick p USING (lead_id) GROUP BY a.team) x
+        WHERE r.team = x.team
+        """,
+    )
+    return int(scalar(con, "SELECT count(*) FROM to_assign") or 0)
+
+
+def set_due(con: duckdb.DuckDBPyConnection) -> None:
+    """The hop-0 first-response deadline of leads that do not have one yet."""
+    run(
+        con,
+        "CREATE OR REPLACE TEMP TABLE due_src AS SELECT lead_id, policy_id, created_at AS start_at "
+        "FROM lead_state WHERE due_at IS NULL AND policy_id IS NOT NULL",
+    )
+    run(
+        con,
+        f"""
+        UPDATE lead_state l SET due_at = d.due_at
+        FROM ({clock_sql("due_src")}) d WHERE l.lead_id = d.lead_id
+        """,
+    )
+
+
+def log_responses(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> None:
+    """``first_response`` (with business minutes to respond), ``sla_met`` when it beat the
+    deadline, and ``recovered_after_escalation`` when it came after an escalation step. The
+    qualification clock of the lead starts here too (``qual_since``)."""
+    run(
+        con,
+        """
+        CREATE OR REPLACE TEMP TABLE resp_src AS
+        SELECT lead_id, policy_id, created_at AS start_at, response_at, due_at, owner,
+               response_via, responded_seen_at, first_seen_at
+        FROM lead_state
+        WHERE response_at IS NOT NULL AND NOT coalesce(response_logged, false)
+          AND policy_id IS NOT NULL
+        """,
+    )
+    if not scalar(con, "SELECT count(*) FROM resp_src"):
+        return
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE resp AS
+        WITH c AS ({clock_sql("resp_src")})
+        SELECT c.*, {pos_sql("c.response_at", "i")} - c.start_pos AS bus_us,
+               (SELECT max(e.occurred_at) FROM sla_events e
+                WHERE e.lead_id = c.lead_id AND e.event_type IN ('escalated', 'reassigned')
+                  AND e.occurred_at < c.response_at) AS escalated_at
+        FROM c ASOF LEFT JOIN cal_intervals i
+          ON i.calendar_id = c.calendar_id AND c.response_at >= i.open_at
+        """,
+    )
+    params = {"now": now, "rules_version": rules.version}
+    run(
+        con,
+        f"""
+        INSERT INTO sla_events ({EVENT_COLS})
+        SELECT {event_id_sql("lead_id", "'first_response'")}, 'first_response', lead_id, NULL,
+               response_at, $now, 'response:' || response_via, policy_id, NULL, owner, NULL,
+               json_object('business_minutes', round(bus_us / 6e7, 2), 'due_at', due_at,
+                           'via', response_via, 'seen_at', responded_seen_at)
+        FROM resp
+        UNION ALL
+        SELECT {event_id_sql("lead_id", "'sla_met'")}, 'sla_met', lead_id, NULL, response_at,
+               $now, policy_id || '.deadline', policy_id, NULL, owner, NULL,
+               json_object('business_minutes', round(bus_us / 6e7, 2), 'due_at', due_at,
+                           'rules_version', $rules_version)
+        FROM resp WHERE response_at <= due_at
+        UNION ALL
+        SELECT {event_id_sql("lead_id", "'recovered_after_escalation'")},
+               'recovered_after_escalation', lead_id, NULL, response_at, $now,
+               policy_id || '.recovery', policy_id, NULL, owner, NULL,
+               json_object('escalated_at', escalated_at,
+                           'minutes_after_escalation',
+                           round(date_diff('second', escalated_at, response_at) / 60.0, 2))
+        FROM resp WHERE escalated_at IS NOT NULL
+        """,
+        params,
+    )
+    run(
+        con,
+        """
+        UPDATE lead_state l SET response_logged = true, qual_since = $now
+        FROM resp r WHERE l.lead_id = r.lead_id
+        """,
+        params,
+    )
+
+
+STEP_EVENT = {
+    "task": "task_created",
+    "reminder": "reminder_sent",
+    "escalate": "escalated",
+    "reassign": "reassigned",
+    "sla_check": "sla_missed",
+}
+
+
+def _due_steps(con: duckdb.DuckDBPyConnection, now: datetime, *, only_moved: bool) -> int:
+    """Fill ``due_steps`` with every ladder step due in (watermark, now] across open clocks."""
+    moved = "AND l.lead_id IN (SELECT lead_id FROM moved)" if only_moved else ""
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE clock_src AS
+        SELECT l.lead_id, l.policy_id, l.hop_started_at AS start_at, l.hop, l.owner, l.team,
+               l.source_id, l.first_seen_at, l.evaluated_until AS low,
+               least(l.responded_seen_at, l.closed_seen_at) AS done_seen_at
+        FROM lead_state l
+        WHERE l.policy_id IS NOT NULL AND l.closed_seen_at IS NULL
+          AND l.responded_seen_at IS NULL {moved}
+        UNION ALL
+        SELECT l.lead_id, l.qual_policy_id, l.response_at, 0, l.owner, l.team, l.source_id,
+               l.first_seen_at,
+               CASE WHEN l.qual_since = $now THEN NULL ELSE l.evaluated_until END,
+               l.closed_seen_at
+        FROM lead_state l
+        WHERE l.qual_policy_id IS NOT NULL AND l.response_at IS NOT NULL
+          AND l.closed_seen_at IS NULL {moved}
+        """,
+        {"now": now},
+    )
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE due_steps AS
+        WITH c AS ({clock_sql("clock_src")}),
+        s AS (
+            SELECT c.*, st.step_id, st.kind, st.ord, st.step_action,
+                   (CASE st.base WHEN 'start' THEN c.start_pos ELSE c.due_pos END)
+                   + st.offset_us AS thr_pos
+            FROM c JOIN policy_steps st USING (policy_id)
+            WHERE st.kind <> 'sla_check' OR c.hop = 0
+        ), t AS (
+            SELECT s.*, {at_sql("s.thr_pos", "j", "s.start_at")} AS threshold_at
+            FROM s ASOF LEFT JOIN cal_intervals j
+              ON j.calendar_id = s.calendar_id AND s.thr_pos > j.cum_start_us
+        )
+        SELECT * FROM t
+        WHERE threshold_at IS NOT NULL AND threshold_at <= $now
+          AND (low IS NULL OR threshold_at > low)
+          AND NOT coalesce(done_seen_at <= greatest(threshold_at, first_seen_at), false)
+        """,
+        {"now": now},
+    )
+    return int(scalar(con, "SELECT count(*) FROM due_steps") or 0)
+
+
+def _record_steps(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int:
+    """Reassignments first (they pick the new owner), then every due step as an event."""
+    run(
+        con,
+        """
+        CREATE OR REPLACE TEMP TABLE member_load AS
+        SELECT owner AS member_id, count(*) AS open_leads FROM lead_state
+        WHERE closed_seen_at IS NULL AND responded_seen_at IS NULL AND owner IS NOT NULL
+        GROUP BY owner
+        """,
+    )
+    # New owner: same team, available, never a previous owner, spare capacity; least loaded
+    # first, then a stable hash so ties do not all land on one person.
+    run(
+        con,
+        """
+        CREATE OR REPLACE TEMP TABLE reassign_pick AS
+        WITH r AS (
+            SELECT d.*, p.max_hops, l.previous_owners FROM due_steps d
+            JOIN policies p USING (policy_id) JOIN lead_state l USING (lead_id)
+            WHERE d.kind = 'reassign' AND d.hop < p.max_hops
+        ), cands AS (
+            SELECT r.lead_id, m.member_id, coalesce(ld.open_leads, 0) AS load, m.capacity,
+                   row_number() OVER (PARTITION BY r.lead_id
+                       ORDER BY coalesce(ld.open_leads, 0), hash(r.lead_id || m.member_id))
+                       AS pref
+            FROM r JOIN members m ON m.team = r.team AND m.available
+            LEFT JOIN member_load ld USING (member_id)
+            WHERE m.member_id IS DISTINCT FROM r.owner
+              AND NOT list_contains(coalesce(r.previous_owners, []), m.member_id)
+              AND coalesce(ld.open_leads, 0) < m.capacity
+        ), first AS (
+            SELECT * FROM cands WHERE pref = 1
+        )
+        SELECT r.lead_id, f.member_id AS new_owner,
+               f.member_id IS NOT NULL AND row_number() OVER (
+                   PARTITION BY f.member_id ORDER BY r.threshold_at, r.lead_id
+               ) <= f.capacity - f.load AS ok
+        FROM r LEFT JOIN first f USING (lead_id)
+        """,
+    )
+    params = {"now": now, "rules_version": rules.version}
+    run(
+        con,
+        f"""
+        INSERT INTO sla_events ({EVENT_COLS})
+        WITH lag AS (
+            SELECT d.lead_id, d.policy_id, d.step_id, d.hop,
+                   date_diff('second', m.export_at, d.threshold_at) / 60.0 AS lag_min
+            FROM due_steps d ASOF LEFT JOIN (
+                SELECT source_id, export_at FROM export_manifest WHERE status = 'loaded'
+            ) m ON m.source_id = d.source_id AND d.threshold_at >= m.export_at
+        )
+        SELECT {
+            event_id_sql(
+                "d.lead_id",
+                "d.policy_id",
+                "p.policy_version",
+                "CAST(d.hop AS VARCHAR)",
+                "d.step_id",
+            )
+        },
+               CASE WHEN d.kind = 'reassign' AND coalesce(rp.ok, false) THEN 'reassigned'
+                    WHEN d.kind = 'reassign' THEN 'escalated'
+                    ELSE {_case_kind("d.kind")} END,
+               d.lead_id, NULL, d.threshold_at, $now, d.policy_id || '.' || d.step_id,
+               d.policy_id,
+               CASE WHEN d.kind = 'escalate' THEN 1
+                    WHEN d.kind = 'reassign' AND NOT coalesce(rp.ok, false) THEN 2 END,
+               d.owner,
+               CASE WHEN d.kind IN ('task', 'reminder') THEN d.owner
+                    WHEN d.kind = 'escalate' THEN coalesce(m.manager, t.team_lead)
+                    WHEN d.kind = 'reassign' AND coalesce(rp.ok, false) THEN rp.new_owner
+                    WHEN d.kind = 'reassign' THEN t.team_lead END,
+               json_object(
+                   'step', d.step_id, 'hop', d.hop, 'intent', l.intent,
+                   'intent_rule_id', l.intent_rule_id, 'policy_version', p.policy_version,
+                   'rules_version', $rules_version, 'threshold_at', d.threshold_at,
+                   'due_at', d.due_at, 'clock_started_at', d.start_at,
+                   'business_minutes', round((d.thr_pos - d.start_pos) / 6e7, 2),
+                   'export_lag_minutes', round(lg.lag_min, 2),
+                   'seen_late', d.first_seen_at > d.threshold_at,
+                   'team', d.team, 'lead_name', l.name, 'lead_source', l.lead_source,
+                   'service_interest', l.service_interest,
+                   'recommended_action', coalesce(d.step_action, l.recommended_action),
+                   'record_url', l.record_url, 'completion_status', 'open',
+                   'reason', CASE WHEN d.kind = 'reassign' AND rp.lead_id IS NULL
+                                  THEN 'hop limit reached'
+                                  WHEN d.kind = 'reassign' AND NOT coalesce(rp.ok, false)
+                                  THEN 'no eligible owner' END)
+        FROM due_steps d
+        JOIN policies p USING (policy_id)
+        JOIN lead_state l USING (lead_id)
+        LEFT JOIN members m ON m.member_id = d.owner
+        LEFT JOIN teams t ON t.team = d.team
+        LEFT JOIN reassign_pick rp ON rp.lead_id = d.lead_id AND d.kind = 'reassign'
+        LEFT JOIN lag lg ON lg.lead_id = d.lead_id AND lg.policy_id = d.policy_id
+             AND lg.step_id = d.step_id AND lg.hop = d.hop
+        """,
+        params,
+    )
+    n = int(scalar(con, "SELECT count(*) FROM due_steps") or 0)
+    # The ladder starts again for the new owner, from the reassignment's threshold.
+    run(
+        con,
+        """
+        UPDATE lead_state l SET
+            previous_owners = list_append(coalesce(l.previous_owners, []), l.owner),
+            owner = rp.new_owner, owner_origin = 'reassigned', hop = l.hop + 1,
+            hop_started_at = d.threshold_at
+        FROM reassign_pick rp JOIN due_steps d ON d.lead_id = rp.lead_id AND d.kind = 'reassign'
+        WHERE l.lead_id = rp.lead_id AND rp.ok
+        """,
+    )
+    run(
+        con,
+        """
+        UPDATE lead_state l SET needs_review = 'no eligible owner'
+        FROM reassign_pick rp WHERE l.lead_id = rp.lead_id AND NOT coalesce(rp.ok, false)
+        """,
+    )
+    return n
+
+
+def _case_kind(col: str) -> str:
+    return (
+        "CASE " + " ".join(f"WHEN {col} = '{k}' THEN '{v}'" for k, v in STEP_EVENT.items()) + " END"
+    )
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> EvalResult:
+    """Everything after loading, at logical time ``now``, inside the caller's transaction.
+    The rule tables must be registered on ``con`` (``register_rules``)."""
+    prepare(con, rules, now)
+    classified = classify(con, rules, now)
+    assigned = assign(con, rules, now)
+    set_due(con)
+    log_responses(con, rules, now)
+    total = reassigned = rounds = 0
+    max_hops = max((p.max_hops for p in rules.policies.values()), default=0)
+    only_moved = False
+    while rounds <= max_hops + 1:
+        rounds += 1
+        if not _due_steps(con, now, only_moved=only_moved):
+            break
+        total += _record_steps(con, rules, now)
+        run(con, "CREATE OR REPLACE TEMP TABLE moved AS SELECT lead_id FROM reassign_pick WHERE ok")
+        moved = int(scalar(con, "SELECT count(*) FROM moved") or 0)
+        reassigned += moved
+        if moved == 0:
+            break
+        only_moved = True  # next round: only the new hops of the leads just reassigned
+    run(
+        con,
+        """
+        UPDATE lead_state SET evaluated_until = $now
+        WHERE closed_seen_at IS NULL AND (responded_seen_at IS NULL OR qual_policy_id IS NOT NULL)
+          AND evaluated_until IS DISTINCT FROM $now
+        """,
+        {"now": now},
+    )
+    return EvalResult(classified, assigned, total, reassigned, rounds)

@@ -1,0 +1,612 @@
+"""Discover CRM exports, read them with DuckDB, map them to the canonical record, quarantine.
+
+The rules of the road, from DESIGN.md: every file is recorded in ``export_manifest`` by path and
+checksum (never read twice, never skipped; an identical re-export is a no-op), every row ends in
+lead state or in ``quarantine`` with its file, line and reason, and a file that cannot be read at
+all is recorded with the reason while the tick goes on.
+
+Reading is DuckDB's (``read_csv`` / ``read_json_objects`` / ``read_parquet``): all columns as
+text first, then one SQL projection casts and validates them, so a bad value in one row never
+fails the file. Rule values (time zones, formats, status maps) are bound as parameters or
+registered as tables; only column identifiers taken from the export's own header or the closed
+canonical field list are spliced into SQL, always quoted.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import duckdb
+import fsspec
+import pyarrow as pa
+
+from leadsla.rules.models import ACTIVITY_FIELDS, LEAD_FIELDS, Source
+from leadsla.sql import run, scalar
+
+#: How far past its export time a row's timestamps may be before they count as future typos.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+TIMESTAMP_FIELDS = {"created_at", "first_response_at", "updated_at", "occurred_at"}
+NUMBER_FIELDS = {"lead_score", "estimated_value"}
+REQUIRED = {
+    "leads": ("lead_id", "created_at"),
+    "activities": ("activity_id", "lead_id", "occurred_at"),
+}
+FORMATS = (".csv", ".jsonl", ".ndjson", ".json", ".parquet")
+
+_STAMP = re.compile(
+    r"(?P<d>\d{4}-?\d{2}-?\d{2})[T_ -]?(?P<t>\d{2}[:-]?\d{2}(?:[:-]?\d{2})?)(?P<z>Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One export file as discovered: where it is, which source reads it, and its time."""
+
+    url: str
+    name: str
+    source: Source | None
+    export_at: datetime
+    export_at_from: str
+    size: int
+    checksum: str
+    mtime: float | None = None
+
+    @property
+    def fmt(self) -> str:
+        name = self.name.lower().removesuffix(".gz")
+        for ext in FORMATS:
+            if name.endswith(ext):
+                return (
+                    ext.lstrip(".")
+                    .replace("ndjson", "jsonl")
+                    .replace("json", "jsonl")
+                    .replace("jsonll", "jsonl")
+                )
+        return "csv"
+
+
+@dataclass
+class FileResult:
+    """What loading one file did; recorded in the manifest."""
+
+    status: str
+    reason: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_superseded: int = 0
+    footer_lines: int = 0
+
+
+class BadFile(Exception):
+    """The whole file cannot be used (unreadable, undecodable, required columns missing)."""
+
+
+def export_time_from_name(name: str) -> datetime | None:
+    """Read the export time from a file name such as ``leads_20261123T090500Z.csv``.
+
+    A stamp without a zone is taken as UTC: exporters that stamp names use UTC by convention,
+    and guessing a local zone would shift every step judged against this export.
+    """
+    m = _STAMP.search(PurePosixPath(name).name)
+    if not m:
+        return None
+    d = m.group("d").replace("-", "")
+    t = m.group("t").replace(":", "").replace("-", "")
+    t = t if len(t) == 6 else t + "00"
+    z = m.group("z") or "Z"
+    z = "+0000" if z == "Z" else z.replace(":", "")
+    try:
+        return datetime.strptime(d + t + z, "%Y%m%d%H%M%S%z").astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def source_for(name: str, sources: Iterable[Source]) -> Source | None:
+    """The source whose glob matches the file name; specific globs beat canonical ones."""
+    base = PurePosixPath(name).name
+    matches = [s for s in sources if s.glob and fnmatch.fnmatch(base.lower(), s.glob.lower())]
+    matches.sort(key=lambda s: (s.crm == "canonical", s.id))
+    return matches[0] if matches else None
+
+
+def _checksum(fs: Any, path: str) -> str:
+    h = hashlib.blake2b(digest_size=20)
+    with fs.open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def discover(
+    exports: str,
+    sources: list[Source],
+    now: datetime,
+    known: dict[str, tuple[int, float | None, str]] | None = None,
+) -> list[ExportFile]:
+    """List export files in a folder or fsspec URL whose export time is at or before ``now``
+    and that are not settled in the manifest yet.
+
+    Files stamped after ``now`` are left for a later tick: a replay over archived exports must
+    see exactly what a live tick at that moment would have seen. ``known`` maps settled paths
+    to (size, mtime, checksum): a file with the same size and mtime is not hashed again (the
+    no-change tick stays cheap); any other file is hashed and compared by checksum.
+    """
+    known = known or {}
+    fs, root = fsspec.core.url_to_fs(exports)
+    if not fs.exists(root):
+        return []
+    found: list[ExportFile] = []
+    for info in fs.find(root, detail=True).values():
+        path = info["name"]
+        name = PurePosixPath(path).name
+        if name.startswith(".") or not any(
+            name.lower().removesuffix(".gz").endswith(e) for e in FORMATS
+        ):
+            continue
+        url = path if _is_local(fs) else fs.unstrip_protocol(path)
+        size = int(info.get("size") or 0)
+        raw_mtime = info.get("mtime")
+        mtime = float(raw_mtime) if isinstance(raw_mtime, int | float) else None
+        prev = known.get(url)
+        if prev is not None and prev[0] == size and prev[1] is not None and prev[1] == mtime:
+            continue
+        stamp = export_time_from_name(name)
+        origin = "filename"
+        if stamp is None:
+            if isinstance(raw_mtime, datetime):
+                stamp = raw_mtime if raw_mtime.tzinfo else raw_mtime.replace(tzinfo=UTC)
+            elif mtime is not None:
+                stamp = datetime.fromtimestamp(mtime, tz=UTC)
+            elif info.get("created") is not None:
+                stamp = datetime.fromtimestamp(float(info["created"]), tz=UTC)
+            else:
+                continue
+            origin = "mtime"
+        stamp = stamp.astimezone(UTC)
+        if stamp > now:
+            continue
+        checksum = _checksum(fs, path)
+        if prev is not None and prev[2] == checksum:
+            continue
+        found.append(
+            ExportFile(
+                url=url,
+                name=name,
+                source=source_for(name, sources),
+                export_at=stamp,
+                export_at_from=origin,
+                size=size,
+                checksum=checksum,
+                mtime=mtime,
+            )
+        )
+    found.sort(key=lambda f: (f.export_at, f.name))
+    return found
+
+
+def _is_local(fs: Any) -> bool:
+    protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    return "file" in protocols or "local" in protocols
+
+
+def _q(ident: str) -> str:
+    """Quote an identifier (a header taken from the file itself)."""
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def _local_path(url: str, tmpdir: Path) -> str:
+    """DuckDB reads local files directly; anything else is copied down once via fsspec."""
+    fs, path = fsspec.core.url_to_fs(url)
+    if _is_local(fs):
+        return str(path)
+    target = tmpdir / PurePosixPath(path).name
+    fs.get(path, str(target))
+    return str(target)
+
+
+def scratch_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for reading one file. A failed read aborts the transaction it runs
+    in; keeping reads off the tick's transaction means a bad file costs only itself."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def read_file(
+    con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source, now: datetime
+) -> tuple[FileResult, pa.Table, pa.Table]:
+    """Read, type and validate one export on a scratch connection (autocommit, so a failed
+    read poisons nothing). Returns the counts, the typed good rows (canonical columns plus
+    ``line``) and the quarantine rows. Raises :class:`BadFile`."""
+    try:
+        res = read_raw(con, f, source)
+        good, bad = canonicalise(con, f, source, now)
+        res.status = "loaded"
+        res.rows_read = good + bad
+        res.rows_loaded = good
+        res.rows_quarantined = bad
+        rows = con.sql("SELECT * FROM incoming").to_arrow_table()
+        quarantined = con.sql("SELECT * FROM quarantine_rows").to_arrow_table()
+        return res, rows, quarantined
+    except duckdb.Error as exc:
+        raise BadFile(f"cannot read: {str(exc).splitlines()[0]}") from exc
+
+
+def read_raw(con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source) -> FileResult:
+    """Materialise ``raw_rows`` (``line``, ``raw`` and every column as text) and
+    ``raw_rejects`` (lines the parser could not use). Raises :class:`BadFile`."""
+    if f.size == 0:
+        raise BadFile("empty file (0 bytes)")
+    with tempfile.TemporaryDirectory(prefix="leadsla-") as tmp:
+        path = _local_path(f.url, Path(tmp))
+        if f.fmt == "csv":
+            return _read_csv(con, path, source)
+        if f.fmt == "jsonl":
+            return _read_jsonl(con, path)
+        return _read_parquet(con, path)
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> FileResult:
+    encodings = ["utf-8", "latin-1"] if source.encoding == "auto" else [source.encoding]
+    last_error = ""
+    for enc in encodings:
+        run(con, "DROP TABLE IF EXISTS reject_errors")
+        run(con, "DROP TABLE IF EXISTS reject_scans")
+        try:
+            run(
+                con,
+                """
+                CREATE OR REPLACE TEMP TABLE raw_rows_0 AS
+                SELECT * FROM read_csv($path, all_varchar = true, header = true, delim = ',',
+                    quote = '"', escape = '"', encoding = $enc, store_rejects = true,
+                    null_padding = false, parallel = false, strict_mode = false)
+                """,
+                {"path": path, "enc": enc},
+            )
+        except duckdb.Error as exc:
+            last_error = str(exc).splitlines()[0]
+            continue
+        bad_enc = scalar(
+            con,
+            "SELECT count(*) FROM reject_errors WHERE error_type ILIKE '%ENCODING%' "
+            "OR error_type ILIKE '%UNICODE%'",
+        )
+        if bad_enc and enc != encodings[-1]:
+            last_error = "not valid UTF-8"
+            continue
+        break
+    else:
+        raise BadFile(f"cannot read as CSV ({', '.join(encodings)}): {last_error}")
+    cols = [r[0] for r in run(con, "DESCRIBE raw_rows_0").fetchall()]
+    nl = " + ".join(
+        f"coalesce(length({_q(c)}) - length(replace({_q(c)}, chr(10), '')), 0)" for c in cols
+    )
+    packed = ", ".join(f"{_q(c)} := {_q(c)}" for c in cols)
+    # Physical line numbers: a record's line is the header plus the lines every earlier record
+    # (its quoted newlines included) and every rejected record before it took up.
+    run(
+        con,
+        """
+        CREATE OR REPLACE TEMP TABLE raw_rejects AS
+        SELECT line, any_value(csv_line) AS raw,
+               string_agg(DISTINCT error_type, ', ') AS error_type,
+               any_value(error_message) AS error_message,
+               1 + length(any_value(csv_line))
+                 - length(replace(any_value(csv_line), chr(10), '')) AS size
+        FROM reject_errors GROUP BY line ORDER BY line
+        """,
+    )
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE raw_rows AS
+        WITH numbered AS (
+            SELECT *, row_number() OVER () AS rn, 1 + ({nl or "0"}) AS size FROM raw_rows_0
+        ), based AS (
+            SELECT *, 2 + coalesce(sum(size) OVER (ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING
+                                                   AND 1 PRECEDING), 0) AS base_line
+            FROM numbered
+        ), rej AS (
+            SELECT line - coalesce(sum(size) OVER (ORDER BY line ROWS BETWEEN UNBOUNDED
+                                                  PRECEDING AND 1 PRECEDING), 0) AS at_base,
+                   sum(size) OVER (ORDER BY line) AS shift
+            FROM raw_rejects
+        )
+        SELECT b.* EXCLUDE (rn, size, base_line),
+               b.base_line + coalesce(r.shift, 0) AS line,
+               CAST(to_json(struct_pack({packed})) AS VARCHAR) AS raw
+        FROM based b ASOF LEFT JOIN rej r ON b.base_line >= r.at_base
+        ORDER BY b.rn
+        """,
+    )
+    run(con, "DROP TABLE raw_rows_0")
+    footer = 0
+    if source.footer_regex:
+        pattern = re.compile(source.footer_regex)
+        rows = run(con, "SELECT line, raw FROM raw_rejects").fetchall()
+        footer_lines = [ln for ln, raw in rows if raw is not None and pattern.search(raw.strip())]
+        if footer_lines:
+            first = min(footer_lines)
+            footer = sum(1 for ln, _ in rows if ln >= first)
+            run(con, "DELETE FROM raw_rejects WHERE line >= ?", [first])
+    return FileResult(status="read", footer_lines=footer)
+
+
+def _read_jsonl(con: duckdb.DuckDBPyConnection, path: str) -> FileResult:
+    try:
+        run(
+            con,
+            """
+            CREATE OR REPLACE TEMP TABLE raw_json AS
+            SELECT row_number() OVER () AS line, json
+            FROM read_json_objects($path, format = 'newline_delimited', ignore_errors = true)
+            """,
+            {"path": path},
+        )
+    except duckdb.Error as exc:
+        raise BadFile(f"cannot read as JSON lines: {str(exc).splitlines()[0]}") from exc
+    keys = [
+        r[0]
+        for r in run(
+            con, "SELECT DISTINCT unnest(json_keys(json)) FROM raw_json WHERE json IS NOT NULL"
+        ).fetchall()
+    ]
+    sel = ", ".join(f"json_extract_string(json, $k{i}) AS {_q(k)}" for i, k in enumerate(keys))
+    params = {f"k{i}": "$." + '"' + k.replace('"', '\\"') + '"' for i, k in enumerate(keys)}
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE raw_rows AS
+        SELECT {sel + "," if sel else ""} line, CAST(json AS VARCHAR) AS raw
+        FROM raw_json WHERE json IS NOT NULL
+        """,
+        params,
+    )
+    run(
+        con,
+        """
+        CREATE OR REPLACE TEMP TABLE raw_rejects AS
+        SELECT line, NULL::VARCHAR AS raw, 'INVALID JSON' AS error_type,
+               'not a JSON object' AS error_message, 1 AS size
+        FROM raw_json WHERE json IS NULL
+        """,
+    )
+    run(con, "DROP TABLE raw_json")
+    return FileResult(status="read")
+
+
+def _read_parquet(con: duckdb.DuckDBPyConnection, path: str) -> FileResult:
+    try:
+        run(
+            con,
+            """
+            CREATE OR REPLACE TEMP TABLE raw_rows AS
+            SELECT COLUMNS(*)::VARCHAR, row_number() OVER () AS line, NULL::VARCHAR AS raw
+            FROM read_parquet($path)
+            """,
+            {"path": path},
+        )
+    except duckdb.Error as exc:
+        raise BadFile(f"cannot read as Parquet: {str(exc).splitlines()[0]}") from exc
+    cols = [r[0] for r in run(con, "DESCRIBE raw_rows").fetchall() if r[0] not in ("line", "raw")]
+    packed = ", ".join(f"{_q(c)} := {_q(c)}" for c in cols)
+    run(con, f"UPDATE raw_rows SET raw = CAST(to_json(struct_pack({packed})) AS VARCHAR)")
+    run(
+        con,
+        "CREATE OR REPLACE TEMP TABLE raw_rejects AS SELECT NULL::BIGINT AS line, "
+        "NULL::VARCHAR AS raw, NULL::VARCHAR AS error_type, NULL::VARCHAR AS error_message, "
+        "1 AS size WHERE false",
+    )
+    return FileResult(status="read")
+
+
+def _field_expr(field: str, source: Source, headers: set[str]) -> str | None:
+    """SQL for one canonical field from the export's own columns, or None if absent."""
+    mapped = source.columns.get(field)
+    if mapped is None:
+        return f"nullif(trim({_q(field)}), '')" if field in headers else None
+    names = [mapped] if isinstance(mapped, str) else list(mapped)
+    missing = [n for n in names if n not in headers]
+    if missing:
+        return None
+    if len(names) == 1:
+        return f"nullif(trim({_q(names[0])}), '')"
+    parts = ", ".join(f"nullif(trim({_q(n)}), '')" for n in names)
+    return f"nullif(concat_ws(' ', {parts}), '')"
+
+
+TS_MACRO = """
+CREATE OR REPLACE TEMP MACRO lsla_ts(x, tz, fmt) AS
+CASE
+    WHEN x IS NULL THEN NULL
+    WHEN regexp_matches(x, '(Z|z|[+-]\\d\\d:?\\d\\d)$') AND regexp_matches(x, '^\\d{4}-')
+        THEN TRY_CAST(x AS TIMESTAMPTZ)
+    ELSE timezone(tz, coalesce(
+        CASE WHEN fmt IS NULL THEN NULL ELSE try_strptime(x, fmt) END,
+        TRY_CAST(x AS TIMESTAMP)))
+END
+"""
+
+
+def canonicalise(
+    con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source, now: datetime
+) -> tuple[int, int]:
+    """Turn ``raw_rows`` into the typed ``incoming`` table and quarantine what cannot be used.
+
+    Returns (rows loaded, rows quarantined). Raises :class:`BadFile` when a required column is
+    not in the export at all.
+    """
+    entity = source.entity
+    fields = LEAD_FIELDS if entity == "leads" else ACTIVITY_FIELDS
+    headers = {r[0] for r in run(con, "DESCRIBE raw_rows").fetchall()} - {"line", "raw"}
+    exprs = {fld: _field_expr(fld, source, headers) for fld in fields}
+    missing = [fld for fld in REQUIRED[entity] if exprs[fld] is None]
+    if missing:
+        wanted = [
+            f"{m} (header {source.columns[m]!r})" if m in source.columns else m for m in missing
+        ]
+        raise BadFile(
+            f"required columns missing: {', '.join(wanted)}; the file has: "
+            f"{', '.join(sorted(headers)) or 'no header'}"
+        )
+    run(con, TS_MACRO)
+    select: list[str] = []
+    checks: list[str] = []
+    for fld in fields:
+        e = exprs[fld] or "NULL::VARCHAR"
+        if fld in TIMESTAMP_FIELDS:
+            select.append(f"lsla_ts({e}, $tz, $fmt) AS {fld}")
+            select.append(f"{e} AS {fld}__raw")
+            checks.append(
+                f"CASE WHEN {fld}__raw IS NOT NULL AND {fld} IS NULL THEN "
+                f"'{fld}: cannot read ''' || {fld}__raw || ''' as a timestamp' END"
+            )
+            checks.append(
+                f"CASE WHEN {fld} > $export_at + INTERVAL {int(FUTURE_TOLERANCE.total_seconds())} "
+                f"SECOND THEN '{fld}: ' || strftime({fld}, '%Y-%m-%dT%H:%M:%SZ') || "
+                f"' is after the export time (a future timestamp)' END"
+            )
+        elif fld in NUMBER_FIELDS:
+            clean = f"regexp_replace({e}, '[^0-9.eE+-]', '', 'g')"
+            select.append(f"TRY_CAST({clean} AS DOUBLE) AS {fld}")
+            select.append(f"{e} AS {fld}__raw")
+        else:
+            select.append(f"{e} AS {fld}")
+    for fld in REQUIRED[entity]:
+        checks.insert(
+            0,
+            f"CASE WHEN {fld}{'__raw' if fld in TIMESTAMP_FIELDS else ''} IS NULL "
+            f"THEN '{fld} is empty' END",
+        )
+    status_check = ""
+    if entity == "leads":
+        run(
+            con,
+            "CREATE OR REPLACE TEMP TABLE status_map AS "
+            "SELECT * FROM (VALUES (NULL::VARCHAR, NULL::VARCHAR)) t(crm_status, status_class) "
+            "WHERE false",
+        )
+        if source.status_map:
+            con.register(
+                "status_map_arrow",
+                pa.table(
+                    {
+                        "crm_status": [k.strip().lower() for k in source.status_map],
+                        "status_class": list(source.status_map.values()),
+                    }
+                ),
+            )
+            run(con, "INSERT INTO status_map SELECT * FROM status_map_arrow")
+            con.unregister("status_map_arrow")
+        if source.unknown_status == "quarantine":
+            status_check = (
+                ", CASE WHEN status IS NOT NULL AND status_class IS NULL THEN "
+                "'status: ''' || status || ''' is not in the source''s status_map' END"
+            )
+    reasons = f"list_filter([{', '.join(checks)}{status_check}], lambda r: r IS NOT NULL)"
+    warn = (
+        "list_filter(["
+        + ", ".join(
+            f"CASE WHEN {n}__raw IS NOT NULL AND {n} IS NULL THEN "
+            f"'{n}: cannot read ''' || {n}__raw || ''' as a number; loaded without it' END"
+            for n in NUMBER_FIELDS
+            if n in fields
+        )
+        + "], lambda r: r IS NOT NULL)"
+        if entity == "leads"
+        else "[]::VARCHAR[]"
+    )
+    status_join = (
+        "LEFT JOIN status_map m ON m.crm_status = lower(trim(t.status))"
+        if entity == "leads"
+        else ""
+    )
+    status_col = (
+        f", coalesce(m.status_class, "
+        f"{'NULL' if source.unknown_status == 'quarantine' else repr(source.unknown_status)}, "
+        "CASE WHEN t.status IS NULL THEN 'open' END) AS status_class"
+        if entity == "leads"
+        else ""
+    )
+    params = {
+        "tz": source.timezone,
+        "fmt": source.datetime_format,
+        "export_at": f.export_at,
+    }
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE typed AS
+        WITH t AS (SELECT line, raw, {", ".join(select)} FROM raw_rows)
+        SELECT t.* {status_col} FROM t {status_join}
+        """,
+        params,
+    )
+    if entity == "leads":
+        run(
+            con,
+            "UPDATE typed SET status_class = 'open' WHERE status_class IS NULL AND status IS NULL",
+        )
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE checked AS
+        SELECT *, {reasons} AS reasons, {warn} AS warnings FROM typed
+        """,
+        params,
+    )
+    quarantine_sql = """
+        CREATE OR REPLACE TEMP TABLE quarantine_rows AS
+        SELECT $source_id AS source_id, $file AS file, CAST(line AS BIGINT) AS line,
+               CAST(raw AS VARCHAR) AS raw, array_to_string(reasons, '; ') AS reason,
+               'rejected' AS action, $now AS recorded_at
+        FROM checked WHERE len(reasons) > 0
+        UNION ALL
+        SELECT $source_id, $file, line, raw, array_to_string(warnings, '; '),
+               'loaded_without_value', $now
+        FROM checked WHERE len(reasons) = 0 AND len(warnings) > 0
+        UNION ALL
+        SELECT $source_id, $file, line, raw,
+               coalesce(error_type, 'UNREADABLE') || ': ' || coalesce(error_message, ''),
+               'rejected', $now
+        FROM raw_rejects
+    """
+    run(con, quarantine_sql, {"source_id": source.id, "file": f.url, "now": now})
+    bad = scalar(
+        con,
+        "SELECT (SELECT count(*) FROM checked WHERE len(reasons) > 0) "
+        "+ (SELECT count(*) FROM raw_rejects)",
+    )
+    run(
+        con,
+        """
+        CREATE OR REPLACE TEMP TABLE incoming AS
+        SELECT * EXCLUDE (reasons, warnings, raw) FROM checked WHERE len(reasons) = 0
+        """,
+    )
+    good = scalar(con, "SELECT count(*) FROM incoming")
+    return int(good or 0), int(bad or 0)
+
+
+def quarantine_events_sql() -> str:
+    """``row_quarantined`` events for the rows this file put in quarantine."""
+    return """
+        INSERT INTO sla_events
+        SELECT 'q-' || left(sha256(file || '|' || coalesce(CAST(line AS VARCHAR), '') || '|'
+                                   || reason), 24),
+               'row_quarantined', NULL, NULL, $export_at, $now, 'quarantine', NULL, NULL, NULL,
+               NULL,
+               json_object('file', file, 'line', line, 'reason', reason, 'action', action,
+                           'source_id', source_id)
+        FROM quarantine WHERE file = $file AND recorded_at = $now
+    """

@@ -1,0 +1,40 @@
+"""JSON Schemas of the rule files, referenced from each YAML file so editors validate as ops
+people type (``# yaml-language-server: $schema=...``). Regenerate with ``make schema``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from leadsla.rules.models import (
+    CalendarsFile,
+    IntentsFile,
+    OrgFile,
+    PoliciesFile,
+    RoutingFile,
+    Source,
+    Strict,
+)
+
+SCHEMAS: dict[str, type[Strict]] = {
+    "calendars.schema.json": CalendarsFile,
+    "org.schema.json": OrgFile,
+    "intents.schema.json": IntentsFile,
+    "policies.schema.json": PoliciesFile,
+    "routing.schema.json": RoutingFile,
+    "source.schema.json": Source,
+}
+
+
+def schema_text(model: type[Strict]) -> str:
+    return json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def write_schemas(out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, model in SCHEMAS.items():
+        path = out / name
+        path.write_text(schema_text(model), encoding="utf-8")
+        paths.append(path)
+    return paths

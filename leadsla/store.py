@@ -1,0 +1,224 @@
+"""The storage seam: where lead state, the event log and the bookkeeping tables live.
+
+The engine (ingest, evaluation) speaks SQL to one DuckDB connection in which the tables below
+exist. :class:`DuckDBStore` is that connection on a database file. Another backend (PostgreSQL
+through SQLAlchemy) implements the same three methods by loading the open slice of state into an
+in-memory DuckDB and writing the appended rows back on :meth:`Store.commit`; the engine does not
+change. That is why the seam is "a DuckDB connection plus transaction boundaries" and not a
+repository of per-lead methods: the hot path stays set-based.
+
+Every timestamp column is ``TIMESTAMPTZ`` in UTC; the session time zone is pinned to UTC so
+nothing depends on the machine's zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+
+#: The public event log (DESIGN.md "Event log"). Append-only: nothing here updates or deletes it.
+EVENTS_DDL = """
+CREATE TABLE IF NOT EXISTS sla_events (
+    event_id    VARCHAR NOT NULL,
+    event_type  VARCHAR NOT NULL,
+    lead_id     VARCHAR,
+    issue_id    VARCHAR,
+    occurred_at TIMESTAMPTZ NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL,
+    rule_id     VARCHAR,
+    policy_id   VARCHAR,
+    level       INTEGER,
+    owner       VARCHAR,
+    target      VARCHAR,
+    details     JSON
+)"""
+
+SCHEMA_DDL = [
+    EVENTS_DDL,
+    # Every export file ever seen, by path and checksum: never read twice, never skipped.
+    """
+    CREATE TABLE IF NOT EXISTS export_manifest (
+        path             VARCHAR NOT NULL,
+        checksum         VARCHAR NOT NULL,
+        source_id        VARCHAR,
+        entity           VARCHAR,
+        export_at        TIMESTAMPTZ,
+        export_at_from   VARCHAR,      -- 'filename' or 'mtime'
+        size_bytes       BIGINT,
+        mtime            DOUBLE,       -- seconds since the epoch, to skip re-hashing
+        status           VARCHAR NOT NULL,  -- loaded | failed | duplicate | empty | unmatched
+        reason           VARCHAR,
+        rows_read        BIGINT,
+        rows_loaded      BIGINT,
+        rows_quarantined BIGINT,
+        rows_superseded  BIGINT,
+        footer_lines     BIGINT,
+        recorded_at      TIMESTAMPTZ NOT NULL
+    )""",
+    # Rows that could not be used as they are, with where they came from and why.
+    """
+    CREATE TABLE IF NOT EXISTS quarantine (
+        source_id   VARCHAR,
+        file        VARCHAR NOT NULL,
+        line        BIGINT,
+        raw         VARCHAR,
+        reason      VARCHAR NOT NULL,
+        action      VARCHAR NOT NULL,  -- 'rejected' (row not loaded) | 'loaded_without_value'
+        recorded_at TIMESTAMPTZ NOT NULL
+    )""",
+    # One row per lead: the newest known CRM values plus leadsla's own decisions.
+    """
+    CREATE TABLE IF NOT EXISTS lead_state (
+        lead_id            VARCHAR NOT NULL,
+        source_id          VARCHAR,
+        created_at         TIMESTAMPTZ NOT NULL,
+        name VARCHAR, email VARCHAR, phone VARCHAR, lead_source VARCHAR, campaign VARCHAR,
+        form_type VARCHAR, service_interest VARCHAR, message VARCHAR, city VARCHAR,
+        territory VARCHAR, device VARCHAR, company_size VARCHAR, lead_score DOUBLE,
+        estimated_value DOUBLE,
+        crm_owner          VARCHAR,
+        crm_status         VARCHAR,
+        status_class       VARCHAR,
+        first_response_at  TIMESTAMPTZ,   -- as the CRM reports it
+        updated_at         TIMESTAMPTZ,
+        record_url         VARCHAR,
+        first_seen_at      TIMESTAMPTZ NOT NULL,  -- export time of the first export with it
+        last_export_at     TIMESTAMPTZ NOT NULL,
+        response_at        TIMESTAMPTZ,   -- effective first response (any signal)
+        response_via       VARCHAR,
+        responded_seen_at  TIMESTAMPTZ,   -- export time at which the response became known
+        outcome            VARCHAR,
+        outcome_at         TIMESTAMPTZ,
+        closed_seen_at     TIMESTAMPTZ,   -- export time at which a closing outcome was known
+        intent             VARCHAR,
+        intent_rule_id     VARCHAR,
+        policy_id          VARCHAR,
+        qual_policy_id     VARCHAR,
+        recommended_action VARCHAR,
+        team               VARCHAR,
+        owner              VARCHAR,       -- effective owner: CRM's, or leadsla's decision
+        owner_origin       VARCHAR,       -- crm | routing | reassigned
+        previous_owners    VARCHAR[],
+        hop                INTEGER NOT NULL DEFAULT 0,
+        hop_started_at     TIMESTAMPTZ,
+        due_at             TIMESTAMPTZ,   -- first-response deadline of hop 0
+        needs_review       VARCHAR,
+        response_logged    BOOLEAN NOT NULL DEFAULT false,  -- first_response event written
+        qual_since         TIMESTAMPTZ,   -- tick at which the qualification clock became known       -- why the ops review queue holds it, if it does
+        evaluated_until    TIMESTAMPTZ    -- steps with thresholds up to here are decided
+    )""",
+    # What each export said about a lead whenever something changed (SCD-2 style, valid_from).
+    """
+    CREATE TABLE IF NOT EXISTS lead_history (
+        lead_id      VARCHAR NOT NULL,
+        valid_from   TIMESTAMPTZ NOT NULL,
+        source_id    VARCHAR,
+        file         VARCHAR,
+        crm_owner    VARCHAR,
+        crm_status   VARCHAR,
+        status_class VARCHAR,
+        first_response_at TIMESTAMPTZ,
+        updated_at   TIMESTAMPTZ
+    )""",
+    """
+    CREATE TABLE IF NOT EXISTS activities (
+        activity_id VARCHAR NOT NULL,
+        lead_id     VARCHAR NOT NULL,
+        occurred_at TIMESTAMPTZ NOT NULL,
+        type        VARCHAR,
+        actor       VARCHAR,
+        direction   VARCHAR,
+        source_id   VARCHAR,
+        export_at   TIMESTAMPTZ NOT NULL
+    )""",
+    # Round-robin pointer per team, so rotation continues across ticks.
+    """
+    CREATE TABLE IF NOT EXISTS rr_state (team VARCHAR NOT NULL, assigned BIGINT NOT NULL)""",
+    # One row per tick: what it saw and did (the CLI and flow summaries read it).
+    """
+    CREATE TABLE IF NOT EXISTS tick_log (
+        now            TIMESTAMPTZ NOT NULL,
+        rules_version  VARCHAR,
+        files_loaded   INTEGER,
+        files_failed   INTEGER,
+        rows_loaded    BIGINT,
+        rows_quarantined BIGINT,
+        events         BIGINT,
+        recorded_at    TIMESTAMPTZ NOT NULL
+    )""",
+    # Exceptions nobody owns: unclear intent, leads with no eligible owner, quarantined rows.
+    """
+    CREATE OR REPLACE VIEW ops_review_queue AS
+    SELECT 'lead' AS item_kind, lead_id AS item_id, needs_review AS reason,
+           team, owner, created_at AS since
+    FROM lead_state
+    WHERE needs_review IS NOT NULL AND closed_seen_at IS NULL AND responded_seen_at IS NULL
+    UNION ALL
+    SELECT 'row', file || ':' || CAST(line AS VARCHAR), reason, NULL, NULL, recorded_at
+    FROM quarantine WHERE action = 'rejected'
+    """,
+]
+
+
+class Store(Protocol):
+    """What the engine needs from storage: a DuckDB connection with the tables above, and
+    transaction boundaries around one tick."""
+
+    con: duckdb.DuckDBPyConnection
+
+    def begin(self) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class DuckDBStore:
+    """State and event log in one DuckDB file (the default backend)."""
+
+    def __init__(
+        self, path: Path | str, *, read_only: bool = False, threads: int | None = None
+    ) -> None:
+        self.path = Path(path)
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(str(self.path), read_only=read_only)
+        self.con.execute("SET TimeZone = 'UTC'")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        if not read_only:
+            for ddl in SCHEMA_DDL:
+                self.con.execute(ddl)
+
+    def begin(self) -> None:
+        self.con.execute("BEGIN TRANSACTION")
+
+    def commit(self) -> None:
+        self.con.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.con.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> DuckDBStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextmanager
+def transaction(store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One atomic unit: everything a tick decides lands together or not at all."""
+    store.begin()
+    try:
+        yield store.con
+    except BaseException:
+        store.rollback()
+        raise
+    store.commit()

@@ -1,0 +1,375 @@
+"""Rules and calendars as DuckDB tables, and the SQL of business-time positions.
+
+The engine never loops over leads in Python. Business time becomes set-based through
+*positions*: each calendar's business intervals are laid out on one axis of cumulative business
+microseconds (``cum_start_us``). The position of an instant is found with an ASOF join, a
+deadline "N business minutes later" is a position plus N minutes, and the instant of a position
+is the inverse ASOF join. Rules become small tables (intent rules, routing rules, policies,
+steps, members) joined against all leads at once; their values are data, never SQL text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pyarrow as pa
+
+from leadsla.rules import RuleSet
+
+US = 60_000_000  # microseconds in a minute
+
+
+def _register(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    """Copy an Arrow table into a temp table (registered views die with the Python object)."""
+    con.register(f"{name}__arrow", table)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}__arrow")
+    con.unregister(f"{name}__arrow")
+
+
+def register_calendars(
+    con: duckdb.DuckDBPyConnection, rules: RuleSet, start: datetime, end: datetime
+) -> None:
+    """``cal_intervals``, ``cal_days`` and ``policy_anchor`` over [start, end)."""
+    cals = rules.business_calendars
+    _register(
+        con,
+        "cal_intervals_raw",
+        pa.concat_tables([c.interval_table(start, end) for c in cals.values()]),
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE cal_intervals AS
+        SELECT calendar_id, open_at, close_at,
+               CAST(round(cum_start_s * 1e6) AS BIGINT) AS cum_start_us,
+               CAST(round(cum_end_s * 1e6) AS BIGINT) AS cum_end_us
+        FROM cal_intervals_raw ORDER BY calendar_id, open_at
+        """
+    )
+    _register(
+        con,
+        "cal_days_raw",
+        pa.concat_tables([c.business_day_table(start, end) for c in cals.values()]),
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE cal_days AS
+        SELECT d.*, {pos_sql("d.day_close_at", "i")} AS close_pos
+        FROM cal_days_raw d
+        ASOF LEFT JOIN cal_intervals i
+          ON i.calendar_id = d.calendar_id AND d.day_close_at >= i.open_at
+        """
+    )
+    # "next business morning 10:00": for each business day, its local midnight and the anchor
+    # time, both in UTC, so the first day after a lead's local date is one ASOF join away.
+    rows: dict[str, list[object]] = {"policy_id": [], "local_midnight_at": [], "anchor_at": []}
+    for p in rules.policies.values():
+        if p.deadline.anchor != "next_business_day_at" or p.deadline.at is None:
+            continue
+        tz = ZoneInfo(rules.calendars[p.calendar].timezone)
+        hh, mm = (int(x) for x in p.deadline.at.split(":"))
+        days = con.execute(
+            "SELECT local_date FROM cal_days WHERE calendar_id = ? ORDER BY local_date",
+            [p.calendar],
+        ).fetchall()
+        for (d,) in days:
+            rows["policy_id"].append(p.id)
+            midnight = datetime.combine(d, time(0))
+            rows["local_midnight_at"].append(midnight.replace(tzinfo=tz))
+            # wall-clock arithmetic, then the zone (fold=0 inside a DST gap, as calendars do)
+            wall = midnight + timedelta(hours=hh, minutes=mm)
+            rows["anchor_at"].append(wall.replace(tzinfo=tz))
+    _register(
+        con,
+        "policy_anchor_raw",
+        pa.table(
+            {
+                "policy_id": pa.array(rows["policy_id"], pa.string()),
+                "local_midnight_at": pa.array(rows["local_midnight_at"], pa.timestamp("us", "UTC")),
+                "anchor_at": pa.array(rows["anchor_at"], pa.timestamp("us", "UTC")),
+            }
+        ),
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE policy_anchor AS
+        SELECT a.*, {pos_sql("a.anchor_at", "i")} AS anchor_pos
+        FROM policy_anchor_raw a JOIN policies p USING (policy_id)
+        ASOF LEFT JOIN cal_intervals i
+          ON i.calendar_id = p.calendar_id AND a.anchor_at >= i.open_at
+        """
+    )
+
+
+def pos_sql(ts: str, i: str) -> str:
+    """Position (cumulative business µs) of instant ``ts`` given ASOF-joined interval ``i``:
+    the interval's start position plus the business time elapsed inside it."""
+    return (
+        f"coalesce({i}.cum_start_us + least(greatest(epoch_us({ts}) - epoch_us({i}.open_at), 0),"
+        f" {i}.cum_end_us - {i}.cum_start_us), 0)"
+    )
+
+
+def at_sql(p: str, j: str, floor: str) -> str:
+    """Instant of position ``p`` given the ASOF-joined interval ``j`` (``p > cum_start``).
+
+    Positions before the table's first interval clamp to ``floor`` (the clock's start); past
+    its last interval the instant is unknown (NULL): such a threshold is not due yet.
+    """
+    return (
+        f"CASE WHEN {j}.calendar_id IS NULL THEN {floor} "
+        f"WHEN {p} > {j}.cum_end_us THEN NULL "
+        f"ELSE greatest({floor}, make_timestamptz(epoch_us({j}.open_at) + {p} - {j}.cum_start_us)) END"
+    )
+
+
+def register_rules(con: duckdb.DuckDBPyConnection, rules: RuleSet) -> None:
+    """Policies, steps, intent and routing rules, members: the rule files as tables."""
+    pols = list(rules.policies.values())
+    _register(
+        con,
+        "policies",
+        pa.table(
+            {
+                "policy_id": [p.id for p in pols],
+                "policy_version": [rules.policy_version(p.id) for p in pols],
+                "intent": pa.array([p.intent for p in pols], pa.string()),
+                "milestone": [p.milestone for p in pols],
+                "calendar_id": [p.calendar for p in pols],
+                "within_us": pa.array(
+                    [
+                        None
+                        if p.deadline.within_minutes is None
+                        else round(p.deadline.within_minutes * US)
+                        for p in pols
+                    ],
+                    pa.int64(),
+                ),
+                "anchor": pa.array([p.deadline.anchor for p in pols], pa.string()),
+                "min_remaining_us": [round(p.deadline.min_remaining_minutes * US) for p in pols],
+                "max_hops": [p.max_hops for p in pols],
+                "team": pa.array([p.team for p in pols], pa.string()),
+                "recommended_action": [p.recommended_action for p in pols],
+            }
+        ),
+    )
+    steps: dict[str, list[object]] = {
+        k: [] for k in ("policy_id", "step_id", "kind", "base", "offset_us", "ord", "rec")
+    }
+    for p in pols:
+        # sla_check is the implicit step at the deadline: sla_missed when nobody responded.
+        all_steps = [
+            (s.id, s.kind, s.base, s.offset_minutes, s.recommended_action) for s in p.steps
+        ] + [("sla_check", "sla_check", "due", 0.0, None)]
+        for n, (sid, kind, base, off, rec) in enumerate(all_steps):
+            steps["policy_id"].append(p.id)
+            steps["step_id"].append(sid)
+            steps["kind"].append(kind)
+            steps["base"].append(base)
+            steps["offset_us"].append(round(off * US))
+            steps["ord"].append(n)
+            steps["rec"].append(rec)
+    _register(
+        con,
+        "policy_steps",
+        pa.table(
+            {
+                "policy_id": pa.array(steps["policy_id"], pa.string()),
+                "step_id": pa.array(steps["step_id"], pa.string()),
+                "kind": pa.array(steps["kind"], pa.string()),
+                "base": pa.array(steps["base"], pa.string()),
+                "offset_us": pa.array(steps["offset_us"], pa.int64()),
+                "ord": pa.array(steps["ord"], pa.int32()),
+                "step_action": pa.array(steps["rec"], pa.string()),
+            }
+        ),
+    )
+    members = rules.org.members
+    teams = rules.teams
+    _register(
+        con,
+        "members",
+        pa.table(
+            {
+                "member_id": [m.id for m in members],
+                "member_name": [m.name for m in members],
+                "email": [m.email for m in members],
+                "team": [m.team for m in members],
+                "manager": pa.array([m.manager for m in members], pa.string()),
+                "available": [m.available for m in members],
+                "capacity": [m.capacity for m in members],
+                "seniority": [m.seniority for m in members],
+                "team_lead": [teams[m.team].lead for m in members],
+                "ord": list(range(len(members))),
+            }
+        ),
+    )
+    _register(
+        con,
+        "teams",
+        pa.table(
+            {
+                "team": [t.id for t in rules.org.teams],
+                "team_lead": [t.lead for t in rules.org.teams],
+                "calendar_id": [t.calendar for t in rules.org.teams],
+            }
+        ),
+    )
+    _register(
+        con,
+        "shared_inboxes",
+        pa.table(
+            {"inbox": pa.array([s.lower() for s in rules.routing.shared_inboxes], pa.string())}
+        ),
+    )
+
+    def lst(values: list[str] | None) -> list[str] | None:
+        return None if values is None else [v.lower() for v in values]
+
+    irules = rules.intent_rules
+    big = 2**31 - 1
+    _register(
+        con,
+        "intent_rules",
+        pa.table(
+            {
+                "rule_id": [r.id for r in irules],
+                "priority": [
+                    r.priority if r is not rules.intents.fallback else big for r in irules
+                ],
+                "intent": [r.intent for r in irules],
+                "policy_id": pa.array(
+                    [r.policy or _default_policy(rules, r.intent) for r in irules], pa.string()
+                ),
+                "team": pa.array([r.team for r in irules], pa.string()),
+                "recommended_action": [r.recommended_action for r in irules],
+                **{
+                    k: pa.array([lst(getattr(r.when, k)) for r in irules], pa.list_(pa.string()))
+                    for k in (
+                        "form_type",
+                        "lead_source",
+                        "service_interest",
+                        "campaign",
+                        "city",
+                        "territory",
+                        "message_keywords",
+                    )
+                },
+                "missing": pa.array([r.when.missing for r in irules], pa.list_(pa.string())),
+                "missing_any": pa.array(
+                    [r.when.missing_any for r in irules], pa.list_(pa.string())
+                ),
+                "score_min": pa.array([r.when.lead_score_min for r in irules], pa.float64()),
+                "score_max": pa.array([r.when.lead_score_max for r in irules], pa.float64()),
+            }
+        ),
+    )
+    rr = rules.routing.rules
+    _register(
+        con,
+        "route_rules",
+        pa.table(
+            {
+                "route_id": pa.array([r.id for r in rr], pa.string()),
+                "priority": pa.array([r.priority for r in rr], pa.int64()),
+                "team": pa.array([r.team for r in rr], pa.string()),
+                **{
+                    k: pa.array([lst(getattr(r.when, k)) for r in rr], pa.list_(pa.string()))
+                    for k in (
+                        "service_interest",
+                        "lead_source",
+                        "form_type",
+                        "campaign",
+                        "city",
+                        "territory",
+                        "company_size",
+                        "intent",
+                    )
+                },
+                "score_min": pa.array([r.when.lead_score_min for r in rr], pa.float64()),
+                "score_max": pa.array([r.when.lead_score_max for r in rr], pa.float64()),
+            }
+        ),
+    )
+    qual = {
+        i: (p.id if (p := rules.policy_for(i, "qualification")) else None)
+        for i in ("high", "mid", "low", "unclear")
+    }
+    _register(
+        con,
+        "qual_policies",
+        pa.table(
+            {
+                "intent": list(qual),
+                "qual_policy_id": pa.array(list(qual.values()), pa.string()),
+            }
+        ),
+    )
+    srcs = rules.sources
+    _register(
+        con,
+        "sources",
+        pa.table(
+            {
+                "source_id": [s.id for s in srcs],
+                "response_signal": [s.response_signal for s in srcs],
+                "record_url": pa.array([s.record_url for s in srcs], pa.string()),
+            }
+        ),
+    )
+
+
+def _default_policy(rules: RuleSet, intent: str) -> str | None:
+    p = rules.policy_for(intent)
+    return p.id if p else None
+
+
+CLOCK_SQL = """
+-- {src}: rows with policy_id, start_at. Adds calendar_id, start_pos, due_pos, due_at.
+WITH c0 AS (
+    SELECT s.*, p.calendar_id, p.within_us, p.anchor, p.min_remaining_us
+    FROM {src} s JOIN policies p USING (policy_id)
+), c1 AS (
+    SELECT c0.*, {start_pos} AS start_pos
+    FROM c0 ASOF LEFT JOIN cal_intervals i
+      ON i.calendar_id = c0.calendar_id AND c0.start_at >= i.open_at
+), c2 AS (
+    SELECT c1.*, c1.start_pos + c1.within_us AS within_pos,
+           CASE WHEN c1.anchor = 'end_of_business_day'
+                THEN c1.start_pos + greatest(c1.min_remaining_us, 1) END AS eod_key
+    FROM c1
+), c3 AS (
+    SELECT c2.*, {within_at} AS within_at
+    FROM c2 ASOF LEFT JOIN cal_intervals j
+      ON j.calendar_id = c2.calendar_id AND c2.within_pos > j.cum_start_us
+), c4 AS (
+    SELECT c3.*, d.day_close_at AS eod_at, d.close_pos AS eod_pos
+    FROM c3 ASOF LEFT JOIN cal_days d
+      ON d.calendar_id = c3.calendar_id AND c3.eod_key <= d.close_pos
+), c5 AS (
+    SELECT c4.*, a.anchor_at AS nbd_at, a.anchor_pos AS nbd_pos
+    FROM c4 ASOF LEFT JOIN policy_anchor a
+      ON a.policy_id = c4.policy_id AND c4.start_at < a.local_midnight_at
+)
+SELECT * EXCLUDE (within_us, anchor, min_remaining_us, within_pos, eod_key, within_at, eod_at,
+                  eod_pos, nbd_at, nbd_pos),
+       CASE WHEN within_us IS NOT NULL THEN within_at
+            WHEN anchor = 'end_of_business_day' THEN eod_at ELSE nbd_at END AS due_at,
+       CASE WHEN within_us IS NOT NULL THEN within_pos
+            WHEN anchor = 'end_of_business_day' THEN eod_pos ELSE nbd_pos END AS due_pos
+FROM c5
+"""
+
+
+def clock_sql(src: str) -> str:
+    """SQL computing each clock's deadline on its policy's business calendar."""
+    return CLOCK_SQL.format(
+        src=src,
+        start_pos=pos_sql("c0.start_at", "i"),
+        within_at=(
+            "CASE WHEN c2.within_pos IS NULL THEN NULL ELSE "
+            + at_sql("c2.within_pos", "j", "c2.start_at")
+            + " END"
+        ),
+    )
