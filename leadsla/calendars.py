@@ -98,7 +98,7 @@ class BusinessCalendar:
 
     def _segments(self, lo: float, hi: float) -> list[tuple[float, float, float]]:
         """(start, end, offset) pieces of [lo, hi) with a constant UTC offset."""
-        out = []
+        out: list[tuple[float, float, float]] = []
         a, off_a = lo, self._offset(lo)
         t = lo
         while t < hi:
@@ -112,7 +112,7 @@ class BusinessCalendar:
                         x = mid
                     else:
                         y = mid
-                out.append((a, y, off_a))
+                out.append((a, float(y), off_a))
                 a, off_a = y, self._offset(y)
             t = nxt
         out.append((a, hi, off_a))
@@ -274,7 +274,7 @@ class BusinessCalendar:
                 out.append((d, m0.astimezone(UTC), m1.astimezone(UTC)))
             elif d not in self.holidays and self.windows.get(d.weekday()):
                 spans = self.windows[d.weekday()]
-                base = datetime(d.year, d.month, d.day)
+                base = datetime(d.year, d.month, d.day)  # noqa: DTZ001 (wall clock)
                 first = (base + timedelta(minutes=spans[0][0])).replace(tzinfo=tz)
                 lastw = (base + timedelta(minutes=max(e for _, e in spans))).replace(tzinfo=tz)
                 ivs = self.intervals(
@@ -293,7 +293,7 @@ class BusinessCalendar:
     def _belongs(self, a: datetime, d: date) -> bool:
         """Does the interval opening at ``a`` open inside a window that starts on ``d``?"""
         wall = a.astimezone(self.zone).replace(tzinfo=None)
-        base = datetime(d.year, d.month, d.day)
+        base = datetime(d.year, d.month, d.day)  # noqa: DTZ001 (wall clock)
         return any(
             base + timedelta(minutes=s) <= wall < base + timedelta(minutes=e)
             for s, e in self.windows.get(d.weekday(), ())
@@ -320,7 +320,7 @@ class BusinessCalendar:
         while lo - t < _GIVE_UP:
             for d, _, _ in self._days(lo, lo + timedelta(days=30)):
                 if d > today:
-                    wall = datetime(d.year, d.month, d.day) + timedelta(minutes=minutes)
+                    wall = datetime(d.year, d.month, d.day) + timedelta(minutes=minutes)  # noqa: DTZ001 (wall clock)
                     return wall.replace(tzinfo=self.zone).astimezone(UTC)
             lo += timedelta(days=29)
         raise ValueError(f"calendar {self.calendar_id!r} has no business day after {t}")

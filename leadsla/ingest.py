@@ -43,7 +43,9 @@ REQUIRED = {
 FORMATS = (".csv", ".jsonl", ".ndjson", ".json", ".parquet")
 
 _STAMP = re.compile(
-    r"(?P<d>\d{4}-?\d{2}-?\d{2})[T_ -]?(?P<t>\d{2}[:-]?\d{2}(?:[:-]?\d{2})?)(?P<z>Z|[+-]\d{2}:?\d{2})?"
+    r"(?P<d>\d{4}-?\d{2}-?\d{2})[T_ -]?"
+    r"(?P<t>\d{2}[:-]?\d{2}(?:[:-]?\d{2})?)"
+    r"(?P<z>Z|[+-]\d{2}:?\d{2})?"
 )
 
 
@@ -333,11 +335,12 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> File
     footer = 0
     if source.footer_regex:
         pattern = re.compile(source.footer_regex)
-        rows = run(con, "SELECT line, raw FROM raw_rejects").fetchall()
-        footer_lines = [ln for ln, raw in rows if raw is not None and pattern.search(raw.strip())]
+        rows = run(con, "SELECT line, raw, size FROM raw_rejects").fetchall()
+        footer_lines = [ln for ln, raw, _ in rows if raw is not None and pattern.search(raw.strip())]
         if footer_lines:
+            # everything from the first furniture line on is the footer (blank lines included)
             first = min(footer_lines)
-            footer = sum(1 for ln, _ in rows if ln >= first)
+            footer = sum(int(size) for ln, _, size in rows if ln >= first)
             run(con, "DELETE FROM raw_rejects WHERE line >= ?", [first])
     return FileResult(status="read", footer_lines=footer)
 

@@ -218,7 +218,7 @@ def apply_leads(
         """,
         params,
     )
-    return superseded
+    return int(superseded or 0)
 
 
 def apply_activities(
@@ -239,7 +239,7 @@ def apply_activities(
         """,
         params,
     )
-    row = scalar(
+    superseded = scalar(
         con,
         "SELECT (SELECT count(*) FROM incoming) - (SELECT count(DISTINCT activity_id) "
         "FROM incoming)",
@@ -263,4 +263,4 @@ def apply_activities(
         """,
         params,
     )
-    return superseded
+    return int(superseded or 0)

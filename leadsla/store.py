@@ -106,9 +106,9 @@ SCHEMA_DDL = [
         hop                INTEGER NOT NULL DEFAULT 0,
         hop_started_at     TIMESTAMPTZ,
         due_at             TIMESTAMPTZ,   -- first-response deadline of hop 0
-        needs_review       VARCHAR,
+        needs_review       VARCHAR,       -- why the ops review queue holds it, if it does
         response_logged    BOOLEAN NOT NULL DEFAULT false,  -- first_response event written
-        qual_since         TIMESTAMPTZ,   -- tick at which the qualification clock became known       -- why the ops review queue holds it, if it does
+        qual_since         TIMESTAMPTZ,   -- tick at which the qualification clock became known
         evaluated_until    TIMESTAMPTZ    -- steps with thresholds up to here are decided
     )""",
     # What each export said about a lead whenever something changed (SCD-2 style, valid_from).

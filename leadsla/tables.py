@@ -120,7 +120,8 @@ def at_sql(p: str, j: str, floor: str) -> str:
     return (
         f"CASE WHEN {j}.calendar_id IS NULL THEN {floor} "
         f"WHEN {p} > {j}.cum_end_us THEN NULL "
-        f"ELSE greatest({floor}, make_timestamptz(epoch_us({j}.open_at) + {p} - {j}.cum_start_us)) END"
+        f"ELSE greatest({floor}, "
+        f"make_timestamptz(epoch_us({j}.open_at) + {p} - {j}.cum_start_us)) END"
     )
 
 
@@ -292,10 +293,10 @@ def register_rules(con: duckdb.DuckDBPyConnection, rules: RuleSet) -> None:
             }
         ),
     )
-    qual = {
-        i: (p.id if (p := rules.policy_for(i, "qualification")) else None)
-        for i in ("high", "mid", "low", "unclear")
-    }
+    qual: dict[str, str | None] = {}
+    for intent in ("high", "mid", "low", "unclear"):
+        qp = rules.policy_for(intent, "qualification")
+        qual[intent] = qp.id if qp else None
     _register(
         con,
         "qual_policies",
