@@ -319,7 +319,7 @@ def set_due(con: duckdb.DuckDBPyConnection) -> None:
 def log_responses(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> None:
     """``first_response`` (with business minutes to respond), ``sla_met`` when it beat the
     deadline, and ``recovered_after_escalation`` when it came after an escalation step. The
-    qualification clock of the lead starts here too (``qual_since``)."""
+    qualification clock counts as new until this has run for the lead."""
     run(
         con,
         """
@@ -376,7 +376,7 @@ def log_responses(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
     run(
         con,
         """
-        UPDATE lead_state l SET response_logged = true, qual_since = $now
+        UPDATE lead_state l SET response_logged = true
         FROM resp r WHERE l.lead_id = r.lead_id
         """,
         params,
@@ -399,23 +399,30 @@ def _due_steps(con: duckdb.DuckDBPyConnection, now: datetime, *, only_moved: boo
         con,
         f"""
         CREATE OR REPLACE TEMP TABLE clock_src AS
+        -- first-response clocks: open, or closed by something seen after the watermark (a
+        -- response that showed up late still leaves the steps due before it was seen)
         SELECT l.lead_id, l.policy_id, l.hop_started_at AS start_at, l.hop, l.owner, l.team,
                l.source_id, l.first_seen_at, l.evaluated_until AS low,
                least(l.responded_seen_at, l.closed_seen_at) AS done_seen_at
         FROM lead_state l
-        WHERE l.policy_id IS NOT NULL AND l.closed_seen_at IS NULL
-          AND l.responded_seen_at IS NULL {moved}
+        WHERE l.policy_id IS NOT NULL
+          AND (least(l.responded_seen_at, l.closed_seen_at) IS NULL OR l.evaluated_until IS NULL
+               OR least(l.responded_seen_at, l.closed_seen_at) > l.evaluated_until) {moved}
         UNION ALL
+        -- qualification clocks start at the response; one not logged yet is new this tick
         SELECT l.lead_id, l.qual_policy_id, l.response_at, 0, l.owner, l.team, l.source_id,
                l.first_seen_at,
-               CASE WHEN l.qual_since = $now THEN NULL ELSE l.evaluated_until END,
+               CASE WHEN l.response_logged THEN l.evaluated_until END,
                l.closed_seen_at
         FROM lead_state l
         WHERE l.qual_policy_id IS NOT NULL AND l.response_at IS NOT NULL
-          AND l.closed_seen_at IS NULL {moved}
+          AND (l.closed_seen_at IS NULL OR l.evaluated_until IS NULL
+               OR l.closed_seen_at > l.evaluated_until) {moved}
         """,
         {"now": now},
     )
+    if not only_moved:
+        run(con, "CREATE OR REPLACE TEMP TABLE evaluated AS SELECT DISTINCT lead_id FROM clock_src")
     run(
         con,
         f"""
@@ -433,11 +440,23 @@ def _due_steps(con: duckdb.DuckDBPyConnection, now: datetime, *, only_moved: boo
               ON j.calendar_id = s.calendar_id AND s.thr_pos > j.cum_start_us
         )
         SELECT * FROM t
-        WHERE threshold_at IS NOT NULL AND threshold_at <= $now
-          AND (low IS NULL OR threshold_at > low)
-          AND NOT coalesce(done_seen_at <= greatest(threshold_at, first_seen_at), false)
+        WHERE NOT coalesce(done_seen_at <= greatest(threshold_at, first_seen_at), false)
+          AND (low IS NULL OR threshold_at IS NULL OR threshold_at > low)
+        """,
+    )
+    # the earliest step still ahead of each clock: a tick with nothing due can skip the pass
+    # (a threshold beyond the calendar horizon counts as due for a look in a month)
+    run(
+        con,
+        f"""
+        {"INSERT INTO next_step" if only_moved else "CREATE OR REPLACE TEMP TABLE next_step AS"}
+        SELECT lead_id, min(coalesce(threshold_at, $now + INTERVAL 30 DAY)) AS next_at
+        FROM due_steps WHERE threshold_at IS NULL OR threshold_at > $now GROUP BY lead_id
         """,
         {"now": now},
+    )
+    run(
+        con, "DELETE FROM due_steps WHERE threshold_at IS NULL OR threshold_at > $now", {"now": now}
     )
     return int(scalar(con, "SELECT count(*) FROM due_steps") or 0)
 
@@ -453,8 +472,9 @@ def _record_steps(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
         GROUP BY owner
         """,
     )
-    # New owner: same team, available, never a previous owner, spare capacity; least loaded
-    # first, then a stable hash so ties do not all land on one person.
+    # New owner: same team, available, never a previous owner, spare capacity. The choice is
+    # a stable hash of (lead, hop, member), not the current load: load depends on when the
+    # tick runs, and the same exports must give the same events at any cadence.
     run(
         con,
         """
@@ -466,7 +486,8 @@ def _record_steps(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
         ), cands AS (
             SELECT r.lead_id, m.member_id, coalesce(ld.open_leads, 0) AS load, m.capacity,
                    row_number() OVER (PARTITION BY r.lead_id
-                       ORDER BY coalesce(ld.open_leads, 0), hash(r.lead_id || m.member_id))
+                       ORDER BY hash(r.lead_id || '|' || r.hop || '|' || m.member_id),
+                                m.member_id)
                        AS pref
             FROM r JOIN members m ON m.team = r.team AND m.available
             LEFT JOIN member_load ld USING (member_id)
@@ -572,14 +593,34 @@ def _case_kind(col: str) -> str:
     )
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> EvalResult:
+def evaluate(
+    con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime, *, loaded: bool = True
+) -> EvalResult:
     """Everything after loading, at logical time ``now``, inside the caller's transaction.
-    The rule tables must be registered on ``con`` (``register_rules``)."""
+    The rule tables must be registered on ``con`` (``register_rules``). ``loaded=False`` says
+    this tick loaded no export, which lets a tick with nothing due return at once."""
+    work = con.execute(
+        """
+        SELECT count(*) FILTER (WHERE intent IS NULL),
+               count(*) FILTER (WHERE policy_id IS NOT NULL AND evaluated_until IS NULL),
+               count(*) FILTER (WHERE next_step_at <= $now),
+               count(*) FILTER (WHERE owner IS NULL AND closed_seen_at IS NULL
+                                AND needs_review IS DISTINCT FROM 'no eligible owner'),
+               count(*) FILTER (WHERE due_at IS NULL)
+        FROM lead_state
+        """,
+        {"now": now},
+    ).fetchall()[0]
+    unclassified, unevaluated, due_now, unowned, no_due = work
+    if not loaded and not (unclassified or unevaluated or due_now):
+        # nothing arrived and no step is due yet: the watermark may stay where it is, since
+        # no threshold lies between it and now (that is what next_step_at says)
+        return EvalResult(0, 0, 0, 0, 0)
     prepare(con, rules, now)
-    classified = classify(con, rules, now)
-    assigned = assign(con, rules, now)
-    set_due(con)
-    log_responses(con, rules, now)
+    classified = classify(con, rules, now) if unclassified else 0
+    assigned = assign(con, rules, now) if unowned or classified else 0
+    if no_due or classified:
+        set_due(con)
     total = reassigned = rounds = 0
     max_hops = max((p.max_hops for p in rules.policies.values()), default=0)
     only_moved = False
@@ -594,12 +635,15 @@ def evaluate(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> E
         if moved == 0:
             break
         only_moved = True  # next round: only the new hops of the leads just reassigned
+        run(con, "DELETE FROM next_step WHERE lead_id IN (SELECT lead_id FROM moved)")
+    # after the steps, so a response seen in a catch-up tick can recover an escalation
+    log_responses(con, rules, now)
     run(
         con,
         """
-        UPDATE lead_state SET evaluated_until = $now
-        WHERE closed_seen_at IS NULL AND (responded_seen_at IS NULL OR qual_policy_id IS NOT NULL)
-          AND evaluated_until IS DISTINCT FROM $now
+        UPDATE lead_state l SET evaluated_until = $now, next_step_at = n.next_at
+        FROM evaluated e LEFT JOIN next_step n USING (lead_id)
+        WHERE l.lead_id = e.lead_id
         """,
         {"now": now},
     )

@@ -336,7 +336,9 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> File
     if source.footer_regex:
         pattern = re.compile(source.footer_regex)
         rows = run(con, "SELECT line, raw, size FROM raw_rejects").fetchall()
-        footer_lines = [ln for ln, raw, _ in rows if raw is not None and pattern.search(raw.strip())]
+        footer_lines = [
+            ln for ln, raw, _ in rows if raw is not None and pattern.search(raw.strip())
+        ]
         if footer_lines:
             # everything from the first furniture line on is the footer (blank lines included)
             first = min(footer_lines)

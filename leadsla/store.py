@@ -108,8 +108,8 @@ SCHEMA_DDL = [
         due_at             TIMESTAMPTZ,   -- first-response deadline of hop 0
         needs_review       VARCHAR,       -- why the ops review queue holds it, if it does
         response_logged    BOOLEAN NOT NULL DEFAULT false,  -- first_response event written
-        qual_since         TIMESTAMPTZ,   -- tick at which the qualification clock became known
-        evaluated_until    TIMESTAMPTZ    -- steps with thresholds up to here are decided
+        evaluated_until    TIMESTAMPTZ,   -- steps with thresholds up to here are decided
+        next_step_at       TIMESTAMPTZ    -- earliest step threshold still ahead
     )""",
     # What each export said about a lead whenever something changed (SCD-2 style, valid_from).
     """
@@ -147,7 +147,7 @@ SCHEMA_DDL = [
         files_failed   INTEGER,
         rows_loaded    BIGINT,
         rows_quarantined BIGINT,
-        events         BIGINT,
+        step_events    BIGINT,
         recorded_at    TIMESTAMPTZ NOT NULL
     )""",
     # Exceptions nobody owns: unclear intent, leads with no eligible owner, quarantined rows.

@@ -188,8 +188,10 @@ def _load(
     return out
 
 
-def _evaluate(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> dict[str, Any]:
-    res = evaluate(con, rules, now)
+def _evaluate(
+    con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime, *, loaded: bool = True
+) -> dict[str, Any]:
+    res = evaluate(con, rules, now, loaded=loaded)
     run(
         con,
         """
@@ -203,9 +205,9 @@ def _evaluate(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> 
                   WHERE recorded_at = $now),
                (SELECT coalesce(sum(rows_quarantined), 0) FROM export_manifest
                   WHERE recorded_at = $now),
-               (SELECT count(*) FROM sla_events WHERE recorded_at = $now), $now
+               $step_events, $now
         """,
-        {"now": now, "version": rules.version},
+        {"now": now, "version": rules.version, "step_events": res.step_events},
     )
     return {
         "classified": res.classified,
@@ -331,7 +333,7 @@ class Ticker:
             if files:
                 _load(con, self.rules, files, now)
         with transaction(self.store) as con:
-            _evaluate(con, self.rules, now)
+            _evaluate(con, self.rules, now, loaded=bool(files))
         return _summarize(self.store.con, now) if summary else None
 
     def close(self) -> None:

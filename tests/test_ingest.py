@@ -116,7 +116,7 @@ def test_bom_latin1_footer_and_us_dates(rules_dir: Path, exports: Path, tmp_path
     header = '"Lead ID","First Name","Last Name","Create Date","Lead Owner","Lead Status","Web Form","Product Interest","Email"'
     body = (
         header + "\n"
-        '00Q1,José,Muñoz,11/23/2026 10:00 AM,rahul,Open - Not Contacted,contact_form,seo,j@x.io\n'
+        "00Q1,José,Muñoz,11/23/2026 10:00 AM,rahul,Open - Not Contacted,contact_form,seo,j@x.io\n"
         "\n"
         '"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."\n'
         '"Confidential Information - Do Not Distribute"\n'
@@ -186,7 +186,11 @@ def test_jsonl_parquet_gzip_and_fsspec_urls(rules_dir: Path, tmp_path: Path) -> 
     base = "memory://exports-test"
     row = {"created_at": "2026-11-23T04:00:00Z", "form_type": "booking",
            "service_interest": "seo", "email": "j@x.io"}  # fmt: skip
-    lines = [json.dumps({**row, "lead_id": "J1"}), "{not json", json.dumps({**row, "lead_id": "J2"})]
+    lines = [
+        json.dumps({**row, "lead_id": "J1"}),
+        "{not json",
+        json.dumps({**row, "lead_id": "J2"}),
+    ]
     with fs.open(f"{base}/leads_20261123T040000Z.jsonl", "w") as fh:
         fh.write("\n".join(lines) + "\n")
     with fs.open(f"{base}/leads_20261123T041000Z.csv.gz", "wb") as fh:

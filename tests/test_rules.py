@@ -52,7 +52,9 @@ def test_shipped_rules_encode_seed_000() -> None:
 
 
 def test_misspelled_key_and_unknown_zone_are_both_reported(rules_dir: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    _edit(rules_dir / "calendars.yaml", lambda d: d["calendars"][0].update(timezone="Asia/Kolkatta"))
+    _edit(
+        rules_dir / "calendars.yaml", lambda d: d["calendars"][0].update(timezone="Asia/Kolkatta")
+    )
     _edit(
         rules_dir / "policies.yaml",
         lambda d: d["policies"][0].update(max_hopz=d["policies"][0].pop("max_hops")),
@@ -92,7 +94,9 @@ def test_misspelled_key_and_unknown_zone_are_both_reported(rules_dir: Path, caps
          "calendars.yaml: calendars[0].hours.mon[0].start"),
     ],
 )  # fmt: skip
-def test_rule_errors_name_file_key_and_fix(rules_dir: Path, file: str, change, expected: str) -> None:  # type: ignore[no-untyped-def]
+def test_rule_errors_name_file_key_and_fix(
+    rules_dir: Path, file: str, change, expected: str
+) -> None:  # type: ignore[no-untyped-def]
     _edit(rules_dir / file, change)
     with pytest.raises(RulesInvalid) as exc:
         load_rules(rules_dir)
