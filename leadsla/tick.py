@@ -248,12 +248,14 @@ def load_phase(
     }
 
 
-def evaluate_phase(*, rules_dir: Path, db: Path, now: datetime) -> dict[str, Any]:
+def evaluate_phase(
+    *, rules_dir: Path, db: Path, now: datetime, loaded: bool = True
+) -> dict[str, Any]:
     """Classify, assign and fire due steps for every open lead, in one transaction."""
     rules = load_rules(rules_dir)
     with DuckDBStore(db) as store, transaction(store) as con:
         register_rules(con, rules)
-        return _evaluate(con, rules, now)
+        return _evaluate(con, rules, now, loaded=loaded)
 
 
 def summarize(*, db: Path, now: datetime, limit: int = 200) -> TickSummary:

@@ -15,10 +15,10 @@ from leadsla.calendars import BusinessCalendar, parse_hhmm
 from leadsla.tables import at_sql, pos_sql
 
 IST = ZoneInfo("Asia/Kolkata")
-MON_SAT = {d: ((570, 1110),) for d in range(6)}  # 09:30-18:30
+MON_SAT = dict.fromkeys(range(6), ((570, 1110),))  # 09:30-18:30
 KOLKATA = BusinessCalendar("k", "Asia/Kolkata", MON_SAT, frozenset({date(2026, 11, 24)}))
-LUNCH = BusinessCalendar("l", "Asia/Kolkata", {d: ((540, 780), (840, 1080)) for d in range(5)})
-NIGHT = BusinessCalendar("n", "Asia/Kolkata", {d: ((1320, 1800),) for d in range(5)})
+LUNCH = BusinessCalendar("l", "Asia/Kolkata", dict.fromkeys(range(5), ((540, 780), (840, 1080))))
+NIGHT = BusinessCalendar("n", "Asia/Kolkata", dict.fromkeys(range(5), ((1320, 1800),)))
 ALWAYS = BusinessCalendar("a", "UTC", {}, always_open=True)
 
 
@@ -75,7 +75,7 @@ def test_calendar_anchors(t: datetime, eod: datetime, next_10: datetime) -> None
 
 def test_errors_are_clear() -> None:
     with pytest.raises(ValueError, match="naive"):
-        KOLKATA.add_business_minutes(datetime(2026, 11, 20, 9, 0), 5)  # noqa: DTZ001
+        KOLKATA.add_business_minutes(datetime(2026, 11, 20, 9, 0), 5)
     with pytest.raises(ValueError, match="no business time"):
         BusinessCalendar("x", "UTC", {}).add_business_minutes(ist(2026, 1, 1, 0, 0), 5)
     with pytest.raises(ValueError, match="HH:MM"):
@@ -96,7 +96,7 @@ def reference_minutes(cal: BusinessCalendar, a: datetime, b: datetime) -> int:
         for d in (wall.date(), wall.date() - timedelta(days=1)):
             if d in cal.holidays:
                 continue
-            base = datetime(d.year, d.month, d.day)  # noqa: DTZ001
+            base = datetime(d.year, d.month, d.day)
             if any(base + timedelta(minutes=s) <= wall < base + timedelta(minutes=e)
                    for s, e in cal.windows.get(d.weekday(), ())):  # fmt: skip
                 n += 1
@@ -105,15 +105,15 @@ def reference_minutes(cal: BusinessCalendar, a: datetime, b: datetime) -> int:
     return n
 
 
-WEEKDAYS = {d: ((480, 720), (780, 1020)) for d in range(5)}  # lunch break
-NIGHTS = {d: ((1380, 1560),) for d in range(6)}  # 23:00-02:00, across midnight and DST hours
+WEEKDAYS = dict.fromkeys(range(5), ((480, 720), (780, 1020)))  # lunch break
+NIGHTS = dict.fromkeys(range(6), ((1380, 1560),))  # 23:00-02:00, across midnight and DST hours
 CALS = [
     BusinessCalendar("ny", "America/New_York", WEEKDAYS, frozenset({date(2026, 3, 9)})),
     BusinessCalendar("ny_night", "America/New_York", NIGHTS),
     BusinessCalendar(
         "berlin", "Europe/Berlin", {**WEEKDAYS, 6: ((60, 240),)}, frozenset({date(2026, 10, 26)})
-    ),  # fmt: skip
-    BusinessCalendar("berlin_night", "Europe/Berlin", {d: ((90, 210),) for d in range(7)}),
+    ),
+    BusinessCalendar("berlin_night", "Europe/Berlin", dict.fromkeys(range(7), ((90, 210),))),
 ]
 # DST transitions of 2026: New York 8 Mar / 1 Nov, Berlin 29 Mar / 25 Oct
 ANCHORS = [datetime(2026, 3, 8, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC),

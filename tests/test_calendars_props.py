@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,45 +25,44 @@ MIN = timedelta(minutes=1)
 US = timedelta(microseconds=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# Plain-data specs: the reference reads these, never the object under test.
+# Plain-data specs: the reference reads these, never the object under test. Window edges sit
+# inside the DST gap/fold hours on transition Sundays, where an off-by-one-transition bug shows.
 SPECS: dict[str, dict[str, Any]] = {
     # Office with a lunch break; a Friday night shift crossing midnight; a Saturday night shift
-    # 22:00–07:00 spanning Sunday's 02:00 gap/fold; an overlapping Sunday 01:30–03:00 window
-    # that partly falls in the gap (spring) or the fold (autumn). Holidays next to both
-    # transitions, including the autumn Sunday itself (only the window *starting* on it goes).
+    # 22:00–01:00; on Sunday 02:00–03:00 (all gap in spring, after the fold in autumn) and an
+    # overlapping 02:30–04:00 (half gap in spring). Holidays next to both transitions (the
+    # Friday one also removes that night's shift).
     "ny_office": {
         "tz": "America/New_York",
-        "windows": {
-            0: [(540, 720), (780, 1050)],
-            1: [(540, 720), (780, 1050)],
-            2: [(540, 720), (780, 1050)],
-            3: [(540, 720), (780, 1050)],
+        "windows": {d: [(540, 720), (780, 1050)] for d in range(4)}
+        | {
             4: [(540, 720), (780, 1050), (1320, 1800)],
-            5: [(1320, 1860)],
-            6: [(90, 180)],
+            5: [(1320, 1500)],
+            6: [(120, 180), (150, 240)],
         },
-        "holidays": {date(2026, 3, 9), date(2026, 10, 30), date(2026, 11, 1), date(2025, 7, 4)},
+        "holidays": {date(2026, 3, 9), date(2026, 10, 30), date(2026, 11, 8), date(2025, 7, 4)},
     },
-    # Shop Mon–Sat 08:00–20:00 plus a Saturday night window ending at 2880 (Monday 00:00), so
-    # it touches the next week's Monday window only across a whole Sunday.
+    # Shop with overlapping weekday windows (08:00–20:00 and 19:00–21:00), and a Saturday night
+    # window ending at 2880 (Monday 00:00) that covers the whole transition Sunday.
     "berlin_shop": {
         "tz": "Europe/Berlin",
-        "windows": {d: [(480, 1200)] for d in range(5)} | {5: [(480, 1200), (1380, 2880)]},
+        "windows": {d: [(480, 1200), (1140, 1260)] for d in range(5)}
+        | {5: [(480, 1200), (1380, 2880)]},
         "holidays": {date(2026, 3, 30), date(2026, 10, 23), date(2026, 12, 25), date(2027, 1, 1)},
     },
-    # Every night 21:00–07:00 (covering Berlin's 02:00/03:00 transitions) and a split day;
-    # nights and days touch nothing, but consecutive nights overlap nothing either.
+    # Split day plus nights 21:00–07:00 on weekdays; Saturday night ends at 02:00 and Sunday
+    # has 02:00–03:00: Berlin's gap in spring (never business), its fold in autumn (twice).
     "berlin_night": {
         "tz": "Europe/Berlin",
         "windows": {d: [(600, 720), (780, 960), (1260, 1860)] for d in range(5)}
-        | {5: [(1260, 1860)], 6: [(1260, 1860)]},
-        "holidays": {date(2026, 3, 28), date(2026, 10, 25), date(2026, 10, 26)},
+        | {5: [(1260, 1560)], 6: [(120, 180), (1260, 1860)]},
+        "holidays": {date(2026, 3, 27), date(2026, 10, 26), date(2026, 12, 24)},
     },
-    # Sparse: one hour on Wednesdays, and a full day (0–1440) on Sunday that touches
-    # Saturday's 23:00–24:00 window, so merged intervals span two windows.
+    # Sparse: one hour on Wednesdays, and Sunday as two touching windows split at 02:30 (inside
+    # the gap/fold) that also touch Saturday's 23:00–24:00: one merged run, 23 h / 25 h long.
     "ny_sparse": {
         "tz": "America/New_York",
-        "windows": {2: [(600, 660)], 5: [(1380, 1440)], 6: [(0, 1440)]},
+        "windows": {2: [(600, 660)], 5: [(1380, 1440)], 6: [(0, 150), (150, 1440)]},
         "holidays": {date(2026, 3, 11)},
     },
 }
@@ -90,7 +89,7 @@ RANDOM_MINUTES = 3 * 365 * 1440
 # ---- the reference ---------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _walls(name: str, d: date) -> tuple[tuple[datetime, datetime], ...]:
     """Naive wall-clock [start, end) of the windows starting on local date ``d``."""
     spec = SPECS[name]
@@ -113,7 +112,7 @@ def ref_is_business(name: str, u: datetime) -> bool:
     return False
 
 
-@lru_cache(maxsize=None)
+@cache
 def _day_flags(name: str, utc_day: date) -> bytes:
     """1 per business UTC minute of ``utc_day``: the minute [u, u + 1 min) is business time
     iff u is (windows and offsets change on whole minutes in these zones)."""
@@ -153,6 +152,50 @@ def ref_add(name: str, t: datetime, minutes: int) -> datetime:
             left -= _flag(name, u)
         if left == 0:
             return u
+
+
+@cache
+def ref_day(name: str, d: date) -> tuple[datetime, datetime] | None:
+    """First open and last close (UTC) of the business time of local date ``d``'s own windows,
+    stepping every UTC minute whose wall time could fall in them; None if not a business day."""
+    walls = _walls(name, d)
+    if not walls:
+        return None
+    zone = ZoneInfo(SPECS[name]["tz"])
+    lo = min(w0 for w0, _ in walls).replace(tzinfo=UTC) - timedelta(hours=15)
+    hi = max(w1 for _, w1 in walls).replace(tzinfo=UTC) + timedelta(hours=15)
+    hits = []
+    for k in range(int((hi - lo) / MIN)):
+        u = lo + k * MIN
+        wall = u.astimezone(zone).replace(tzinfo=None)
+        if any(w0 <= wall < w1 for w0, w1 in walls):
+            hits.append(u)
+    return (hits[0], hits[-1] + MIN) if hits else None
+
+
+def _local_date(name: str, t: datetime) -> date:
+    return t.astimezone(ZoneInfo(SPECS[name]["tz"])).date()
+
+
+def ref_end_of_business_day(name: str, t: datetime) -> datetime:
+    d = _local_date(name, t) - timedelta(days=3)
+    while True:
+        r = ref_day(name, d)
+        if r is not None and r[1] > t:
+            return r[1]
+        d += timedelta(days=1)
+
+
+def ref_next_business_day_at(name: str, t: datetime, hhmm: str) -> datetime:
+    d = _local_date(name, t) + timedelta(days=1)
+    while ref_day(name, d) is None:
+        d += timedelta(days=1)
+    h, m = (int(x) for x in hhmm.split(":"))
+    # zoneinfo's fold=0 reading of the wall time, as the module documents
+    wall = datetime.combine(d, time(), tzinfo=ZoneInfo(SPECS[name]["tz"])) + timedelta(
+        hours=h, minutes=m
+    )
+    return wall.astimezone(UTC)
 
 
 # ---- strategies ------------------------------------------------------------------------------
@@ -207,17 +250,35 @@ def test_business_seconds_equals_reference(ci: tuple[str, datetime], span: int) 
     assert CALS[name].business_minutes(a, b) == expected / 60
 
 
+def _amount(data: st.DataObject, name: str, t: datetime, *, forward: bool, step: int) -> float:
+    """Business seconds to add from ``t`` (a positive multiple of ``step`` seconds when
+    random): half the time exactly the business time up to a close ahead (forward) or back to
+    an open behind — the edge cases of "earliest"/"latest" a random amount almost never hits.
+    """
+    cal = CALS[name]
+    if data.draw(st.booleans(), label="to_edge"):
+        span = timedelta(days=8)
+        ivs = cal.intervals(t, t + span) if forward else cal.intervals(t - span, t)
+        if ivs:
+            a, b = data.draw(st.sampled_from(ivs), label="edge_interval")
+            whole = cal.business_seconds(t, b) if forward else cal.business_seconds(a, t)
+            if whole > 0:
+                return whole
+    return step * data.draw(st.integers(1, MAX_ADD_MIN[name] * 60 // step), label="amount")
+
+
 @PROPS
 @given(ci=cal_and_instant(), data=st.data())
 def test_add_minutes_matches_reference(ci: tuple[str, datetime], data: st.DataObject) -> None:
     name, t = ci
     cal = CALS[name]
-    m = data.draw(st.integers(1, MAX_ADD_MIN[name]), label="minutes")
+    m = round(_amount(data, name, t, forward=True, step=60) / 60)
     x = cal.add_business_minutes(t, m)
     assert x == ref_add(name, t, m)
     assert x.tzinfo is UTC
     assert cal.business_seconds(t, x) == m * 60
     assert cal.business_seconds(t, x - MIN) < m * 60  # earliest: a minute less is not enough
+    m = round(_amount(data, name, t, forward=False, step=60) / 60)
     y = cal.add_business_minutes(t, -m)
     assert y == ref_add(name, t, -m)
     assert cal.business_seconds(y, t) == m * 60
@@ -232,11 +293,12 @@ def test_add_seconds_is_inverse_and_extreme(
     name, t0 = ci
     cal = CALS[name]
     t = t0 + jitter * US
-    s = data.draw(st.integers(1, MAX_ADD_MIN[name] * 60), label="seconds")
+    s = _amount(data, name, t, forward=True, step=1)
     x = cal.add_business_seconds(t, s)
     assert x >= t
     assert cal.business_seconds(t, x) == s
     assert cal.business_seconds(t, x - US) < s
+    s = _amount(data, name, t, forward=False, step=1)
     y = cal.add_business_seconds(t, -s)
     assert y <= t
     assert cal.business_seconds(y, t) == s
@@ -293,7 +355,41 @@ def test_sql_positions_agree(
     a = t + data.draw(JITTER, label="a_jitter") * US
     b = a + span * MIN
     assert pos(_us(b)) - pos(_us(a)) == round(cal.business_seconds(a, b) * 1e6)
-    s = data.draw(st.integers(1, MAX_ADD_MIN[name] * 60), label="seconds")
-    got = at(pos(_us(a)) + s * 1_000_000)
+    # merged: no two rows touch, so every close is a real end of business time
+    assert all(c < o for c, o in zip(closes, opens[1:], strict=False))
+    assert all(o < c for o, c in zip(opens, closes, strict=True))
+    s = _amount(data, name, a, forward=True, step=1)
+    got = at(pos(_us(a)) + round(s * 1e6))
     if got is not None:
         assert got == _us(cal.add_business_seconds(a, s))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    ci=cal_and_instant(),
+    jitter=st.integers(-60_000_000, 60_000_000),
+    span=SPAN,
+    hhmm=st.sampled_from(["00:00", "02:30", "09:00", "10:00", "23:59", "24:00"]),
+)
+def test_business_days_and_anchors_match_reference(
+    ci: tuple[str, datetime], jitter: int, span: int, hhmm: str
+) -> None:
+    """Business days, end_of_business_day and next_business_day_at against the stepped days
+    (02:30 is inside the gap on spring-forward Sundays)."""
+    name, t0 = ci
+    cal = CALS[name]
+    t = t0 + jitter * US
+    assert cal.end_of_business_day(t) == ref_end_of_business_day(name, t)
+    assert cal.next_business_day_at(t, hhmm) == ref_next_business_day_at(name, t, hhmm)
+    end = t + span * MIN + US
+    tab = cal.business_day_table(t, end)
+    expected = []
+    d, last = _local_date(name, t), _local_date(name, end - US)
+    while d <= last:
+        r = ref_day(name, d)
+        if r is not None:
+            expected.append(
+                {"calendar_id": name, "local_date": d, "day_open_at": r[0], "day_close_at": r[1]}
+            )
+        d += timedelta(days=1)
+    assert tab.to_pylist() == expected

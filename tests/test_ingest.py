@@ -113,7 +113,10 @@ def test_duplicate_ids_latest_updated_at_wins_within_and_across_files(
 
 
 def test_bom_latin1_footer_and_us_dates(rules_dir: Path, exports: Path, tmp_path: Path) -> None:
-    header = '"Lead ID","First Name","Last Name","Create Date","Lead Owner","Lead Status","Web Form","Product Interest","Email"'
+    header = (
+        '"Lead ID","First Name","Last Name","Create Date","Lead Owner","Lead Status",'
+        '"Web Form","Product Interest","Email"'
+    )
     body = (
         header + "\n"
         "00Q1,José,Muñoz,11/23/2026 10:00 AM,rahul,Open - Not Contacted,contact_form,seo,j@x.io\n"

@@ -34,20 +34,22 @@ def test_shipped_rules_encode_seed_000() -> None:
         ("reassign", 30),
     ]
     mid = rules.policy_for("mid")
-    assert mid is not None and mid.deadline.anchor == "end_of_business_day"
+    assert mid is not None
+    assert mid.deadline.anchor == "end_of_business_day"
     assert [(s.kind, s.before_due, s.after_due) for s in mid.steps][1:] == [
         ("reminder", 120, None),
         ("escalate", None, 0),
     ]
     low = rules.policy_for("low")
-    assert low is not None and {s.kind for s in low.steps} == {"task", "reminder"}
+    assert low is not None
+    assert {s.kind for s in low.steps} == {"task", "reminder"}
     unclear = rules.policy_for("unclear")
-    assert unclear is not None and unclear.team == "review"
+    assert unclear is not None
+    assert unclear.team == "review"
     assert unclear.deadline.within_minutes == 240
     cal = rules.calendars["kolkata_office"]
-    assert cal.timezone == "Asia/Kolkata" and set(cal.hours) == {
-        "mon", "tue", "wed", "thu", "fri", "sat"
-    }  # fmt: skip
+    assert cal.timezone == "Asia/Kolkata"
+    assert set(cal.hours) == {"mon", "tue", "wed", "thu", "fri", "sat"}
     assert {s.crm for s in rules.sources} >= {"hubspot", "salesforce", "pipedrive", "zoho"}
 
 

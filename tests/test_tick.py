@@ -66,7 +66,8 @@ def test_high_intent_ladder_is_the_seeds_example(
     assert (esc["owner"], esc["target"], esc["level"]) == ("rahul", "priya", 1)  # the manager
     first = by[("reassigned", "04:35")]
     second = by[("reassigned", "05:05")]
-    assert first["owner"] == "rahul" and first["target"] not in ("rahul", None)
+    assert first["owner"] == "rahul"
+    assert first["target"] not in ("rahul", None)
     assert second["owner"] == first["target"]
     assert second["target"] not in ("rahul", first["target"])  # never a previous owner
     import json
@@ -76,11 +77,15 @@ def test_high_intent_ladder_is_the_seeds_example(
     assert task["due_at"].startswith("2026-11-23 04:20") or task["due_at"].startswith(
         "2026-11-23T04:20"
     )
-    assert task["service_interest"] == "seo" and task["lead_source"] is None
-    assert task["recommended_action"] and task["completion_status"] == "open"
-    assert task["intent"] == "high" and task["intent_rule_id"] == "high_intent_forms"
+    assert task["service_interest"] == "seo"
+    assert task["lead_source"] is None
+    assert task["recommended_action"]
+    assert task["completion_status"] == "open"
+    assert task["intent"] == "high"
+    assert task["intent_rule_id"] == "high_intent_forms"
     miss = json.loads(by[("sla_missed", "04:20")]["details"])
-    assert miss["business_minutes"] == 15.0 and miss["policy_version"]
+    assert miss["business_minutes"] == 15.0
+    assert miss["policy_version"]
 
 
 def test_after_the_hop_limit_the_team_lead_gets_the_escalation(
@@ -93,7 +98,8 @@ def test_after_the_hop_limit_the_team_lead_gets_the_escalation(
     reassigned = [e for e in evts if e["event_type"] == "reassigned"]
     assert len(reassigned) == 2  # max_hops: 2
     lead_esc = [e for e in evts if e["event_type"] == "escalated" and e["level"] == 2]
-    assert len(lead_esc) == 1 and lead_esc[0]["target"] == "priya"  # inbound team lead
+    assert len(lead_esc) == 1
+    assert lead_esc[0]["target"] == "priya"
     assert lead_esc[0]["occurred_at"] == at("11:05")
 
 
@@ -123,7 +129,8 @@ def test_an_answered_lead_meets_its_sla_and_gets_no_reminder(
     run_tick(rules_dir=rules_dir, exports=str(exports), db=db, now=at("11:00"))
     evts = events(db, "A")
     kinds = [e["event_type"] for e in evts]
-    assert "reminder_sent" not in kinds and "escalated" not in kinds
+    assert "reminder_sent" not in kinds
+    assert "escalated" not in kinds
     assert {"first_response", "sla_met", "outcome_logged", "status_changed"} <= set(kinds)
     import json
 
@@ -145,7 +152,8 @@ def test_steps_are_judged_as_of_their_threshold_and_lag_is_the_feeds(
     # as of each threshold the newest export said "unanswered": the steps stay...
     assert {"reminder_sent", "sla_missed", "escalated", "reassigned"} <= set(got)
     # ...and the final verdict is the response the data shows (09:41, before the 09:50 due)
-    assert "sla_met" in got and "first_response" in got
+    assert "sla_met" in got
+    assert "first_response" in got
     # the response came before the escalation, so nothing was recovered by it
     assert "recovered_after_escalation" not in got
     import json
@@ -241,7 +249,8 @@ def test_classification_and_routing(
     got = con.execute("SELECT intent, intent_rule_id, team, owner FROM lead_state").fetchall()
     assert got[0][:3] == (intent, rule, team)
     members = {m["id"]: m for m in yaml.safe_load((rules_dir / "org.yaml").read_text())["members"]}
-    assert members[got[0][3]]["team"] == team and members[got[0][3]].get("available", True)
+    assert members[got[0][3]]["team"] == team
+    assert members[got[0][3]].get("available", True)
 
 
 def test_round_robin_respects_capacity_and_availability(

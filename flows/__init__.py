@@ -1,0 +1,1 @@
+"""Prefect flows: thin wiring over ``leadsla`` (the library never imports Prefect)."""
