@@ -328,6 +328,7 @@ class Ticker:
         self.exports = exports
         self.store = DuckDBStore(db)
         register_rules(self.store.con, self.rules)
+        _ = self.rules.business_calendars  # pay the holidays import and expansion up front
 
     def tick(self, now: datetime, *, summary: bool = True) -> TickSummary | None:
         files = _discover(self.store.con, self.rules, self.exports, now)

@@ -1,0 +1,251 @@
+"""``make bench``: the tick at scale, measured in process.
+
+1. A canonical snapshot of N leads (default 1M, about 5% open) is generated and loaded into an
+   empty database (``initial_load_s``, no target).
+2. A second snapshot differs from it in 5% of rows (new leads replacing the oldest closed ones,
+   status changes, responses): one full tick over it (``full_tick_s``), then a tick five
+   minutes later with no new export (``noop_tick_s``), and a bare DuckDB ``read_csv`` of the
+   same file for scale (``bare_read_s``).
+3. The same rules evaluated row by row in plain Python over 100k open leads (what a team would
+   write by hand) against the tick's set-based evaluation of those leads (``per_row_speedup``).
+
+Results go to ``bench/out/results.json`` (later benchmarks add their keys to the same file).
+Run: ``python -m bench.run [--leads N] [--open-leads N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from leadsla.rules import load_rules
+from leadsla.store import transaction
+from leadsla.tables import register_rules
+from leadsla.tick import Ticker, _evaluate, _load
+
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "bench" / "out"
+T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # Monday 11:30 in Kolkata: inside office hours
+FORMS = np.array(["contact_form", "booking", "audit_request", "service_inquiry",
+                  "checklist_download", "guide_request", "implementation_request"])  # fmt: skip
+OWNERS = np.array(["rahul", "sneha", "amit", "priya", "divya", "karan", "arjun"])
+CLOSED = np.array(["qualified", "disqualified", "booked", "lost", "no_response"])
+
+
+def snapshot(ids: np.ndarray, created: np.ndarray, status: np.ndarray, resp: np.ndarray,
+             updated: np.ndarray, rng: np.random.Generator) -> pa.Table:  # fmt: skip
+    """A canonical leads table: ISO timestamps with offsets, owners, statuses."""
+    n = len(ids)
+
+    def iso(secs: np.ndarray) -> pa.Array:
+        arr = pa.array(secs.astype("datetime64[s]"), pa.timestamp("s", "UTC"))
+        return pc.strftime(arr, format="%Y-%m-%dT%H:%M:%SZ")
+
+    resp_str = iso(np.where(resp > 0, resp, created))
+    resp_str = pc.if_else(pa.array(resp > 0), resp_str, pa.scalar(None, pa.string()))
+    return pa.table(
+        {
+            "lead_id": pa.array(np.char.add("L", ids.astype(str))),
+            "created_at": iso(created),
+            "email": pa.array(np.char.add(np.char.add("p", ids.astype(str)), "@example.com")),
+            "form_type": pa.array(FORMS[(ids * 7919) % len(FORMS)]),
+            "service_interest": pa.array(np.where(ids % 17 == 0, "", "seo")),
+            "lead_source": pa.array(np.where(ids % 3 == 0, "google_ads", "organic")),
+            "owner": pa.array(OWNERS[(ids * 31) % len(OWNERS)]),
+            "status": pa.array(status),
+            "first_response_at": resp_str,
+            "updated_at": iso(updated),
+            "lead_score": pa.array(rng.integers(0, 100, n)),
+        }
+    )
+
+
+def make_leads(n: int, open_share: float, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    t0 = int(T0.timestamp())
+    ids = np.arange(1, n + 1)
+    is_open = rng.random(n) < open_share
+    # open leads arrived in the last two business days; closed ones over the last 90 days
+    created = np.where(
+        is_open,
+        t0 - rng.integers(60, 2 * 86400, n),
+        t0 - rng.integers(3 * 86400, 90 * 86400, n),
+    )
+    created = np.sort(created)  # lead ids grow with time, like CRM record ids
+    resp = np.where(is_open, 0, created + rng.integers(120, 7200, n))
+    status = np.where(is_open, "new", CLOSED[rng.integers(0, len(CLOSED), n)])
+    status = np.where(status == "no_response", "no_response", status)
+    resp = np.where(status == "no_response", 0, resp)
+    updated = np.maximum(created, resp) + 60
+    return {"ids": ids, "created": created, "status": status, "resp": resp, "updated": updated}
+
+
+def change(leads: dict[str, np.ndarray], share: float, rng: np.random.Generator,
+           at: int) -> dict[str, np.ndarray]:  # fmt: skip
+    """5% of rows differ: 2% new leads replace the oldest closed ones, 1.5% open leads get a
+    response, 1.5% closed leads change status."""
+    n = len(leads["ids"])
+    out = {k: v.copy() for k, v in leads.items()}
+    k_new, k_resp = int(n * share * 0.4), int(n * share * 0.3)
+    k_stat = int(n * share) - k_new - k_resp
+    closed_idx = np.flatnonzero(out["status"] != "new")
+    oldest = closed_idx[:k_new]
+    out["ids"][oldest] = np.arange(n + 1, n + 1 + k_new)
+    out["created"][oldest] = at - rng.integers(60, 3600, k_new)
+    out["status"][oldest] = "new"
+    out["resp"][oldest] = 0
+    out["updated"][oldest] = out["created"][oldest] + 30
+    open_idx = np.flatnonzero(leads["status"] == "new")
+    pick = rng.choice(open_idx, size=min(k_resp, len(open_idx)), replace=False)
+    out["status"][pick] = "contacted"
+    out["resp"][pick] = at - 300
+    out["updated"][pick] = at - 300
+    rest = np.setdiff1d(closed_idx[k_new:], pick)
+    stat = rng.choice(rest, size=k_stat, replace=False)
+    out["status"][stat] = np.where(out["status"][stat] == "qualified", "booked", "qualified")
+    out["updated"][stat] = at - 120
+    return out
+
+
+def write(table: pa.Table, path: Path) -> None:
+    pacsv.write_csv(table, path)
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_tick(work: Path, n: int, rng: np.random.Generator) -> dict[str, Any]:
+    exports = work / "exports"
+    exports.mkdir(parents=True)
+    db = work / "bench.duckdb"
+    leads = make_leads(n, 0.05, rng)
+    write(snapshot(**{k: leads[k] for k in ("ids", "created", "status", "resp", "updated")},
+                   rng=rng), exports / f"leads_{T0:%Y%m%dT%H%M%SZ}.csv")  # fmt: skip
+    out: dict[str, Any] = {"leads": n}
+    with Ticker(rules_dir=REPO / "sla_rules", exports=str(exports), db=db) as t:
+        s = time.perf_counter()
+        t.tick(T0, summary=False)
+        out["initial_load_s"] = round(time.perf_counter() - s, 3)
+        t1 = T0 + timedelta(minutes=5)
+        changed = change(leads, 0.05, rng, int(t1.timestamp()))
+        path = exports / f"leads_{t1:%Y%m%dT%H%M%SZ}.csv"
+        write(snapshot(**changed, rng=rng), path)
+        s = time.perf_counter()
+        t.tick(t1 + timedelta(seconds=1), summary=False)
+        out["full_tick_s"] = round(time.perf_counter() - s, 3)
+        s = time.perf_counter()
+        t.tick(t1 + timedelta(minutes=5), summary=False)
+        out["noop_tick_s"] = round(time.perf_counter() - s, 3)
+        out["open_leads"] = int(
+            t.store.con.execute(
+                "SELECT count(*) FROM lead_state WHERE responded_seen_at IS NULL "
+                "AND closed_seen_at IS NULL"
+            ).fetchall()[0][0]
+        )
+    con = duckdb.connect()
+    s = time.perf_counter()
+    con.execute(f"CREATE TABLE bare AS SELECT * FROM read_csv('{path}')")
+    out["bare_read_s"] = round(time.perf_counter() - s, 3)
+    con.close()
+    out["full_tick_over_bare_read"] = round(out["full_tick_s"] / out["bare_read_s"], 2)
+    return out
+
+
+def bench_per_row(work: Path, n_open: int, rng: np.random.Generator) -> dict[str, Any]:
+    """The tick's evaluation of n_open open leads against a per-row Python loop doing the same
+    decisions (deadline on the business calendar, which ladder steps are due now)."""
+    exports = work / "exports_open"
+    exports.mkdir(parents=True)
+    db = work / "open.duckdb"
+    ids = np.arange(1, n_open + 1)
+    t0 = int(T0.timestamp())
+    created = t0 - rng.integers(60, 2 * 86400, n_open)
+    write(snapshot(ids, created, np.full(n_open, "new"), np.zeros(n_open, dtype=np.int64),
+                   created + 30, rng), exports / f"leads_{T0:%Y%m%dT%H%M%SZ}.csv")  # fmt: skip
+    rules = load_rules(REPO / "sla_rules")
+    now = T0 + timedelta(minutes=1)
+    with Ticker(rules_dir=REPO / "sla_rules", exports=str(exports), db=db) as t:
+        from leadsla.tick import _discover
+
+        files = _discover(t.store.con, rules, str(exports), now)
+        with transaction(t.store) as con:
+            _load(con, rules, files, now)
+        with transaction(t.store) as con:
+            register_rules(con, rules)
+            s = time.perf_counter()
+            _evaluate(con, rules, now)
+            tick_s = time.perf_counter() - s
+        rows = t.store.con.execute(
+            "SELECT created_at, intent, policy_id, responded_seen_at FROM lead_state"
+        ).fetchall()
+    s = time.perf_counter()
+    fired = per_row_python(rules, rows, now)
+    per_row_s = time.perf_counter() - s
+    return {
+        "per_row_leads": n_open,
+        "per_row_python_s": round(per_row_s, 3),
+        "per_row_tick_eval_s": round(tick_s, 3),
+        "per_row_speedup": round(per_row_s / tick_s, 1),
+        "per_row_steps_due": fired,
+    }
+
+
+def per_row_python(rules: Any, rows: list[tuple[Any, ...]], now: datetime) -> int:
+    """What a team would write by hand: for each lead, its policy, its deadline and each step's
+    threshold on the business calendar, and whether that step is due now."""
+    due = 0
+    for created, _intent, policy_id, responded in rows:
+        if policy_id is None or responded is not None:
+            continue
+        p = rules.policies[policy_id]
+        cal = rules.business_calendars[p.calendar]
+        if p.deadline.within_minutes is not None:
+            deadline = cal.add_business_minutes(created, p.deadline.within_minutes)
+        else:
+            deadline = cal.end_of_business_day(created)
+        for step in p.steps:
+            base = created if step.base == "start" else deadline
+            threshold = max(created, cal.add_business_minutes(base, step.offset_minutes))
+            if threshold <= now:
+                due += 1
+        if deadline <= now:
+            due += 1
+    return due
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--open-leads", type=int, default=100_000)
+    args = parser.parse_args()
+    rng = np.random.default_rng(42)
+    OUT.mkdir(parents=True, exist_ok=True)
+    work = OUT / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    results: dict[str, Any] = {}
+    path = OUT / "results.json"
+    if path.exists():
+        results.update(json.loads(path.read_text()))
+    results.update(bench_tick(work, args.leads, rng))
+    results.update(bench_per_row(work, args.open_leads, rng))
+    results["peak_rss_mb"] = round(rss_mb(), 1)
+    results["measured_at"] = "2-core machine, in process, DuckDB file on local disk"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
