@@ -66,10 +66,12 @@ def prepare(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> No
     They are rebuilt only when the range they cover no longer suffices, so a replay on one
     connection pays for them once a month of logical time, not every tick. Rule tables are
     registered by the caller once per connection (``register_rules``)."""
+    # every clock this tick may compute: open ones, and deadlines or responses not yet settled
+    # (an old closed lead loaded today still needs its deadline on the real calendar)
     oldest = scalar(
         con,
         "SELECT min(least(hop_started_at, created_at, response_at)) FROM lead_state "
-        "WHERE closed_seen_at IS NULL",
+        "WHERE closed_seen_at IS NULL OR due_at IS NULL OR NOT response_logged",
     )
     need_lo = (oldest or now) - timedelta(days=1)
     need_hi = now + HORIZON

@@ -293,7 +293,6 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> File
     nl = " + ".join(
         f"coalesce(length({_q(c)}) - length(replace({_q(c)}, chr(10), '')), 0)" for c in cols
     )
-    packed = ", ".join(f"{_q(c)} := {_q(c)}" for c in cols)
     # Physical line numbers: a record's line is the header plus the lines every earlier record
     # (its quoted newlines included) and every rejected record before it took up.
     run(
@@ -325,8 +324,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> File
             FROM raw_rejects
         )
         SELECT b.* EXCLUDE (rn, size, base_line),
-               b.base_line + coalesce(r.shift, 0) AS line,
-               CAST(to_json(struct_pack({packed})) AS VARCHAR) AS raw
+               b.base_line + coalesce(r.shift, 0) AS line
         FROM based b ASOF LEFT JOIN rej r ON b.base_line >= r.at_base
         ORDER BY b.rn
         """,
@@ -396,16 +394,13 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: str) -> FileResult:
             con,
             """
             CREATE OR REPLACE TEMP TABLE raw_rows AS
-            SELECT COLUMNS(*)::VARCHAR, row_number() OVER () AS line, NULL::VARCHAR AS raw
+            SELECT COLUMNS(*)::VARCHAR, row_number() OVER () AS line
             FROM read_parquet($path)
             """,
             {"path": path},
         )
     except duckdb.Error as exc:
         raise BadFile(f"cannot read as Parquet: {str(exc).splitlines()[0]}") from exc
-    cols = [r[0] for r in run(con, "DESCRIBE raw_rows").fetchall() if r[0] not in ("line", "raw")]
-    packed = ", ".join(f"{_q(c)} := {_q(c)}" for c in cols)
-    run(con, f"UPDATE raw_rows SET raw = CAST(to_json(struct_pack({packed})) AS VARCHAR)")
     run(
         con,
         "CREATE OR REPLACE TEMP TABLE raw_rejects AS SELECT NULL::BIGINT AS line, "
@@ -552,7 +547,7 @@ def canonicalise(
         con,
         f"""
         CREATE OR REPLACE TEMP TABLE typed AS
-        WITH t AS (SELECT line, raw, {", ".join(select)} FROM raw_rows)
+        WITH t AS (SELECT line, {", ".join(select)} FROM raw_rows)
         SELECT t.* {status_col} FROM t {status_join}
         """,
         params,
@@ -570,16 +565,26 @@ def canonicalise(
         """,
         params,
     )
-    quarantine_sql = """
+    # the raw row (as JSON of the export's own columns) is built only for rows that need it
+    all_cols = [r[0] for r in run(con, "DESCRIBE raw_rows").fetchall()]
+    raw_expr = (
+        "r.raw"
+        if "raw" in all_cols
+        else "CAST(to_json(struct_pack("
+        + ", ".join(f"{_q(c)} := r.{_q(c)}" for c in all_cols if c != "line")
+        + ")) AS VARCHAR)"
+    )
+    quarantine_sql = f"""
         CREATE OR REPLACE TEMP TABLE quarantine_rows AS
-        SELECT $source_id AS source_id, $file AS file, CAST(line AS BIGINT) AS line,
-               CAST(raw AS VARCHAR) AS raw, array_to_string(reasons, '; ') AS reason,
-               'rejected' AS action, $now AS recorded_at
-        FROM checked WHERE len(reasons) > 0
-        UNION ALL
-        SELECT $source_id, $file, line, raw, array_to_string(warnings, '; '),
-               'loaded_without_value', $now
-        FROM checked WHERE len(reasons) = 0 AND len(warnings) > 0
+        SELECT $source_id AS source_id, $file AS file, CAST(c.line AS BIGINT) AS line,
+               {raw_expr} AS raw,
+               array_to_string(CASE WHEN len(c.reasons) > 0 THEN c.reasons
+                                    ELSE c.warnings END, '; ') AS reason,
+               CASE WHEN len(c.reasons) > 0 THEN 'rejected' ELSE 'loaded_without_value' END
+                   AS action,
+               $now AS recorded_at
+        FROM checked c JOIN raw_rows r USING (line)
+        WHERE len(c.reasons) > 0 OR len(c.warnings) > 0
         UNION ALL
         SELECT $source_id, $file, line, raw,
                coalesce(error_type, 'UNREADABLE') || ': ' || coalesce(error_message, ''),
@@ -596,7 +601,7 @@ def canonicalise(
         con,
         """
         CREATE OR REPLACE TEMP TABLE incoming AS
-        SELECT * EXCLUDE (reasons, warnings, raw) FROM checked WHERE len(reasons) = 0
+        SELECT * EXCLUDE (reasons, warnings) FROM checked WHERE len(reasons) = 0
         """,
     )
     good = scalar(con, "SELECT count(*) FROM incoming")

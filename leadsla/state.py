@@ -27,6 +27,14 @@ RESPONDED = _sql_list(("answered", *RESPONDED_OUTCOMES))
 CLOSING = _sql_list(CLOSING_OUTCOMES)
 OUTCOME = _sql_list(OUTCOMES)
 
+#: Fingerprint of everything an export says about a lead: a snapshot row equal to what state
+#: holds is skipped before any update (most rows of a snapshot are unchanged).
+ROW_HASH = (
+    "hash(i.created_at, i.name, i.email, i.phone, i.lead_source, i.campaign, i.form_type, "
+    "i.service_interest, i.message, i.city, i.territory, i.device, i.company_size, "
+    "i.lead_score, i.estimated_value, i.owner, i.status, i.first_response_at, i.updated_at)"
+)
+
 EVENT_COLS = (
     "event_id, event_type, lead_id, issue_id, occurred_at, recorded_at, rule_id, policy_id, "
     "level, owner, target, details"
@@ -86,7 +94,9 @@ def apply_leads(
                s.responded_seen_at AS s_responded_seen_at, s.closed_seen_at AS s_closed_seen_at,
                s.updated_at AS s_updated_at,
                (s.lead_id IS NULL OR i.updated_at IS NULL OR s.updated_at IS NULL
-                OR i.updated_at >= s.updated_at) AS applies
+                OR i.updated_at >= s.updated_at) AS applies,
+               {ROW_HASH} AS row_hash,
+               s.lead_id IS NOT NULL AND s.row_hash = {ROW_HASH} AS unchanged
         FROM inc i LEFT JOIN lead_state s USING (lead_id)
         """,
         params,
@@ -96,6 +106,7 @@ def apply_leads(
         "SELECT (SELECT count(*) FROM incoming) - count(*) FILTER (WHERE applies) FROM joined",
     )
     superseded = int(row or 0)
+    run(con, "DELETE FROM joined WHERE unchanged")
     changed_at = "coalesce(j.updated_at, $export_at)"
     run(
         con,
@@ -159,6 +170,7 @@ def apply_leads(
             crm_owner = j.owner, crm_status = j.status, status_class = j.status_class,
             first_response_at = j.first_response_at, updated_at = j.updated_at,
             record_url = coalesce(j.url, s.record_url), last_export_at = $export_at,
+            row_hash = j.row_hash,
             response_at = coalesce(s.response_at, j.resp_new),
             response_via = coalesce(s.response_via, CASE WHEN j.resp_new IS NOT NULL
                                                          THEN j.resp_via END),
@@ -191,7 +203,7 @@ def apply_leads(
             company_size, lead_score, estimated_value, crm_owner, crm_status, status_class,
             first_response_at, updated_at, record_url, first_seen_at, last_export_at,
             response_at, response_via, responded_seen_at, outcome, outcome_at, closed_seen_at,
-            previous_owners, hop, hop_started_at)
+            previous_owners, hop, hop_started_at, row_hash)
         SELECT j.lead_id, $source_id, j.created_at, j.name, j.email, j.phone, j.lead_source,
             j.campaign, j.form_type, j.service_interest, j.message, j.city, j.territory,
             j.device, j.company_size, j.lead_score, j.estimated_value, j.owner, j.status,
@@ -201,7 +213,7 @@ def apply_leads(
             CASE WHEN list_contains({OUTCOME}, j.status_class) THEN j.status_class END,
             CASE WHEN list_contains({OUTCOME}, j.status_class) THEN {changed_at} END,
             CASE WHEN list_contains({CLOSING}, j.status_class) THEN $export_at END,
-            []::VARCHAR[], 0, j.created_at
+            []::VARCHAR[], 0, j.created_at, j.row_hash
         FROM joined j WHERE j.is_new
         """,
         params,

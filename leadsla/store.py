@@ -87,7 +87,8 @@ SCHEMA_DDL = [
         updated_at         TIMESTAMPTZ,
         record_url         VARCHAR,
         first_seen_at      TIMESTAMPTZ NOT NULL,  -- export time of the first export with it
-        last_export_at     TIMESTAMPTZ NOT NULL,
+        last_export_at     TIMESTAMPTZ NOT NULL,  -- export time of the last change seen
+        row_hash           UBIGINT,       -- fingerprint of the CRM values, to skip unchanged rows
         response_at        TIMESTAMPTZ,   -- effective first response (any signal)
         response_via       VARCHAR,
         responded_seen_at  TIMESTAMPTZ,   -- export time at which the response became known
