@@ -1,1 +1,1 @@
-"""Prefect flows: thin wiring over ``leadsla`` (the library never imports Prefect)."""
+"""Prefect flows: thin wiring over the ``leadsla`` library, which never imports Prefect."""

@@ -1,96 +1,195 @@
-"""The ``sla_tick`` flow: one scheduled pass, as a handful of coarse tasks.
+"""The ``sla_tick`` flow: one scheduled pass of leadsla, as four coarse tasks.
 
-This is a clock edge (the CLI is the other): ``now`` is read here once, when the schedule does
-not pass one, and handed down. Tasks get paths and plain values, never connections or
-DataFrames (Prefect would try to hash them for caching); each task opens and closes the
-DuckDB file itself. Only I/O is retried: evaluation is deterministic, so a retry could only
-fail the same way.
+Why it looks like this:
+
+- **The flow is the clock edge** (the CLI is the other one). ``now`` is read here once, when
+  the schedule does not pass one, and handed to every phase, so one tick is one logical moment
+  and a tick with an explicit ``now`` (a backfill) takes the very same path.
+- **Four tasks, never one per lead.** A task run costs ~40 ms of client and server CPU; the
+  per-lead work is set-based SQL inside ``leadsla.tick``.
+- **Only paths and plain values cross task boundaries.** Each phase opens and closes the DuckDB
+  file itself; a connection or DataFrame as a task argument would be hashed for caching
+  (PrefectHQ/prefect #16042, #16557), and ``NO_CACHE`` says there is nothing to cache anyway:
+  every tick must really run.
+- **Only I/O is retried.** Discovering and loading touch a file share and the database file,
+  which can hiccup; evaluation is deterministic over what is already loaded, so a retry could
+  only fail the same way (and a failed tick is caught up by the next one, since every step is
+  judged as of its threshold).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.tasks import Task
+from pydantic import AwareDatetime
 
 from leadsla import tick
 
+#: Failures worth retrying: the file system (a share remounting, a file being replaced) and
+#: DuckDB's I/O errors, chiefly "Could not set lock on file" while a report build or an analyst
+#: holds the one writer's lock. ``duckdb.IOException`` is not an ``OSError`` subclass.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OSError, duckdb.IOException)
 
-def _io_error(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
-    """Retry only when the failure was I/O (a file share hiccup, a locked file)."""
-    try:
-        state.result()
-    except OSError:
-        return True
-    except Exception:
-        return False
-    return False
+#: Seconds between I/O retries: short, rising, and well inside the 5-minute tick interval.
+IO_RETRY_DELAYS: list[float] = [2, 5, 10]
+
+#: A tick takes seconds; one that hangs would hold the deployment's single concurrency slot and
+#: every later tick would be cancelled (CANCEL_NEW). Failing it after 15 minutes frees the slot.
+TICK_TIMEOUT_SECONDS = 900
+
+#: ``loaded`` counts when no file was discovered, so the load task (a database open and a
+#: rules load) is skipped on the common idle tick.
+NOTHING_LOADED: dict[str, Any] = {
+    "files_loaded": 0,
+    "files_failed": 0,
+    "rows_loaded": 0,
+    "rows_quarantined": 0,
+    "files": [],
+}
 
 
-@task(retries=3, retry_delay_seconds=5, retry_condition_fn=_io_error, cache_policy=NO_CACHE)
+def retry_on_io_error(_task: Task[..., Any], _task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry condition: only transient I/O failures are worth another attempt; a bad rule file
+    or a bug fails the same way every time and should surface at once."""
+    return isinstance(state.result(raise_on_failure=False), TRANSIENT_ERRORS)
+
+
+@dataclass(frozen=True)
+class TickInputs:
+    """What one tick runs against, resolved once at the flow edge."""
+
+    now: datetime
+    rules_dir: str
+    exports: str
+    db: str
+
+
+def resolve_inputs(
+    now: datetime | None, rules_dir: str | None, exports: str | None, db: str | None
+) -> TickInputs:
+    """Parameters beat ``LEADSLA_*`` environment variables beat the defaults (as in the CLI), so
+    a worker host can point ad-hoc runs at its paths without editing the deployment."""
+    if now is None:
+        now = datetime.now(UTC)  # clock-edge
+    elif now.utcoffset() is None:
+        # the parameter is typed AwareDatetime; this guards direct calls of ``sla_tick.fn``
+        raise ValueError(f"now={now.isoformat()} has no UTC offset; naive times are refused")
+    return TickInputs(
+        now=now.astimezone(UTC),
+        rules_dir=rules_dir or os.environ.get("LEADSLA_RULES") or "sla_rules",
+        exports=exports or os.environ.get("LEADSLA_EXPORTS") or "exports",
+        db=db or os.environ.get("LEADSLA_DB") or "leadsla.duckdb",
+    )
+
+
+@task(
+    retries=len(IO_RETRY_DELAYS),
+    retry_delay_seconds=IO_RETRY_DELAYS,
+    retry_condition_fn=retry_on_io_error,
+    cache_policy=NO_CACHE,
+)
 def discover(rules_dir: str, exports: str, db: str, now: datetime) -> list[dict[str, Any]]:
-    """Export files at or before ``now`` that the manifest has not settled."""
+    """Export files dated at or before ``now`` that the manifest has not settled yet, as plain
+    descriptors (path, checksum, export time) the load task can take as its input."""
     return tick.discover_phase(rules_dir=Path(rules_dir), exports=exports, db=Path(db), now=now)
 
 
-@task(retries=3, retry_delay_seconds=5, retry_condition_fn=_io_error, cache_policy=NO_CACHE)
+@task(
+    retries=len(IO_RETRY_DELAYS),
+    retry_delay_seconds=IO_RETRY_DELAYS,
+    retry_condition_fn=retry_on_io_error,
+    cache_policy=NO_CACHE,
+)
 def load(rules_dir: str, db: str, files: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
-    """Load the new files into lead state in one transaction."""
+    """Load the discovered files into lead state in one transaction; safe to retry because a
+    failed transaction leaves nothing behind."""
     return tick.load_phase(rules_dir=Path(rules_dir), db=Path(db), files=files, now=now)
 
 
 @task(cache_policy=NO_CACHE)
 def evaluate(rules_dir: str, db: str, now: datetime, loaded: bool) -> dict[str, Any]:
-    """Classify, assign and fire due steps for every open lead (set-based, one transaction)."""
+    """Classify, assign and record every step now due, in one set-based transaction. No retries:
+    it is deterministic, and the next tick catches up on anything a failure left undone."""
     return tick.evaluate_phase(rules_dir=Path(rules_dir), db=Path(db), now=now, loaded=loaded)
 
 
-@task(cache_policy=NO_CACHE)
+@task(
+    retries=len(IO_RETRY_DELAYS),
+    retry_delay_seconds=IO_RETRY_DELAYS,
+    retry_condition_fn=retry_on_io_error,
+    cache_policy=NO_CACHE,
+)
 def record(db: str, now: datetime) -> dict[str, Any]:
-    """Leave what this tick fired in the UI: a table and a markdown summary."""
+    """Leave what this tick recorded where a person looks: a table artifact of the steps and
+    changes that fired and a markdown summary, both read back from the event log (the truth),
+    not from what the earlier tasks returned. Retried on I/O like the reads before it: it writes
+    nothing to the database, and a repeated artifact is only a newer version under its key."""
     summary = tick.summarize(db=Path(db), now=now)
     create_table_artifact(
         key="sla-tick-fired",
-        table=summary.fired_rows or [{"event_type": "(nothing fired)"}],
-        description=f"Steps and changes recorded by the tick at {now.isoformat()}",
+        table=summary.fired_rows,
+        description=(
+            f"Steps and changes recorded at {now.isoformat()}: {len(summary.fired_rows)} rows"
+        ),
     )
     create_markdown_artifact(
         key="sla-tick-summary",
         markdown=summary.markdown,
-        description="Files loaded and events by type",
+        description=f"Files loaded and events by type at {now.isoformat()}",
     )
-    return {"new_events": summary.new_events, "events_by_type": summary.events_by_type}
+    return {"events_recorded": summary.new_events, "events_by_type": summary.events_by_type}
 
 
-@flow(name="sla-tick", log_prints=False)
+@flow(name="sla-tick", timeout_seconds=TICK_TIMEOUT_SECONDS)
 def sla_tick(
-    now: datetime | None = None,
+    now: AwareDatetime | None = None,
     rules_dir: str | None = None,
     exports: str | None = None,
     db: str | None = None,
 ) -> dict[str, Any]:
-    """Load the newest CRM exports and fire every SLA step now due."""
-    logger = get_run_logger()
-    now = (now or datetime.now(UTC)).astimezone(UTC)  # clock-edge
-    rules_dir = rules_dir or os.environ.get("LEADSLA_RULES", "sla_rules")
-    exports = exports or os.environ.get("LEADSLA_EXPORTS", "exports")
-    db = db or os.environ.get("LEADSLA_DB", "leadsla.duckdb")
-    files = discover(rules_dir, exports, db, now)
-    loaded = load(rules_dir, db, files, now) if files else {"files_loaded": 0, "files": []}
-    evaluated = evaluate(rules_dir, db, now, bool(files))
-    result = record(db, now)
-    logger.info(
-        "tick at %s: %d files, %d new events (%s)",
-        now.isoformat(),
-        loaded["files_loaded"],
-        result["new_events"],
-        ", ".join(f"{k}={v}" for k, v in sorted(result["events_by_type"].items())) or "none",
+    """Load the newest CRM exports and record every SLA step now due.
+
+    ``now`` defaults to the wall clock (a scheduled tick); pass one with an offset to replay a
+    moment. Returns counts: files and rows loaded by this run, ``step_events`` it added, and
+    the events recorded at ``now`` by type (a re-run at the same ``now`` finds the same events
+    and adds none).
+    """
+    inputs = resolve_inputs(now, rules_dir, exports, db)
+    files = discover(inputs.rules_dir, inputs.exports, inputs.db, inputs.now)
+    loaded = load(inputs.rules_dir, inputs.db, files, inputs.now) if files else NOTHING_LOADED
+    evaluated = evaluate(inputs.rules_dir, inputs.db, inputs.now, bool(files))
+    recorded = record(inputs.db, inputs.now)
+    result: dict[str, Any] = {
+        "now": inputs.now.isoformat(),
+        "files_discovered": len(files),
+        "files_loaded": loaded["files_loaded"],
+        "files_failed": loaded["files_failed"],
+        "rows_loaded": loaded["rows_loaded"],
+        "rows_quarantined": loaded["rows_quarantined"],
+        "step_events": evaluated["step_events"],
+        **recorded,
+    }
+    by_type = ", ".join(f"{k}={v}" for k, v in sorted(result["events_by_type"].items()))
+    get_run_logger().info(
+        "tick at %s: %d/%d files loaded (%d failed), %d rows, %d quarantined; "
+        "%d new step events; recorded at now: %s",
+        result["now"],
+        result["files_loaded"],
+        result["files_discovered"],
+        result["files_failed"],
+        result["rows_loaded"],
+        result["rows_quarantined"],
+        result["step_events"],
+        by_type or "nothing",
     )
-    return {"now": now.isoformat(), "loaded": loaded, "evaluated": evaluated, **result}
+    return result

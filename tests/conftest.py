@@ -1,17 +1,20 @@
-"""Shared fixtures: a private copy of the shipped rules and helpers to write exports."""
+"""Shared fixtures: a private copy of the shipped rules, helpers to write exports, and one
+Prefect test server per session."""
 
 from __future__ import annotations
 
 import csv
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Before anything imports prefect (its settings are read at import): there is no network for
+# telemetry, and a test run must never try to phone home.
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -53,3 +56,20 @@ def write_leads(exports: Path) -> WriteLeads:
         return path
 
     return write
+
+
+# ---- Prefect ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A throwaway Prefect server (temporary SQLite database) for the whole session.
+
+    Session-scoped because starting it costs 5-13 s; requested only by the tests that run
+    flows, so the rest of the suite never pays for it. The timeout is generous because a cold
+    start on a busy 2-core CI machine has taken over 12 s.
+    """
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
