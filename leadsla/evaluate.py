@@ -158,6 +158,20 @@ def classify(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> i
     return n
 
 
+def _member_load(con: duckdb.DuckDBPyConnection) -> None:
+    """``member_load``: leads each member holds that still wait for a first response, the load
+    that capacity is judged against."""
+    run(
+        con,
+        """
+        CREATE OR REPLACE TEMP TABLE member_load AS
+        SELECT owner AS member_id, count(*) AS open_leads FROM lead_state
+        WHERE closed_seen_at IS NULL AND responded_seen_at IS NULL AND owner IS NOT NULL
+        GROUP BY owner
+        """,
+    )
+
+
 def assign(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int:
     """Owner for leads that have none.
 
@@ -217,16 +231,7 @@ def assign(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
     )
     if not scalar(con, "SELECT count(*) FROM to_assign"):
         return 0
-    run(
-        con,
-        """
-        CREATE OR REPLACE TEMP TABLE member_load AS
-        SELECT owner AS member_id, count(*) AS open_leads
-        FROM lead_state
-        WHERE closed_seen_at IS NULL AND responded_seen_at IS NULL AND owner IS NOT NULL
-        GROUP BY owner
-        """,
-    )
+    _member_load(con)
     run(
         con,
         """
@@ -465,15 +470,7 @@ def _due_steps(con: duckdb.DuckDBPyConnection, now: datetime, *, only_moved: boo
 
 def _record_steps(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int:
     """Reassignments first (they pick the new owner), then every due step as an event."""
-    run(
-        con,
-        """
-        CREATE OR REPLACE TEMP TABLE member_load AS
-        SELECT owner AS member_id, count(*) AS open_leads FROM lead_state
-        WHERE closed_seen_at IS NULL AND responded_seen_at IS NULL AND owner IS NOT NULL
-        GROUP BY owner
-        """,
-    )
+    _member_load(con)
     # New owner: same team, available, never a previous owner, spare capacity. The choice is
     # a stable hash of (lead, hop, member), not the current load: load depends on when the
     # tick runs, and the same exports must give the same events at any cadence.

@@ -40,7 +40,9 @@ REQUIRED = {
     "leads": ("lead_id", "created_at"),
     "activities": ("activity_id", "lead_id", "occurred_at"),
 }
-FORMATS = (".csv", ".jsonl", ".ndjson", ".json", ".parquet")
+#: File endings (after an optional .gz) and the reader each one takes.
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+           ".parquet": "parquet"}  # fmt: skip
 
 _STAMP = re.compile(
     r"(?P<d>\d{4}-?\d{2}-?\d{2})[T_ -]?"
@@ -65,15 +67,7 @@ class ExportFile:
     @property
     def fmt(self) -> str:
         name = self.name.lower().removesuffix(".gz")
-        for ext in FORMATS:
-            if name.endswith(ext):
-                return (
-                    ext.lstrip(".")
-                    .replace("ndjson", "jsonl")
-                    .replace("json", "jsonl")
-                    .replace("jsonll", "jsonl")
-                )
-        return "csv"
+        return next((kind for ext, kind in FORMATS.items() if name.endswith(ext)), "csv")
 
 
 @dataclass
@@ -606,17 +600,3 @@ def canonicalise(
     )
     good = scalar(con, "SELECT count(*) FROM incoming")
     return int(good or 0), int(bad or 0)
-
-
-def quarantine_events_sql() -> str:
-    """``row_quarantined`` events for the rows this file put in quarantine."""
-    return """
-        INSERT INTO sla_events
-        SELECT 'q-' || left(sha256(file || '|' || coalesce(CAST(line AS VARCHAR), '') || '|'
-                                   || reason), 24),
-               'row_quarantined', NULL, NULL, $export_at, $now, 'quarantine', NULL, NULL, NULL,
-               NULL,
-               json_object('file', file, 'line', line, 'reason', reason, 'action', action,
-                           'source_id', source_id)
-        FROM quarantine WHERE file = $file AND recorded_at = $now
-    """

@@ -46,6 +46,18 @@ def event_id_sql(*parts: str) -> str:
     return "left(sha256(concat_ws('|', " + ", ".join(parts) + ")), 32)"
 
 
+#: ``row_quarantined`` for every row one file put in quarantine during this tick.
+QUARANTINE_EVENTS_SQL = f"""
+    INSERT INTO sla_events ({EVENT_COLS})
+    SELECT {event_id_sql("file", "CAST(line AS VARCHAR)", "'row_quarantined'", "reason")},
+           'row_quarantined', NULL, NULL, $export_at, $now, 'quarantine', NULL, NULL, NULL,
+           NULL,
+           json_object('file', file, 'line', line, 'reason', reason, 'action', action,
+                       'source_id', source_id)
+    FROM quarantine WHERE file = $file AND recorded_at = $now
+"""
+
+
 def apply_leads(
     con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source, now: datetime
 ) -> int:

@@ -180,16 +180,12 @@ class Store(Protocol):
 class DuckDBStore:
     """State and event log in one DuckDB file (the default backend)."""
 
-    def __init__(
-        self, path: Path | str, *, read_only: bool = False, threads: int | None = None
-    ) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         self.path = Path(path)
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(str(self.path), read_only=read_only)
         self.con.execute("SET TimeZone = 'UTC'")
-        if threads:
-            self.con.execute(f"SET threads = {int(threads)}")
         if not read_only:
             for ddl in SCHEMA_DDL:
                 self.con.execute(ddl)

@@ -23,13 +23,12 @@ from leadsla.ingest import (
     ExportFile,
     FileResult,
     discover,
-    quarantine_events_sql,
     read_file,
     scratch_connection,
 )
 from leadsla.rules import RuleSet, load_rules
 from leadsla.sql import run, scalar
-from leadsla.state import apply_activities, apply_leads
+from leadsla.state import QUARANTINE_EVENTS_SQL, apply_activities, apply_leads
 from leadsla.store import DuckDBStore, transaction
 from leadsla.tables import register_rules
 
@@ -133,7 +132,7 @@ def _load_one(
         res.rows_superseded = apply_leads(con, f, source, now)
     else:
         res.rows_superseded = apply_activities(con, f, source, now)
-    run(con, quarantine_events_sql(), {"file": f.url, "now": now, "export_at": f.export_at})
+    run(con, QUARANTINE_EVENTS_SQL, {"file": f.url, "now": now, "export_at": f.export_at})
     return res
 
 
@@ -265,49 +264,48 @@ def summarize(*, db: Path, now: datetime, limit: int = 200) -> TickSummary:
 
 
 def _summarize(con: duckdb.DuckDBPyConnection, now: datetime, limit: int = 200) -> TickSummary:
-    if True:
-        by_type = dict(
-            con.execute(
-                "SELECT event_type, count(*) FROM sla_events WHERE recorded_at = ? "
-                "GROUP BY 1 ORDER BY 1",
-                [now],
-            ).fetchall()
-        )
-        cur = con.execute(
-            """
-            SELECT event_type, lead_id, strftime(occurred_at, '%Y-%m-%dT%H:%M:%SZ'),
-                   owner, target, level, rule_id, policy_id
-            FROM sla_events WHERE recorded_at = ?
-              AND event_type NOT IN ('lead_received', 'intent_classified', 'lead_assigned')
-            ORDER BY occurred_at, lead_id LIMIT ?
-            """,
-            [now, limit],
-        )
-        cols = [
-            "event_type",
-            "lead_id",
-            "occurred_at",
-            "owner",
-            "target",
-            "level",
-            "rule_id",
-            "policy_id",
-        ]
-        rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-        files = [
-            dict(
-                zip(
-                    ["name", "source_id", "status", "rows_loaded", "rows_quarantined", "reason"],
-                    r,
-                    strict=True,
-                )
+    by_type = dict(
+        con.execute(
+            "SELECT event_type, count(*) FROM sla_events WHERE recorded_at = ? "
+            "GROUP BY 1 ORDER BY 1",
+            [now],
+        ).fetchall()
+    )
+    cur = con.execute(
+        """
+        SELECT event_type, lead_id, strftime(occurred_at, '%Y-%m-%dT%H:%M:%SZ'),
+               owner, target, level, rule_id, policy_id
+        FROM sla_events WHERE recorded_at = ?
+          AND event_type NOT IN ('lead_received', 'intent_classified', 'lead_assigned')
+        ORDER BY occurred_at, lead_id LIMIT ?
+        """,
+        [now, limit],
+    )
+    cols = [
+        "event_type",
+        "lead_id",
+        "occurred_at",
+        "owner",
+        "target",
+        "level",
+        "rule_id",
+        "policy_id",
+    ]
+    rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    files = [
+        dict(
+            zip(
+                ["name", "source_id", "status", "rows_loaded", "rows_quarantined", "reason"],
+                r,
+                strict=True,
             )
-            for r in con.execute(
-                "SELECT path, source_id, status, rows_loaded, rows_quarantined, reason "
-                "FROM export_manifest WHERE recorded_at = ? ORDER BY export_at, path",
-                [now],
-            ).fetchall()
-        ]
+        )
+        for r in con.execute(
+            "SELECT path, source_id, status, rows_loaded, rows_quarantined, reason "
+            "FROM export_manifest WHERE recorded_at = ? ORDER BY export_at, path",
+            [now],
+        ).fetchall()
+    ]
     for f in files:
         f["name"] = fsspec.core.url_to_fs(f["name"])[1].rsplit("/", 1)[-1]
     return TickSummary(

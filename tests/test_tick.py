@@ -3,6 +3,7 @@ once, judged as of its threshold, the same at any cadence."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,12 @@ IST = "+05:30"
 # Monday 23 Nov 2026, office time 09:30-18:30 IST (04:00-13:00 UTC)
 HIGH = {"form_type": "contact_form", "service_interest": "seo", "email": "a@x.io",
         "status": "new", "owner": "rahul"}  # fmt: skip
+
+
+def answered(lead_id: str) -> dict[str, str]:
+    """A high-intent lead created 09:35 IST and contacted at 09:41 (6 business minutes)."""
+    return {**HIGH, "lead_id": lead_id, "created_at": "2026-11-23 09:35", "status": "contacted",
+            "first_response_at": "2026-11-23 09:41", "updated_at": "2026-11-23 09:41"}  # fmt: skip
 
 
 def at(hhmm: str, day: int = 23) -> datetime:
@@ -70,8 +77,6 @@ def test_high_intent_ladder_is_the_seeds_example(
     assert first["target"] not in ("rahul", None)
     assert second["owner"] == first["target"]
     assert second["target"] not in ("rahul", first["target"])  # never a previous owner
-    import json
-
     task = json.loads(by[("task_created", "04:05")]["details"])
     # the seed's task fields
     assert task["due_at"].startswith("2026-11-23 04:20") or task["due_at"].startswith(
@@ -122,9 +127,7 @@ def test_an_answered_lead_meets_its_sla_and_gets_no_reminder(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:
     write_leads("20261123T040500Z", [{**HIGH, "lead_id": "A", "created_at": "2026-11-23 09:35"}])
-    write_leads("20261123T041000Z", [{**HIGH, "lead_id": "A", "created_at": "2026-11-23 09:35",
-                 "status": "contacted", "first_response_at": "2026-11-23 09:41",
-                 "updated_at": "2026-11-23 09:41"}])  # fmt: skip
+    write_leads("20261123T041000Z", [answered("A")])
     db = tmp_path / "t.duckdb"
     run_tick(rules_dir=rules_dir, exports=str(exports), db=db, now=at("11:00"))
     evts = events(db, "A")
@@ -132,8 +135,6 @@ def test_an_answered_lead_meets_its_sla_and_gets_no_reminder(
     assert "reminder_sent" not in kinds
     assert "escalated" not in kinds
     assert {"first_response", "sla_met", "outcome_logged", "status_changed"} <= set(kinds)
-    import json
-
     met = next(e for e in evts if e["event_type"] == "sla_met")
     assert json.loads(met["details"])["business_minutes"] == 6.0
 
@@ -143,9 +144,7 @@ def test_steps_are_judged_as_of_their_threshold_and_lag_is_the_feeds(
 ) -> None:
     # the lead is in the 09:35 export unanswered; the response at 09:41 shows only at 10:30
     write_leads("20261123T040500Z", [{**HIGH, "lead_id": "L", "created_at": "2026-11-23 09:35"}])
-    write_leads("20261123T050000Z", [{**HIGH, "lead_id": "L", "created_at": "2026-11-23 09:35",
-                 "status": "contacted", "first_response_at": "2026-11-23 09:41",
-                 "updated_at": "2026-11-23 09:41"}])  # fmt: skip
+    write_leads("20261123T050000Z", [answered("L")])
     db = tmp_path / "t.duckdb"
     run_tick(rules_dir=rules_dir, exports=str(exports), db=db, now=at("10:45"))
     got = [e["event_type"] for e in events(db, "L")]
@@ -156,8 +155,6 @@ def test_steps_are_judged_as_of_their_threshold_and_lag_is_the_feeds(
     assert "first_response" in got
     # the response came before the escalation, so nothing was recovered by it
     assert "recovered_after_escalation" not in got
-    import json
-
     rem = next(e for e in events(db, "L") if e["event_type"] == "reminder_sent")
     assert json.loads(rem["details"])["export_lag_minutes"] == 10.0  # 04:15 - 04:05
 
