@@ -136,6 +136,32 @@ SCHEMA_DDL = [
         source_id   VARCHAR,
         export_at   TIMESTAMPTZ NOT NULL
     )""",
+    # Outgoing messages and CRM actions, written in the same transaction as the event that
+    # needs them (the outbox); delivery updates status/attempts and records notification_*
+    # events. message_id is stable (idempotency key and email Message-ID).
+    """
+    CREATE TABLE IF NOT EXISTS outbox (
+        message_id      VARCHAR NOT NULL,
+        event_id        VARCHAR NOT NULL,
+        event_type      VARCHAR NOT NULL,
+        lead_id         VARCHAR,
+        issue_id        VARCHAR,
+        channel         VARCHAR NOT NULL,  -- email|slack|teams|webhook|whatsapp|crm_*
+        recipient       VARCHAR NOT NULL,  -- address, channel or endpoint name (no secrets)
+        recipient_role  VARCHAR,  -- owner|manager|team_lead|management|team_channel|raiser|crm
+        team            VARCHAR,
+        urgency         VARCHAR NOT NULL DEFAULT 'normal',  -- immediate | normal | digest
+        subject         VARCHAR,
+        body_text       VARCHAR,
+        body_html       VARCHAR,
+        payload         JSON,              -- webhook / CRM action body
+        status          VARCHAR NOT NULL,  -- pending | sent | suppressed | deferred | dead
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TIMESTAMPTZ,
+        last_error      VARCHAR,
+        created_at      TIMESTAMPTZ NOT NULL,
+        sent_at         TIMESTAMPTZ
+    )""",
     # Round-robin pointer per team, so rotation continues across ticks.
     """
     CREATE TABLE IF NOT EXISTS rr_state (team VARCHAR NOT NULL, assigned BIGINT NOT NULL)""",
