@@ -40,6 +40,8 @@ REQUIRED = {
     "leads": ("lead_id", "created_at"),
     "activities": ("activity_id", "lead_id", "occurred_at"),
 }
+#: Columns the readers add beside the export's own (record number, position, fingerprint).
+HELPER_COLS = {"line", "raw", "rid", "raw_hash"}
 #: File endings (after an optional .gz) and the reader each one takes.
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
            ".parquet": "parquet"}  # fmt: skip
@@ -210,37 +212,33 @@ def _local_path(url: str, tmpdir: Path) -> str:
     return str(target)
 
 
-def scratch_connection() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB for reading one file. A failed read aborts the transaction it runs
-    in; keeping reads off the tick's transaction means a bad file costs only itself."""
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    return con
-
-
 def read_file(
     con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source, now: datetime
-) -> tuple[FileResult, pa.Table, pa.Table]:
-    """Read, type and validate one export on a scratch connection (autocommit, so a failed
-    read poisons nothing). Returns the counts, the typed good rows (canonical columns plus
-    ``line``) and the quarantine rows. Raises :class:`BadFile`."""
+) -> FileResult:
+    """Read, type and validate one export into the temp tables ``incoming`` (canonical columns
+    plus ``line`` and ``raw_hash``) and ``quarantine_rows``. Raises :class:`BadFile`.
+
+    Call it on the tick's connection *outside* a transaction: it writes only temp tables, and a
+    failed read (a file DuckDB cannot parse) then aborts nothing but itself. Snapshot rows whose
+    mapped text is exactly what lead state already holds are skipped before any typing: most
+    rows of a snapshot are unchanged, so a full export costs little more than reading it."""
     try:
         res = read_raw(con, f, source)
+        total = int(scalar(con, "SELECT count(*) FROM raw_all") or 0)
+        changed = _changed_rows(con, f, source)
         good, bad = canonicalise(con, f, source, now)
         res.status = "loaded"
-        res.rows_read = good + bad
-        res.rows_loaded = good
+        res.rows_loaded = good + total - changed
         res.rows_quarantined = bad
-        rows = con.sql("SELECT * FROM incoming").to_arrow_table()
-        quarantined = con.sql("SELECT * FROM quarantine_rows").to_arrow_table()
-        return res, rows, quarantined
+        res.rows_read = res.rows_loaded + bad
+        return res
     except duckdb.Error as exc:
         raise BadFile(f"cannot read: {str(exc).splitlines()[0]}") from exc
 
 
 def read_raw(con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source) -> FileResult:
-    """Materialise ``raw_rows`` (``line``, ``raw`` and every column as text) and
-    ``raw_rejects`` (lines the parser could not use). Raises :class:`BadFile`."""
+    """Materialise ``raw_all`` (every column as text, in file order; ``line`` and ``raw`` for
+    JSON lines and Parquet) and ``raw_rejects`` (lines the parser could not use)."""
     if f.size == 0:
         raise BadFile("empty file (0 bytes)")
     with tempfile.TemporaryDirectory(prefix="leadsla-") as tmp:
@@ -259,10 +257,11 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> File
         run(con, "DROP TABLE IF EXISTS reject_errors")
         run(con, "DROP TABLE IF EXISTS reject_scans")
         try:
+            # parallel = false keeps file order, so a row's rowid is its record number
             run(
                 con,
                 """
-                CREATE OR REPLACE TEMP TABLE raw_rows_0 AS
+                CREATE OR REPLACE TEMP TABLE raw_all AS
                 SELECT * FROM read_csv($path, all_varchar = true, header = true, delim = ',',
                     quote = '"', escape = '"', encoding = $enc, store_rejects = true,
                     null_padding = false, parallel = false, strict_mode = false)
@@ -283,12 +282,6 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> File
         break
     else:
         raise BadFile(f"cannot read as CSV ({', '.join(encodings)}): {last_error}")
-    cols = [r[0] for r in run(con, "DESCRIBE raw_rows_0").fetchall()]
-    nl = " + ".join(
-        f"coalesce(length({_q(c)}) - length(replace({_q(c)}, chr(10), '')), 0)" for c in cols
-    )
-    # Physical line numbers: a record's line is the header plus the lines every earlier record
-    # (its quoted newlines included) and every rejected record before it took up.
     run(
         con,
         """
@@ -301,29 +294,6 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> File
         FROM reject_errors GROUP BY line ORDER BY line
         """,
     )
-    run(
-        con,
-        f"""
-        CREATE OR REPLACE TEMP TABLE raw_rows AS
-        WITH numbered AS (
-            SELECT *, row_number() OVER () AS rn, 1 + ({nl or "0"}) AS size FROM raw_rows_0
-        ), based AS (
-            SELECT *, 2 + coalesce(sum(size) OVER (ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING
-                                                   AND 1 PRECEDING), 0) AS base_line
-            FROM numbered
-        ), rej AS (
-            SELECT line - coalesce(sum(size) OVER (ORDER BY line ROWS BETWEEN UNBOUNDED
-                                                  PRECEDING AND 1 PRECEDING), 0) AS at_base,
-                   sum(size) OVER (ORDER BY line) AS shift
-            FROM raw_rejects
-        )
-        SELECT b.* EXCLUDE (rn, size, base_line),
-               b.base_line + coalesce(r.shift, 0) AS line
-        FROM based b ASOF LEFT JOIN rej r ON b.base_line >= r.at_base
-        ORDER BY b.rn
-        """,
-    )
-    run(con, "DROP TABLE raw_rows_0")
     footer = 0
     if source.footer_regex:
         pattern = re.compile(source.footer_regex)
@@ -337,6 +307,80 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> File
             footer = sum(int(size) for ln, _, size in rows if ln >= first)
             run(con, "DELETE FROM raw_rejects WHERE line >= ?", [first])
     return FileResult(status="read", footer_lines=footer)
+
+
+def _csv_lines(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
+    """Physical line numbers for the rows kept in ``raw_rows`` (by ``rid``, the record number
+    in ``raw_all``): the header, plus the lines every earlier record (its quoted newlines
+    included) and every rejected record before it took up. Without quoted newlines anywhere a
+    record's base line is its number plus two, which spares a window over the whole file."""
+    any_nl = " OR ".join(f"contains({_q(c)}, chr(10))" for c in cols) or "false"
+    embedded = con.execute(f"SELECT 1 FROM raw_all WHERE {any_nl} LIMIT 1").fetchall()
+    if embedded:
+        nl = " + ".join(
+            f"coalesce(length({_q(c)}) - length(replace({_q(c)}, chr(10), '')), 0)" for c in cols
+        )
+        base = f"""
+            SELECT rid, 2 + coalesce(sum(size) OVER (ORDER BY rid ROWS BETWEEN UNBOUNDED
+                                                     PRECEDING AND 1 PRECEDING), 0) AS base_line
+            FROM (SELECT rowid AS rid, 1 + ({nl}) AS size FROM raw_all)
+        """
+        join = f"JOIN ({base}) b USING (rid)"
+        base_line = "b.base_line"
+    else:
+        join, base_line = "", "k.rid + 2"
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE raw_rows AS
+        WITH kb AS (SELECT k.*, {base_line} AS base_line FROM raw_rows k {join}),
+        rej AS (
+            SELECT line - coalesce(sum(size) OVER (ORDER BY line ROWS BETWEEN UNBOUNDED
+                                                  PRECEDING AND 1 PRECEDING), 0) AS at_base,
+                   sum(size) OVER (ORDER BY line) AS shift
+            FROM raw_rejects
+        )
+        SELECT kb.* EXCLUDE (base_line), kb.base_line + coalesce(r.shift, 0) AS line
+        FROM kb ASOF LEFT JOIN rej r ON kb.base_line >= r.at_base
+        ORDER BY kb.rid
+        """,
+    )
+
+
+def _changed_rows(con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source) -> int:
+    """``raw_rows``: the rows of ``raw_all`` that may change something, with ``line`` and
+    ``raw_hash`` (a fingerprint of the mapped text and the source's settings). For leads, a
+    row whose fingerprint lead state already holds is dropped here. Returns the count kept."""
+    cols = [r[0] for r in run(con, "DESCRIBE raw_all").fetchall()]
+    headers = set(cols) - {"line", "raw"}
+    fields = LEAD_FIELDS if source.entity == "leads" else ACTIVITY_FIELDS
+    # the export's own text of every mapped column, untrimmed: hashing it costs less than the
+    # typed values, and a row that differs only in whitespace merely takes the slow path
+    mapped: list[str] = []
+    for fld in fields:
+        names = source.columns.get(fld, fld)
+        mapped += [n for n in ([names] if isinstance(names, str) else names) if n in headers]
+    lead_id = _field_expr("lead_id", source, headers)
+    fp = hashlib.blake2b(source.model_dump_json().encode(), digest_size=8).hexdigest()
+    fingerprint = f"hash($fp, {', '.join(_q(c) for c in dict.fromkeys(mapped))})"
+    skip = ""
+    if source.entity == "leads" and lead_id is not None:
+        skip = "ANTI JOIN lead_state s ON s.lead_id = r._lead_id AND s.row_hash = r.raw_hash"
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE raw_rows AS
+        SELECT r.* EXCLUDE (_lead_id) FROM (
+            SELECT a.*, a.rowid AS rid, {fingerprint} AS raw_hash,
+                   {lead_id or "NULL"} AS _lead_id
+            FROM raw_all a
+        ) r {skip}
+        """,
+        {"fp": fp},
+    )
+    if "line" not in cols:
+        _csv_lines(con, cols)
+    return int(scalar(con, "SELECT count(*) FROM raw_rows") or 0)
 
 
 def _read_jsonl(con: duckdb.DuckDBPyConnection, path: str) -> FileResult:
@@ -363,7 +407,7 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: str) -> FileResult:
     run(
         con,
         f"""
-        CREATE OR REPLACE TEMP TABLE raw_rows AS
+        CREATE OR REPLACE TEMP TABLE raw_all AS
         SELECT {sel + "," if sel else ""} line, CAST(json AS VARCHAR) AS raw
         FROM raw_json WHERE json IS NOT NULL
         """,
@@ -387,7 +431,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: str) -> FileResult:
         run(
             con,
             """
-            CREATE OR REPLACE TEMP TABLE raw_rows AS
+            CREATE OR REPLACE TEMP TABLE raw_all AS
             SELECT COLUMNS(*)::VARCHAR, row_number() OVER () AS line
             FROM read_parquet($path)
             """,
@@ -442,7 +486,7 @@ def canonicalise(
     """
     entity = source.entity
     fields = LEAD_FIELDS if entity == "leads" else ACTIVITY_FIELDS
-    headers = {r[0] for r in run(con, "DESCRIBE raw_rows").fetchall()} - {"line", "raw"}
+    headers = {r[0] for r in run(con, "DESCRIBE raw_rows").fetchall()} - HELPER_COLS
     exprs = {fld: _field_expr(fld, source, headers) for fld in fields}
     missing = [fld for fld in REQUIRED[entity] if exprs[fld] is None]
     if missing:
@@ -541,7 +585,7 @@ def canonicalise(
         con,
         f"""
         CREATE OR REPLACE TEMP TABLE typed AS
-        WITH t AS (SELECT line, {", ".join(select)} FROM raw_rows)
+        WITH t AS (SELECT line, raw_hash, {", ".join(select)} FROM raw_rows)
         SELECT t.* {status_col} FROM t {status_join}
         """,
         params,
@@ -565,7 +609,7 @@ def canonicalise(
         "r.raw"
         if "raw" in all_cols
         else "CAST(to_json(struct_pack("
-        + ", ".join(f"{_q(c)} := r.{_q(c)}" for c in all_cols if c != "line")
+        + ", ".join(f"{_q(c)} := r.{_q(c)}" for c in all_cols if c not in HELPER_COLS)
         + ")) AS VARCHAR)"
     )
     quarantine_sql = f"""

@@ -27,14 +27,6 @@ RESPONDED = _sql_list(("answered", *RESPONDED_OUTCOMES))
 CLOSING = _sql_list(CLOSING_OUTCOMES)
 OUTCOME = _sql_list(OUTCOMES)
 
-#: Fingerprint of everything an export says about a lead: a snapshot row equal to what state
-#: holds is skipped before any update (most rows of a snapshot are unchanged).
-ROW_HASH = (
-    "hash(i.created_at, i.name, i.email, i.phone, i.lead_source, i.campaign, i.form_type, "
-    "i.service_interest, i.message, i.city, i.territory, i.device, i.company_size, "
-    "i.lead_score, i.estimated_value, i.owner, i.status, i.first_response_at, i.updated_at)"
-)
-
 EVENT_COLS = (
     "event_id, event_type, lead_id, issue_id, occurred_at, recorded_at, rule_id, policy_id, "
     "level, owner, target, details"
@@ -107,8 +99,7 @@ def apply_leads(
                s.updated_at AS s_updated_at,
                (s.lead_id IS NULL OR i.updated_at IS NULL OR s.updated_at IS NULL
                 OR i.updated_at >= s.updated_at) AS applies,
-               {ROW_HASH} AS row_hash,
-               s.lead_id IS NOT NULL AND s.row_hash = {ROW_HASH} AS unchanged
+               i.raw_hash AS row_hash
         FROM inc i LEFT JOIN lead_state s USING (lead_id)
         """,
         params,
@@ -118,7 +109,6 @@ def apply_leads(
         "SELECT (SELECT count(*) FROM incoming) - count(*) FILTER (WHERE applies) FROM joined",
     )
     superseded = int(row or 0)
-    run(con, "DELETE FROM joined WHERE unchanged")
     changed_at = "coalesce(j.updated_at, $export_at)"
     run(
         con,

@@ -18,14 +18,7 @@ import duckdb
 import fsspec
 
 from leadsla.evaluate import evaluate
-from leadsla.ingest import (
-    BadFile,
-    ExportFile,
-    FileResult,
-    discover,
-    read_file,
-    scratch_connection,
-)
+from leadsla.ingest import BadFile, ExportFile, FileResult, discover, read_file
 from leadsla.rules import RuleSet, load_rules
 from leadsla.sql import run, scalar
 from leadsla.state import QUARANTINE_EVENTS_SQL, apply_activities, apply_leads
@@ -103,12 +96,8 @@ def _discover(
     return discover(exports, rules.sources, now, known=_settled(con))
 
 
-def _load_one(
-    con: duckdb.DuckDBPyConnection,
-    scratch: duckdb.DuckDBPyConnection,
-    f: ExportFile,
-    now: datetime,
-) -> FileResult:
+def _read_one(con: duckdb.DuckDBPyConnection, f: ExportFile, now: datetime) -> FileResult:
+    """Read one file into temp tables, outside any transaction (see ``read_file``)."""
     source = f.source
     if source is None:
         return FileResult(status="unmatched", reason="no source in sla_rules/sources matches")
@@ -119,59 +108,61 @@ def _load_one(
     ):
         return FileResult(status="duplicate", reason="identical to an export already loaded")
     try:
-        res, rows, quarantined = read_file(scratch, f, source, now)
+        return read_file(con, f, source, now)
     except BadFile as exc:
         return FileResult(status="failed", reason=str(exc))
-    con.register("incoming_arrow", rows)
-    run(con, "CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM incoming_arrow")
-    con.unregister("incoming_arrow")
-    con.register("quarantine_arrow", quarantined)
-    run(con, "INSERT INTO quarantine SELECT * FROM quarantine_arrow")
-    con.unregister("quarantine_arrow")
-    if source.entity == "leads":
-        res.rows_superseded = apply_leads(con, f, source, now)
-    else:
-        res.rows_superseded = apply_activities(con, f, source, now)
-    run(con, QUARANTINE_EVENTS_SQL, {"file": f.url, "now": now, "export_at": f.export_at})
-    return res
 
 
-def _load(
-    con: duckdb.DuckDBPyConnection, rules: RuleSet, exports: list[ExportFile], now: datetime
-) -> list[dict[str, Any]]:
-    """Load files in export-time order, recording each in the manifest. The rule tables
-    must be registered on ``con``."""
+def _apply_one(
+    con: duckdb.DuckDBPyConnection, f: ExportFile, res: FileResult, now: datetime
+) -> None:
+    """Merge what ``_read_one`` read into state and the event log, and record the file."""
+    source = f.source
+    if res.status == "loaded" and source is not None:
+        run(con, "INSERT INTO quarantine SELECT * FROM quarantine_rows")
+        if source.entity == "leads":
+            res.rows_superseded = apply_leads(con, f, source, now)
+        else:
+            res.rows_superseded = apply_activities(con, f, source, now)
+        run(con, QUARANTINE_EVENTS_SQL, {"file": f.url, "now": now, "export_at": f.export_at})
+    run(con, "DELETE FROM export_manifest WHERE path = ? AND status = 'unmatched'", [f.url])
+    run(
+        con,
+        """
+        INSERT INTO export_manifest VALUES ($path, $checksum, $source_id, $entity,
+            $export_at, $export_at_from, $size, $mtime, $status, $reason, $rows_read,
+            $rows_loaded, $rows_quarantined, $rows_superseded, $footer_lines, $now)
+        """,
+        {
+            "path": f.url,
+            "checksum": f.checksum,
+            "source_id": source.id if source else None,
+            "entity": source.entity if source else None,
+            "export_at": f.export_at,
+            "export_at_from": f.export_at_from,
+            "size": f.size,
+            "mtime": f.mtime,
+            "status": res.status,
+            "reason": res.reason,
+            "rows_read": res.rows_read,
+            "rows_loaded": res.rows_loaded,
+            "rows_quarantined": res.rows_quarantined,
+            "rows_superseded": res.rows_superseded,
+            "footer_lines": res.footer_lines,
+            "now": now,
+        },
+    )
+
+
+def _load(store: DuckDBStore, exports: list[ExportFile], now: datetime) -> list[dict[str, Any]]:
+    """Load files in export-time order, one transaction per file (read first, outside it, so
+    an unreadable file aborts nothing). A crash between files leaves the loaded ones recorded
+    and the rest for the next tick. The rule tables must be registered on the connection."""
     out = []
-    scratch = scratch_connection()
     for f in sorted(exports, key=lambda f: (f.export_at, f.name)):
-        res = _load_one(con, scratch, f, now)
-        run(con, "DELETE FROM export_manifest WHERE path = ? AND status = 'unmatched'", [f.url])
-        run(
-            con,
-            """
-            INSERT INTO export_manifest VALUES ($path, $checksum, $source_id, $entity,
-                $export_at, $export_at_from, $size, $mtime, $status, $reason, $rows_read,
-                $rows_loaded, $rows_quarantined, $rows_superseded, $footer_lines, $now)
-            """,
-            {
-                "path": f.url,
-                "checksum": f.checksum,
-                "source_id": f.source.id if f.source else None,
-                "entity": f.source.entity if f.source else None,
-                "export_at": f.export_at,
-                "export_at_from": f.export_at_from,
-                "size": f.size,
-                "mtime": f.mtime,
-                "status": res.status,
-                "reason": res.reason,
-                "rows_read": res.rows_read,
-                "rows_loaded": res.rows_loaded,
-                "rows_quarantined": res.rows_quarantined,
-                "rows_superseded": res.rows_superseded,
-                "footer_lines": res.footer_lines,
-                "now": now,
-            },
-        )
+        res = _read_one(store.con, f, now)
+        with transaction(store) as con:
+            _apply_one(con, f, res, now)
         out.append(
             {
                 "name": f.name,
@@ -183,7 +174,6 @@ def _load(
                 "rows_superseded": res.rows_superseded,
             }
         )
-    scratch.close()
     return out
 
 
@@ -235,9 +225,9 @@ def load_phase(
     """Load the discovered files in one transaction; returns counts and per-file results."""
     rules = load_rules(rules_dir)
     exports = [_from_descriptor(d, rules) for d in files]
-    with DuckDBStore(db) as store, transaction(store) as con:
-        register_rules(con, rules)
-        results = _load(con, rules, exports, now)
+    with DuckDBStore(db) as store:
+        register_rules(store.con, rules)
+        results = _load(store, exports, now)
     return {
         "files_loaded": sum(r["status"] == "loaded" for r in results),
         "files_failed": sum(r["status"] == "failed" for r in results),
@@ -330,9 +320,8 @@ class Ticker:
 
     def tick(self, now: datetime, *, summary: bool = True) -> TickSummary | None:
         files = _discover(self.store.con, self.rules, self.exports, now)
-        with transaction(self.store) as con:
-            if files:
-                _load(con, self.rules, files, now)
+        if files:
+            _load(self.store, files, now)
         with transaction(self.store) as con:
             _evaluate(con, self.rules, now, loaded=bool(files))
         return _summarize(self.store.con, now) if summary else None
