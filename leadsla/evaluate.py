@@ -399,9 +399,25 @@ STEP_EVENT = {
 }
 
 
-def _due_steps(con: duckdb.DuckDBPyConnection, now: datetime, *, only_moved: bool) -> int:
-    """Fill ``due_steps`` with every ladder step due in (watermark, now] across open clocks."""
-    moved = "AND l.lead_id IN (SELECT lead_id FROM moved)" if only_moved else ""
+def _due_steps(
+    con: duckdb.DuckDBPyConnection, now: datetime, *, only_moved: bool, full: bool = False
+) -> int:
+    """Fill ``due_steps`` with every ladder step due in (watermark, now] across open clocks.
+
+    Only clocks that can have a step due are computed: new leads, new qualification clocks,
+    and leads whose ``next_step_at`` (the earliest threshold still ahead when they were last
+    evaluated) has come. A new export cannot pull a threshold earlier (it can only stop a
+    clock), so a lead whose next threshold lies ahead has nothing due, whatever arrived.
+    ``full`` computes every open clock (after a rules change moved the thresholds)."""
+    if only_moved:
+        moved = "AND l.lead_id IN (SELECT lead_id FROM moved)"
+    elif full:
+        moved = ""
+    else:
+        moved = (
+            "AND (l.evaluated_until IS NULL OR l.next_step_at <= $now"
+            " OR (l.response_at IS NOT NULL AND NOT l.response_logged))"
+        )
     run(
         con,
         f"""
@@ -544,14 +560,19 @@ def _record_steps(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
                    'business_minutes', round((d.thr_pos - d.start_pos) / 6e7, 2),
                    'export_lag_minutes', round(lg.lag_min, 2),
                    'seen_late', d.first_seen_at > d.threshold_at,
-                   'team', d.team, 'lead_name', l.name, 'lead_source', l.lead_source,
-                   'service_interest', l.service_interest,
+                   'team', d.team,
                    'recommended_action', coalesce(d.step_action, l.recommended_action),
-                   'record_url', l.record_url, 'completion_status', 'open',
                    'reason', CASE WHEN d.kind = 'reassign' AND rp.lead_id IS NULL
                                   THEN 'hop limit reached'
                                   WHEN d.kind = 'reassign' AND NOT coalesce(rp.ok, false)
-                                  THEN 'no eligible owner' END)
+                                  THEN 'no eligible owner' END,
+                   -- the seed's task fields travel with the task; later steps refer to it
+                   'task', CASE WHEN d.kind = 'task' THEN json_object(
+                       'lead_name', l.name, 'owner', d.owner, 'due_at', d.due_at,
+                       'lead_source', l.lead_source, 'service_interest', l.service_interest,
+                       'intent', l.intent,
+                       'recommended_action', coalesce(d.step_action, l.recommended_action),
+                       'record_url', l.record_url, 'completion_status', 'open') END)
         FROM due_steps d
         JOIN policies p USING (policy_id)
         JOIN lead_state l USING (lead_id)
@@ -615,6 +636,9 @@ def evaluate(
         # nothing arrived and no step is due yet: the watermark may stay where it is, since
         # no threshold lies between it and now (that is what next_step_at says)
         return EvalResult(0, 0, 0, 0, 0)
+    # next_step_at was computed under the rules of the last tick; other rules, other clocks
+    last_rules = scalar(con, "SELECT rules_version FROM tick_log ORDER BY now DESC LIMIT 1")
+    full = last_rules is not None and last_rules != rules.version
     prepare(con, rules, now)
     classified = classify(con, rules, now) if unclassified else 0
     assigned = assign(con, rules, now) if unowned or classified else 0
@@ -625,7 +649,7 @@ def evaluate(
     only_moved = False
     while rounds <= max_hops + 1:
         rounds += 1
-        if not _due_steps(con, now, only_moved=only_moved):
+        if not _due_steps(con, now, only_moved=only_moved, full=full):
             break
         total += _record_steps(con, rules, now)
         run(con, "CREATE OR REPLACE TEMP TABLE moved AS SELECT lead_id FROM reassign_pick WHERE ok")

@@ -581,25 +581,14 @@ def canonicalise(
         "fmt": source.datetime_format,
         "export_at": f.export_at,
     }
-    run(
-        con,
-        f"""
-        CREATE OR REPLACE TEMP TABLE typed AS
-        WITH t AS (SELECT line, raw_hash, {", ".join(select)} FROM raw_rows)
-        SELECT t.* {status_col} FROM t {status_join}
-        """,
-        params,
-    )
-    if entity == "leads":
-        run(
-            con,
-            "UPDATE typed SET status_class = 'open' WHERE status_class IS NULL AND status IS NULL",
-        )
+    # one pass types, maps and checks every row; ``incoming`` is a view of the good ones
     run(
         con,
         f"""
         CREATE OR REPLACE TEMP TABLE checked AS
-        SELECT *, {reasons} AS reasons, {warn} AS warnings FROM typed
+        WITH t AS (SELECT line, raw_hash, {", ".join(select)} FROM raw_rows),
+        mapped AS (SELECT t.* {status_col} FROM t {status_join})
+        SELECT *, {reasons} AS reasons, {warn} AS warnings FROM mapped
         """,
         params,
     )
@@ -638,7 +627,7 @@ def canonicalise(
     run(
         con,
         """
-        CREATE OR REPLACE TEMP TABLE incoming AS
+        CREATE OR REPLACE TEMP VIEW incoming AS
         SELECT * EXCLUDE (reasons, warnings) FROM checked WHERE len(reasons) = 0
         """,
     )

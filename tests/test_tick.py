@@ -77,8 +77,9 @@ def test_high_intent_ladder_is_the_seeds_example(
     assert first["target"] not in ("rahul", None)
     assert second["owner"] == first["target"]
     assert second["target"] not in ("rahul", first["target"])  # never a previous owner
-    task = json.loads(by[("task_created", "04:05")]["details"])
-    # the seed's task fields
+    details = json.loads(by[("task_created", "04:05")]["details"])
+    assert details["intent_rule_id"] == "high_intent_forms"
+    task = details["task"]  # the seed's task fields
     assert task["due_at"].startswith("2026-11-23 04:20") or task["due_at"].startswith(
         "2026-11-23T04:20"
     )
@@ -87,7 +88,7 @@ def test_high_intent_ladder_is_the_seeds_example(
     assert task["recommended_action"]
     assert task["completion_status"] == "open"
     assert task["intent"] == "high"
-    assert task["intent_rule_id"] == "high_intent_forms"
+    assert task["owner"] == "rahul"
     miss = json.loads(by[("sla_missed", "04:20")]["details"])
     assert miss["business_minutes"] == 15.0
     assert miss["policy_version"]
