@@ -101,7 +101,13 @@ def resolve_inputs(
 def discover(rules_dir: str, exports: str, db: str, now: datetime) -> list[dict[str, Any]]:
     """Export files dated at or before ``now`` that the manifest has not settled yet, as plain
     descriptors (path, checksum, export time) the load task can take as its input."""
-    return tick.discover_phase(rules_dir=Path(rules_dir), exports=exports, db=Path(db), now=now)
+    return tick.discover_phase(
+        rules_dir=Path(rules_dir),
+        exports=exports,
+        db=Path(db),
+        now=now,
+        env=dict(os.environ),  # database sources (sla_rules/sources: sql) read URLs from here
+    )
 
 
 @task(

@@ -104,6 +104,7 @@ def cmd_tick(args: argparse.Namespace) -> int:
         exports=_setting(args, "exports"),
         db=Path(_setting(args, "db")),
         now=now,
+        env=dict(os.environ),  # database sources read their URL from the environment
     )
     data = {
         "now": now.isoformat(),

@@ -112,6 +112,11 @@ def export_time_from_name(name: str) -> datetime | None:
 def source_for(name: str, sources: Iterable[Source]) -> Source | None:
     """The source whose glob matches the file name; specific globs beat canonical ones."""
     base = PurePosixPath(name).name
+    for s in sources:  # snapshots of a database source (leadsla.sqlsource) carry its id
+        if s.sql is not None and re.fullmatch(
+            rf"{re.escape(s.id)}_\d{{8}}T\d{{6}}Z\.parquet", base
+        ):
+            return s
     matches = [s for s in sources if s.glob and fnmatch.fnmatch(base.lower(), s.glob.lower())]
     matches.sort(key=lambda s: (s.crm == "canonical", s.id))
     return matches[0] if matches else None

@@ -8,7 +8,7 @@ in between leaves loaded state whose steps the next tick evaluates, so nothing i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import fsspec
 
+from leadsla import sqlsource
 from leadsla.evaluate import evaluate
 from leadsla.ingest import BadFile, ExportFile, FileResult, discover, read_file
 from leadsla.rules import RuleSet, load_rules
@@ -91,8 +92,23 @@ def _settled(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, float | Non
 
 
 def _discover(
-    con: duckdb.DuckDBPyConnection, rules: RuleSet, exports: str, now: datetime
+    con: duckdb.DuckDBPyConnection,
+    rules: RuleSet,
+    exports: str,
+    now: datetime,
+    env: Mapping[str, str] | None = None,
 ) -> list[ExportFile]:
+    """Files to load. With ``env`` (a live tick, not a replay) database sources are pulled
+    into snapshot files first; a failed pull is recorded in the manifest as a failed file."""
+    if env is not None:
+        for r in sqlsource.pull(rules.sources, exports, now, env):
+            if r.status == "failed":
+                run(
+                    con,
+                    "INSERT INTO export_manifest (path, checksum, source_id, entity, status, "
+                    "reason, recorded_at) VALUES (?, '', ?, 'leads', 'failed', ?, ?)",
+                    [f"sql:{r.source_id}", r.source_id, r.reason, now],
+                )
     return discover(exports, rules.sources, now, known=_settled(con))
 
 
@@ -211,12 +227,18 @@ def _evaluate(
 
 
 def discover_phase(
-    *, rules_dir: Path, exports: str, db: Path, now: datetime
+    *,
+    rules_dir: Path,
+    exports: str,
+    db: Path,
+    now: datetime,
+    env: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Export files at or before ``now`` that the manifest has not settled yet."""
+    """Export files at or before ``now`` that the manifest has not settled yet (database
+    sources pulled first when ``env`` is given)."""
     rules = load_rules(rules_dir)
     with DuckDBStore(db) as store:
-        return [_descriptor(f) for f in _discover(store.con, rules, exports, now)]
+        return [_descriptor(f) for f in _discover(store.con, rules, exports, now, env)]
 
 
 def load_phase(
@@ -311,15 +333,25 @@ class Ticker:
     """Ticks in one process over one open database: the CLI, replays and the demo use it, so a
     week of 5-minute ticks costs milliseconds each instead of a connection and a rules load."""
 
-    def __init__(self, *, rules_dir: Path, exports: str, db: Path) -> None:
+    def __init__(
+        self,
+        *,
+        rules_dir: Path,
+        exports: str,
+        db: Path,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        """``env`` (the process environment, passed in by the CLI) makes ticks live: database
+        sources are pulled. Replays leave it out and read only archived files."""
         self.rules = load_rules(rules_dir)
         self.exports = exports
+        self.env = env
         self.store = DuckDBStore(db)
         register_rules(self.store.con, self.rules)
         _ = self.rules.business_calendars  # pay the holidays import and expansion up front
 
     def tick(self, now: datetime, *, summary: bool = True) -> TickSummary | None:
-        files = _discover(self.store.con, self.rules, self.exports, now)
+        files = _discover(self.store.con, self.rules, self.exports, now, self.env)
         if files:
             _load(self.store, files, now)
         with transaction(self.store) as con:
@@ -336,9 +368,16 @@ class Ticker:
         self.close()
 
 
-def run_tick(*, rules_dir: Path, exports: str, db: Path, now: datetime) -> TickSummary:
+def run_tick(
+    *,
+    rules_dir: Path,
+    exports: str,
+    db: Path,
+    now: datetime,
+    env: Mapping[str, str] | None = None,
+) -> TickSummary:
     """Discover, load, evaluate and summarise: one whole tick."""
-    with Ticker(rules_dir=rules_dir, exports=exports, db=db) as t:
+    with Ticker(rules_dir=rules_dir, exports=exports, db=db, env=env) as t:
         result = t.tick(now)
     assert result is not None
     return result
