@@ -13,12 +13,16 @@ nothing depends on the machine's zone.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
 import duckdb
+
+#: Default DuckDB memory limit per connection; ``LEADSLA_DUCKDB_MEMORY`` overrides it.
+MEMORY_LIMIT = "1GB"
 
 #: The public event log (DESIGN.md "Event log"). Append-only: nothing here updates or deletes it.
 EVENTS_DDL = """
@@ -212,6 +216,11 @@ class DuckDBStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(str(self.path), read_only=read_only)
         self.con.execute("SET TimeZone = 'UTC'")
+        # DuckDB would take 80% of the machine; a tick shares it with Prefect, dbt and the
+        # worker. Past the limit, large operators spill to disk instead of growing.
+        self.con.execute(
+            "SET memory_limit = ?", [os.environ.get("LEADSLA_DUCKDB_MEMORY", MEMORY_LIMIT)]
+        )
         if not read_only:
             for ddl in SCHEMA_DDL:
                 self.con.execute(ddl)
