@@ -146,6 +146,7 @@ def classify(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> i
         """
         UPDATE lead_state s SET intent = c.intent, intent_rule_id = c.rule_id,
             policy_id = c.policy_id, qual_policy_id = q.qual_policy_id,
+            next_policy_id = q.next_policy_id,
             recommended_action = coalesce(nullif(c.recommended_action, ''),
                                           p.recommended_action),
             team = coalesce(c.rule_team, p.team),
@@ -441,6 +442,17 @@ def _due_steps(
         WHERE l.qual_policy_id IS NOT NULL AND l.response_at IS NOT NULL
           AND (l.closed_seen_at IS NULL OR l.evaluated_until IS NULL
                OR l.closed_seen_at > l.evaluated_until) {moved}
+        UNION ALL
+        -- next-step-update clocks: from the response to the next status change (or closing)
+        SELECT l.lead_id, l.next_policy_id, l.response_at, 0, l.owner, l.team, l.source_id,
+               l.first_seen_at,
+               CASE WHEN l.response_logged THEN l.evaluated_until END,
+               least(l.progressed_seen_at, l.closed_seen_at)
+        FROM lead_state l
+        WHERE l.next_policy_id IS NOT NULL AND l.response_at IS NOT NULL
+          AND (least(l.progressed_seen_at, l.closed_seen_at) IS NULL
+               OR l.evaluated_until IS NULL
+               OR least(l.progressed_seen_at, l.closed_seen_at) > l.evaluated_until) {moved}
         """,
         {"now": now},
     )

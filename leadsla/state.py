@@ -185,7 +185,13 @@ def apply_leads(
                                AND j.status_class IS DISTINCT FROM s.outcome
                               THEN {changed_at} ELSE s.outcome_at END,
             closed_seen_at = coalesce(s.closed_seen_at,
-                CASE WHEN list_contains({CLOSING}, j.status_class) THEN $export_at END)""",
+                CASE WHEN list_contains({CLOSING}, j.status_class) THEN $export_at END),
+            -- the next step after a known response: the next status the CRM shows
+            progressed_at = CASE WHEN s.progressed_at IS NULL AND s.responded_seen_at IS NOT NULL
+                                 THEN {changed_at} ELSE s.progressed_at END,
+            progressed_seen_at = CASE WHEN s.progressed_seen_at IS NULL
+                                       AND s.responded_seen_at IS NOT NULL
+                                      THEN $export_at ELSE s.progressed_seen_at END""",
             "j.status IS DISTINCT FROM s.crm_status"
             " OR j.status_class IS DISTINCT FROM s.status_class",
         ),

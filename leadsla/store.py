@@ -103,6 +103,9 @@ SCHEMA_DDL = [
         intent_rule_id     VARCHAR,
         policy_id          VARCHAR,
         qual_policy_id     VARCHAR,
+        next_policy_id     VARCHAR,       -- next-step-update milestone policy, if any
+        progressed_at      TIMESTAMPTZ,   -- first status change after the response was known
+        progressed_seen_at TIMESTAMPTZ,   -- export time at which that change was seen
         recommended_action VARCHAR,
         team               VARCHAR,
         owner              VARCHAR,       -- effective owner: CRM's, or leadsla's decision

@@ -293,10 +293,9 @@ def register_rules(con: duckdb.DuckDBPyConnection, rules: RuleSet) -> None:
             }
         ),
     )
-    qual: dict[str, str | None] = {}
-    for intent in ("high", "mid", "low", "unclear"):
-        qp = rules.policy_for(intent, "qualification")
-        qual[intent] = qp.id if qp else None
+    intents = ("high", "mid", "low", "unclear")
+    qual = {i: getattr(rules.policy_for(i, "qualification"), "id", None) for i in intents}
+    nxt = {i: getattr(rules.policy_for(i, "next_step_update"), "id", None) for i in intents}
     _register(
         con,
         "qual_policies",
@@ -304,6 +303,7 @@ def register_rules(con: duckdb.DuckDBPyConnection, rules: RuleSet) -> None:
             {
                 "intent": list(qual),
                 "qual_policy_id": pa.array(list(qual.values()), pa.string()),
+                "next_policy_id": pa.array([nxt[i] for i in qual], pa.string()),
             }
         ),
     )

@@ -278,3 +278,38 @@ def test_cli_refuses_naive_times_and_checks_rules(rules_dir: Path, capsys) -> No
     assert exc.value.code == 2
     assert "has no offset" in capsys.readouterr().err
     assert main(["check", "--rules", str(rules_dir)]) == 0
+
+
+def test_next_step_update_is_its_own_clock_from_the_response(
+    rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
+) -> None:
+    """After a first response the owner has one business day to record the next step (the
+    shipped high_next_step policy): a lead whose status moves on stops that clock; one left
+    at 'contacted' gets the reminder and then the manager escalation, on business time."""
+    write_leads("20261123T041500Z", [answered("STUCK"), answered("MOVED")])
+    moved = {**answered("MOVED"), "status": "working", "updated_at": "2026-11-23 15:00"}
+    write_leads("20261123T093500Z", [answered("STUCK"), moved])  # 15:05 IST
+    db = tmp_path / "t.duckdb"
+    replay(rules_dir=rules_dir, exports=str(exports), db=db, start=at("09:45"),
+           end=at("10:00", day=25), every=timedelta(minutes=30))  # fmt: skip
+
+    def next_step(lead: str) -> list[tuple[str, str]]:
+        return [
+            (e["event_type"], e["occurred_at"].astimezone(UTC).strftime("%d %H:%M"))
+            for e in events(db, lead)
+            if (e["rule_id"] or "").startswith("high_next_step.")
+        ]
+
+    # 540 business minutes from 09:41 Monday: Tuesday 24 Nov 2026 is Guru Nanak Jayanti, a
+    # holiday in the shipped calendar, so the deadline is 09:41 Wednesday and the reminder,
+    # 60 business minutes before it, 17:41 Monday
+    assert next_step("STUCK") == [
+        ("reminder_sent", "23 12:11"),
+        ("escalated", "25 04:11"),
+        ("sla_missed", "25 04:11"),
+    ]
+    assert next_step("MOVED") == []
+    esc = next(
+        e for e in events(db, "STUCK") if e["rule_id"] == "high_next_step.manager_escalation"
+    )
+    assert (esc["owner"], esc["target"], esc["level"]) == ("rahul", "priya", 1)

@@ -326,7 +326,7 @@ class Step(Strict):
         return self.after_due
 
 
-Milestone = Literal["first_response", "qualification"]
+Milestone = Literal["first_response", "qualification", "next_step_update"]
 
 
 class Policy(Strict):
@@ -339,8 +339,10 @@ class Policy(Strict):
     calendar: Id
     milestone: Milestone = Field(
         default="first_response",
-        description="first_response: clock from arrival to first response; qualification: "
-        "from first response to a qualified/disqualified/booked outcome",
+        description="first_response: clock from arrival to first response (with "
+        "response_signal: activities, the owner's first logged action); qualification: from "
+        "first response to a qualified/disqualified/booked outcome; next_step_update: from "
+        "first response to the next status change the CRM shows (or a closing outcome)",
     )
     deadline: Deadline
     steps: list[Step]
