@@ -24,6 +24,9 @@ import duckdb
 #: Default DuckDB memory limit per connection; ``LEADSLA_DUCKDB_MEMORY`` overrides it.
 MEMORY_LIMIT = "1GB"
 
+#: WAL size at which DuckDB checkpoints (see ``DuckDBStore``).
+CHECKPOINT_THRESHOLD = "256MB"
+
 #: The public event log (DESIGN.md "Event log"). Append-only: nothing here updates or deletes it.
 EVENTS_DDL = """
 CREATE TABLE IF NOT EXISTS sla_events (
@@ -224,6 +227,11 @@ class DuckDBStore:
         self.con.execute(
             "SET memory_limit = ?", [os.environ.get("LEADSLA_DUCKDB_MEMORY", MEMORY_LIMIT)]
         )
+        # A commit is durable once its WAL is written. Folding the WAL into the database file
+        # (a checkpoint) rewrites every column a tick updated, across all row groups it
+        # touched; at DuckDB's 16 MB default a busy tick paid that at each of its commits.
+        # Here it happens when the WAL passes this size, or when the file is closed.
+        self.con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
         if not read_only:
             for ddl in SCHEMA_DDL:
                 self.con.execute(ddl)
