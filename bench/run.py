@@ -82,11 +82,11 @@ def make_leads(n: int, open_share: float, rng: np.random.Generator) -> dict[str,
         t0 - rng.integers(3 * 86400, 90 * 86400, n),
     )
     created = np.sort(created)  # lead ids grow with time, like CRM record ids
-    resp = np.where(is_open, 0, created + rng.integers(120, 7200, n))
+    resp = np.where(is_open, 0, np.minimum(created + rng.integers(120, 7200, n), t0 - 60))
     status = np.where(is_open, "new", CLOSED[rng.integers(0, len(CLOSED), n)])
     status = np.where(status == "no_response", "no_response", status)
     resp = np.where(status == "no_response", 0, resp)
-    updated = np.maximum(created, resp) + 60
+    updated = np.minimum(np.maximum(created, resp) + 60, t0)  # nothing after the export
     return {"ids": ids, "created": created, "status": status, "resp": resp, "updated": updated}
 
 
