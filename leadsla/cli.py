@@ -161,6 +161,57 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_issue_raise(args: argparse.Namespace) -> int:
+    """Raise a lead issue: written as a canonical issue export, then one tick at ``now`` so
+    the raiser sees at once whether it escalated or what is missing."""
+    import duckdb
+
+    from leadsla.issues import content_id, write_issue
+    from leadsla.tick import run_tick
+
+    now = args.now or datetime.now(UTC)  # clock-edge
+    issue_id = args.issue_id or "ISS-" + content_id(args.lead or "", args.type or "",
+                                                    now.isoformat())[:10].upper()  # fmt: skip
+    record = {
+        "issue_id": issue_id,
+        "lead_id": args.lead,
+        "raised_by": args.raised_by,
+        "issue_type": args.type,
+        "summary": args.summary,
+        "impact": args.impact,
+        "customer_name": args.customer_name,
+        "customer_phone": args.customer_phone,
+        "device": args.device,
+        "city": args.city,
+        "no_escalation_reason": args.no_escalation_reason,
+    }
+    exports = _setting(args, "exports")
+    path = write_issue(exports, record, now)
+    db = Path(_setting(args, "db"))
+    run_tick(rules_dir=Path(_setting(args, "rules")), exports=exports, db=db, now=now,
+             env=dict(os.environ))  # fmt: skip
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT event_type, level, target, CAST(details AS VARCHAR) FROM sla_events "
+            "WHERE issue_id = ? ORDER BY occurred_at, level NULLS FIRST",
+            [issue_id],
+        ).fetchall()
+    events = [
+        {"event_type": t, "level": lv, "target": tg, "details": json.loads(d or "null")}
+        for t, lv, tg, d in rows
+    ]
+    rejected = [e for e in events if e["event_type"] == "issue_rejected"]
+    lines = [f"issue {issue_id} written to {path}"]
+    for e in events:
+        d = e["details"] or {}
+        if e["event_type"] == "issue_escalated":
+            lines.append(f"  escalated level {e['level']} to {e['target']}: {d.get('subject')}")
+        elif e["event_type"] == "issue_rejected":
+            lines.append(f"  NOT escalated: {d.get('message_to_raiser')}")
+    _emit(args, {"issue_id": issue_id, "file": path, "events": events}, "\n".join(lines))
+    return 2 if rejected and not any(e["event_type"] == "issue_escalated" for e in events) else 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from leadsla.rules.schema import write_schemas
 
@@ -196,6 +247,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="demo_out", help="output folder (default demo_out)")
     p.add_argument("--every", type=parse_every, default=timedelta(minutes=30))
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("issue", help="lead issues (seed 002): raise one")
+    isub = p.add_subparsers(dest="issue_command", required=True)
+    p = isub.add_parser("raise", help="raise a lead issue (exit 2 when it is not escalated)")
+    _add_common(p, "rules", "exports", "db")
+    p.add_argument("--lead", help="lead id")
+    p.add_argument("--type", help="issue type, e.g. pickup, pricing (issues.yaml types)")
+    p.add_argument("--summary", help="what blocks the lead")
+    p.add_argument("--impact", help="conversion_risk, high_value, complaint_risk, other[: text]")
+    p.add_argument("--customer-name")
+    p.add_argument("--customer-phone")
+    p.add_argument("--device")
+    p.add_argument("--city")
+    p.add_argument("--raised-by", help="the agent raising it")
+    p.add_argument("--issue-id", help="default: derived from lead, type and time")
+    p.add_argument("--no-escalation-reason", help="e.g. customer_thinking (not a blocker)")
+    p.add_argument("--now", type=parse_time, help="logical time (ISO 8601 with offset)")
+    p.set_defaults(func=cmd_issue_raise)
 
     p = sub.add_parser("schema", help="write the JSON Schemas of the rule files")
     p.add_argument("--out", default="sla_rules/schema")

@@ -70,8 +70,11 @@ def prepare(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> No
     # (an old closed lead loaded today still needs its deadline on the real calendar)
     oldest = scalar(
         con,
-        "SELECT min(least(hop_started_at, created_at, response_at)) FROM lead_state "
-        "WHERE closed_seen_at IS NULL OR due_at IS NULL OR NOT response_logged",
+        "SELECT min(t) FROM ("
+        " SELECT min(least(hop_started_at, created_at, response_at)) AS t FROM lead_state"
+        " WHERE closed_seen_at IS NULL OR due_at IS NULL OR NOT response_logged"
+        " UNION ALL SELECT min(raised_at) FROM issue_state"
+        " WHERE verdict IS DISTINCT FROM 'rejected' AND NOT resolved_logged)",
     )
     need_lo = (oldest or now) - timedelta(days=1)
     need_hi = now + HORIZON

@@ -28,17 +28,21 @@ import duckdb
 import fsspec
 import pyarrow as pa
 
-from leadsla.rules.models import ACTIVITY_FIELDS, LEAD_FIELDS, Source
+from leadsla.rules.models import ENTITY_FIELDS, Source
 from leadsla.sql import run, scalar
 
 #: How far past its export time a row's timestamps may be before they count as future typos.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
-TIMESTAMP_FIELDS = {"created_at", "first_response_at", "updated_at", "occurred_at"}
+TIMESTAMP_FIELDS = {"created_at", "first_response_at", "updated_at", "occurred_at", "raised_at",
+                    "responded_at", "resolved_at"}  # fmt: skip
 NUMBER_FIELDS = {"lead_score", "estimated_value"}
 REQUIRED = {
     "leads": ("lead_id", "created_at"),
     "activities": ("activity_id", "lead_id", "occurred_at"),
+    # an issue missing its lead or details is not quarantined: it is rejected back to the
+    # raiser with the list of what to add (leadsla.issues), so only its identity is required
+    "issues": ("issue_id", "raised_at"),
 }
 #: Columns the readers add beside the export's own (record number, position, fingerprint).
 HELPER_COLS = {"line", "raw", "rid", "raw_hash"}
@@ -358,7 +362,7 @@ def _changed_rows(con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source)
     row whose fingerprint lead state already holds is dropped here. Returns the count kept."""
     cols = [r[0] for r in run(con, "DESCRIBE raw_all").fetchall()]
     headers = set(cols) - {"line", "raw"}
-    fields = LEAD_FIELDS if source.entity == "leads" else ACTIVITY_FIELDS
+    fields = ENTITY_FIELDS[source.entity]
     # the export's own text of every mapped column, untrimmed: hashing it costs less than the
     # typed values, and a row that differs only in whitespace merely takes the slow path
     mapped: list[str] = []
@@ -490,7 +494,7 @@ def canonicalise(
     not in the export at all.
     """
     entity = source.entity
-    fields = LEAD_FIELDS if entity == "leads" else ACTIVITY_FIELDS
+    fields = ENTITY_FIELDS[entity]
     headers = {r[0] for r in run(con, "DESCRIBE raw_rows").fetchall()} - HELPER_COLS
     exprs = {fld: _field_expr(fld, source, headers) for fld in fields}
     missing = [fld for fld in REQUIRED[entity] if exprs[fld] is None]

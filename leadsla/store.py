@@ -122,6 +122,37 @@ SCHEMA_DDL = [
         evaluated_until    TIMESTAMPTZ,   -- steps with thresholds up to here are decided
         next_step_at       TIMESTAMPTZ    -- earliest step threshold still ahead
     )""",
+    # One row per lead issue (seed 002): the newest reported values plus leadsla's verdict,
+    # routing and how far up the three levels it has gone.
+    """
+    CREATE TABLE IF NOT EXISTS issue_state (
+        issue_id           VARCHAR NOT NULL,
+        source_id          VARCHAR,
+        lead_id VARCHAR, raised_at TIMESTAMPTZ, raised_by VARCHAR, issue_type VARCHAR,
+        summary VARCHAR, impact VARCHAR, customer_name VARCHAR, customer_phone VARCHAR,
+        device VARCHAR, city VARCHAR, status VARCHAR, responded_at TIMESTAMPTZ,
+        resolved_at TIMESTAMPTZ, resolution VARCHAR, no_escalation_reason VARCHAR,
+        first_seen_at      TIMESTAMPTZ NOT NULL,  -- export time of the first export with it
+        last_export_at     TIMESTAMPTZ NOT NULL,
+        row_hash           UBIGINT,       -- fingerprint of the reported values
+        responded_seen_at  TIMESTAMPTZ,   -- export time at which a response became known
+        resolved_seen_at   TIMESTAMPTZ,
+        verdict            VARCHAR,       -- valid | rejected
+        verdict_hash       UBIGINT,       -- row_hash the verdict was made on
+        reject_reason      VARCHAR,       -- missing_fields | not_a_blocker | unknown_type
+        missing_fields     VARCHAR[],
+        teams              VARCHAR[],     -- owning teams (level 1)
+        calendar_id        VARCHAR,       -- the first owning team's calendar
+        sla_class          VARCHAR,
+        intent             VARCHAR,       -- of the lead, when the issue was validated
+        high_value         BOOLEAN,
+        climbs             BOOLEAN,       -- may go past level 1
+        direct_reason      VARCHAR,       -- high_value | cx_risk | repeated_pattern
+        senior_agent       VARCHAR,
+        max_level          INTEGER NOT NULL DEFAULT 0,
+        responded_logged   BOOLEAN NOT NULL DEFAULT false,
+        resolved_logged    BOOLEAN NOT NULL DEFAULT false
+    )""",
     # What each export said about a lead whenever something changed (SCD-2 style, valid_from).
     """
     CREATE TABLE IF NOT EXISTS lead_history (

@@ -10,7 +10,9 @@ steps, members) joined against all leads at once; their values are data, never S
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -125,33 +127,57 @@ def at_sql(p: str, j: str, floor: str) -> str:
     )
 
 
+def issue_clock_id(kind: str, calendar_id: str) -> str:
+    """Id of the clock a lead issue level runs on: an SLA class (level 1) or ``l2``/``l3``,
+    on one team calendar. These clocks sit in the ``policies`` table beside the lead policies
+    so that issue deadlines come from the same business-calendar SQL (``clock_sql``)."""
+    return f"issue:{kind}:{calendar_id}"
+
+
+def issue_clock_rows(rules: RuleSet) -> list[tuple[Any, ...]]:
+    """One clock per (SLA class or level 2/3, team calendar): issues.yaml as policies rows."""
+    iss = rules.issues
+    version = hashlib.sha256(iss.model_dump_json().encode()).hexdigest()[:12]
+    rows: list[tuple[Any, ...]] = []
+    for cal in sorted({t.calendar for t in rules.org.teams}):
+        for cls_id, cls in iss.sla_classes.items():
+            rows.append((issue_clock_id(cls_id, cal), version, None, "issue", cal,
+                         cls.within_minutes, cls.anchor, cls.min_remaining_minutes, 0, None,
+                         ""))  # fmt: skip
+        for lv in iss.levels[1:]:
+            rows.append((issue_clock_id(f"l{lv.level}", cal), version, None, "issue", cal,
+                         lv.within_minutes, None, 0.0, 0, None, ""))  # fmt: skip
+    return rows
+
+
 def register_rules(con: duckdb.DuckDBPyConnection, rules: RuleSet) -> None:
     """Policies, steps, intent and routing rules, members: the rule files as tables."""
     pols = list(rules.policies.values())
+    rows = [
+        (p.id, rules.policy_version(p.id), p.intent, p.milestone, p.calendar,
+         p.deadline.within_minutes, p.deadline.anchor, p.deadline.min_remaining_minutes,
+         p.max_hops, p.team, p.recommended_action)
+        for p in pols
+    ] + issue_clock_rows(rules)  # fmt: skip
+    cols = list(zip(*rows, strict=True))
     _register(
         con,
         "policies",
         pa.table(
             {
-                "policy_id": [p.id for p in pols],
-                "policy_version": [rules.policy_version(p.id) for p in pols],
-                "intent": pa.array([p.intent for p in pols], pa.string()),
-                "milestone": [p.milestone for p in pols],
-                "calendar_id": [p.calendar for p in pols],
+                "policy_id": cols[0],
+                "policy_version": cols[1],
+                "intent": pa.array(cols[2], pa.string()),
+                "milestone": cols[3],
+                "calendar_id": cols[4],
                 "within_us": pa.array(
-                    [
-                        None
-                        if p.deadline.within_minutes is None
-                        else round(p.deadline.within_minutes * US)
-                        for p in pols
-                    ],
-                    pa.int64(),
+                    [None if m is None else round(m * US) for m in cols[5]], pa.int64()
                 ),
-                "anchor": pa.array([p.deadline.anchor for p in pols], pa.string()),
-                "min_remaining_us": [round(p.deadline.min_remaining_minutes * US) for p in pols],
-                "max_hops": [p.max_hops for p in pols],
-                "team": pa.array([p.team for p in pols], pa.string()),
-                "recommended_action": [p.recommended_action for p in pols],
+                "anchor": pa.array(cols[6], pa.string()),
+                "min_remaining_us": [round(m * US) for m in cols[7]],
+                "max_hops": cols[8],
+                "team": pa.array(cols[9], pa.string()),
+                "recommended_action": cols[10],
             }
         ),
     )
@@ -304,6 +330,44 @@ def register_rules(con: duckdb.DuckDBPyConnection, rules: RuleSet) -> None:
                 "intent": list(qual),
                 "qual_policy_id": pa.array(list(qual.values()), pa.string()),
                 "next_policy_id": pa.array([nxt[i] for i in qual], pa.string()),
+            }
+        ),
+    )
+    iss = rules.issues
+    _register(
+        con,
+        "issue_types",
+        pa.table(
+            {
+                "type_id": [t.id for t in iss.types],
+                "label": [t.label for t in iss.types],
+                "sla": [t.sla for t in iss.types],
+                "mode": [t.mode for t in iss.types],
+                "direct": [t.direct_to_management for t in iss.types],
+                "note_reason": [t.note_reason for t in iss.types],
+            }
+        ),
+    )
+    routes = [(t.id, team, k) for t in iss.types for k, team in enumerate(t.teams)]
+    _register(
+        con,
+        "issue_routes",
+        pa.table(
+            {
+                "type_id": pa.array([r[0] for r in routes], pa.string()),
+                "team": pa.array([r[1] for r in routes], pa.string()),
+                "ord": pa.array([r[2] for r in routes], pa.int64()),
+            }
+        ),
+    )
+    isrc = [s for s in rules.sources if s.entity == "issues" and s.mandatory_fields is not None]
+    _register(
+        con,
+        "issue_sources",
+        pa.table(
+            {
+                "source_id": pa.array([s.id for s in isrc], pa.string()),
+                "mandatory": pa.array([s.mandatory_fields for s in isrc], pa.list_(pa.string())),
             }
         ),
     )

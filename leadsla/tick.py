@@ -20,6 +20,7 @@ import fsspec
 from leadsla import sqlsource
 from leadsla.evaluate import evaluate
 from leadsla.ingest import BadFile, ExportFile, FileResult, discover, read_file
+from leadsla.issues import apply_issues, evaluate_issues
 from leadsla.rules import RuleSet, load_rules
 from leadsla.sql import run, scalar
 from leadsla.state import QUARANTINE_EVENTS_SQL, apply_activities, apply_leads
@@ -138,6 +139,8 @@ def _apply_one(
         run(con, "INSERT INTO quarantine SELECT * FROM quarantine_rows")
         if source.entity == "leads":
             res.rows_superseded = apply_leads(con, f, source, now)
+        elif source.entity == "issues":
+            res.rows_superseded = apply_issues(con, f, source, now)
         else:
             res.rows_superseded = apply_activities(con, f, source, now)
         run(con, QUARANTINE_EVENTS_SQL, {"file": f.url, "now": now, "export_at": f.export_at})
@@ -197,6 +200,7 @@ def _evaluate(
     con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime, *, loaded: bool = True
 ) -> dict[str, Any]:
     res = evaluate(con, rules, now, loaded=loaded)
+    issues = evaluate_issues(con, rules, now)
     run(
         con,
         """
@@ -212,7 +216,11 @@ def _evaluate(
                   WHERE recorded_at = $now),
                $step_events, $now
         """,
-        {"now": now, "version": rules.version, "step_events": res.step_events},
+        {
+            "now": now,
+            "version": rules.version,
+            "step_events": res.step_events + issues.escalations + issues.rejected,
+        },
     )
     return {
         "classified": res.classified,
@@ -220,6 +228,8 @@ def _evaluate(
         "step_events": res.step_events,
         "reassigned": res.reassigned,
         "rounds": res.rounds,
+        "issues_validated": issues.validated,
+        "issue_escalations": issues.escalations,
     }
 
 

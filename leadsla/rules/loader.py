@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from leadsla.calendars import BusinessCalendar, parse_hhmm
+from leadsla.rules.issue_models import IssuesFile
 from leadsla.rules.models import (
     WEEKDAYS,
     CalendarRule,
@@ -74,6 +75,7 @@ class RuleSet:
     policies: dict[str, Policy]
     routing: RoutingFile
     sources: list[Source]
+    issues: IssuesFile
     version: str = field(compare=False)
 
     @cached_property
@@ -199,6 +201,7 @@ def load_rules(root: Path | str) -> RuleSet:
         ("intents.yaml", IntentsFile),
         ("policies.yaml", PoliciesFile),
         ("routing.yaml", RoutingFile),
+        ("issues.yaml", IssuesFile),
     ):
         data = _read_yaml(root / name, name, errors)
         raw[name] = data
@@ -221,7 +224,9 @@ def load_rules(root: Path | str) -> RuleSet:
     intents: IntentsFile = parsed["intents.yaml"]
     policies: PoliciesFile = parsed["policies.yaml"]
     routing: RoutingFile = parsed["routing.yaml"]
+    issues: IssuesFile = parsed["issues.yaml"]
     _cross_check(cals, org, intents, policies, routing, sources, errors)
+    _check_issues(issues, org, sources, errors)
     if errors:
         raise RulesInvalid(errors)
     return RuleSet(
@@ -232,6 +237,7 @@ def load_rules(root: Path | str) -> RuleSet:
         policies={p.id: p for p in policies.policies},
         routing=routing,
         sources=sources,
+        issues=issues,
         version=_digest(raw)[:12],
     )
 
@@ -333,3 +339,39 @@ def _cross_check(
     for t in org.teams:
         if not any(m.team == t.id for m in org.members):
             err("org.yaml", "teams", f"team {t.id!r} has no members")
+
+
+def _check_issues(
+    issues: IssuesFile, org: OrgFile, sources: list[Source], errors: list[RuleError]
+) -> None:
+    """issues.yaml's teams exist and can act; issue sources name known fields."""
+    team_ids = {t.id for t in org.teams}
+    for i, t in enumerate(issues.types):
+        for j, team in enumerate(t.teams):
+            if team not in team_ids:
+                errors.append(
+                    RuleError(
+                        "issues.yaml",
+                        f"types[{i}].teams[{j}]",
+                        f"unknown team {team!r}: add it to org.yaml teams",
+                    )
+                )
+    for d in _dupes(t.id for t in issues.types):
+        errors.append(RuleError("issues.yaml", "types", f"issue type {d!r} is defined twice"))
+    if issues.management_team not in team_ids:
+        errors.append(
+            RuleError(
+                "issues.yaml",
+                "management_team",
+                f"unknown team {issues.management_team!r}: add it to org.yaml teams",
+            )
+        )
+    for s in sources:
+        if s.mandatory_fields is not None and s.entity != "issues":
+            errors.append(
+                RuleError(
+                    f"sources/{s.id}.yaml",
+                    "mandatory_fields",
+                    "only an issues source has mandatory fields",
+                )
+            )

@@ -74,6 +74,44 @@ ACTIVITY_FIELDS: tuple[str, ...] = (
     "actor",
     "direction",
 )
+#: The canonical lead issue record (DESIGN.md).
+ISSUE_FIELDS: tuple[str, ...] = (
+    "issue_id",
+    "lead_id",
+    "raised_at",
+    "raised_by",
+    "issue_type",
+    "summary",
+    "impact",
+    "customer_name",
+    "customer_phone",
+    "device",
+    "city",
+    "status",
+    "responded_at",
+    "resolved_at",
+    "resolution",
+    "no_escalation_reason",
+)
+
+#: The SOP's "Mandatory details" (§5 step 2), the default for every issue source.
+SOP_MANDATORY: tuple[str, ...] = (
+    "lead_id",
+    "customer_name",
+    "customer_phone",
+    "device",
+    "city",
+    "summary",
+    "impact",
+)
+
+
+#: The canonical record of each entity an export can carry.
+ENTITY_FIELDS: dict[str, tuple[str, ...]] = {
+    "leads": LEAD_FIELDS,
+    "activities": ACTIVITY_FIELDS,
+    "issues": ISSUE_FIELDS,
+}
 ActivityField = Literal["activity_id", "lead_id", "occurred_at", "type", "actor", "direction"]
 
 #: What a CRM status means to leadsla. ``open``: nobody has responded yet; ``answered``: a first
@@ -204,7 +242,7 @@ class Team(Strict):
     name: str
     lead: Id = Field(description="member id of the team lead (level-2 escalations)")
     calendar: Id
-    kind: Literal["sales", "support", "review"] = "sales"
+    kind: Literal["sales", "support", "review", "functional", "management"] = "sales"
     channel: str | None = Field(default=None, description="team channel name for alerts")
 
 
@@ -415,7 +453,7 @@ class SqlSource(Strict):
 class Source(Strict):
     id: Id
     crm: Literal["canonical", "hubspot", "salesforce", "pipedrive", "zoho", "servicenow", "custom"]
-    entity: Literal["leads", "activities"] = "leads"
+    entity: Literal["leads", "activities", "issues"] = "leads"
     glob: str | None = Field(default=None, description="file-name glob that selects this source")
     sql: SqlSource | None = None
     columns: dict[str, str | list[str]] = Field(
@@ -444,6 +482,12 @@ class Source(Strict):
         "first outbound activity by the owner, or the status leaving 'open'",
     )
 
+    mandatory_fields: list[str] | None = Field(
+        default=None,
+        description="issues only: details this feed's issues must carry to be escalated "
+        "(default: issues.yaml mandatory_fields, the SOP's list)",
+    )
+
     _zone = field_validator("timezone")(_check_zone)
 
     @field_validator("footer_regex")
@@ -458,7 +502,7 @@ class Source(Strict):
 
     @model_validator(mode="after")
     def _columns(self) -> Source:
-        fields = LEAD_FIELDS if self.entity == "leads" else ACTIVITY_FIELDS
+        fields = ENTITY_FIELDS[self.entity]
         bad = sorted(set(self.columns) - set(fields))
         if bad:
             raise ValueError(
