@@ -146,10 +146,13 @@ def evaluate_issues(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetim
     """Validate, route and climb every unsettled issue at ``now`` (inside the caller's
     transaction, after the lead evaluation so the calendar tables cover both)."""
     res = IssueResult()
+    # work only when something changed, a threshold came, or a response/resolution waits
     pending = scalar(
         con,
         "SELECT count(*) FROM issue_state WHERE verdict_hash IS DISTINCT FROM row_hash "
-        "OR (verdict = 'valid' AND NOT resolved_logged)",
+        "OR (verdict = 'valid' AND NOT resolved_logged AND (next_at IS NULL OR next_at <= $now"
+        " OR resolved_at IS NOT NULL OR (responded_at IS NOT NULL AND NOT responded_logged)))",
+        {"now": now},
     )
     if not pending:
         return res
@@ -299,7 +302,13 @@ def _reject(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> in
         """
         UPDATE issue_state s SET verdict = CASE WHEN v.reason IS NULL THEN 'valid'
                                                 ELSE 'rejected' END,
-            verdict_hash = v.row_hash, reject_reason = v.reason, missing_fields = v.missing
+            verdict_hash = v.row_hash, reject_reason = v.reason, missing_fields = v.missing,
+            -- the clock starts at the raise, or when a rejected issue was seen completed
+            valid_from = CASE WHEN v.reason IS NOT NULL THEN NULL
+                              WHEN s.valid_from IS NOT NULL THEN s.valid_from
+                              WHEN s.verdict = 'rejected'
+                                   THEN greatest(s.raised_at, s.last_export_at)
+                              ELSE s.raised_at END
         FROM iv v WHERE s.issue_id = v.issue_id
         """,
     )
@@ -379,11 +388,13 @@ def _climb(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
         """
         CREATE OR REPLACE TEMP TABLE isrc1 AS
         SELECT s.*, 'issue:' || s.sla_class || ':' || s.calendar_id AS policy_id,
-               s.raised_at AS start_at
+               s.valid_from AS start_at
         FROM issue_state s
         WHERE s.verdict = 'valid' AND s.teams IS NOT NULL AND NOT s.responded_logged
           AND NOT s.resolved_logged AND s.max_level < CASE WHEN s.climbs THEN 3 ELSE 1 END
+          AND (s.next_at IS NULL OR s.next_at <= $now)
         """,
+        {"now": now},
     )
     if not scalar(con, "SELECT count(*) FROM isrc1"):
         return 0
@@ -404,7 +415,7 @@ def _climb(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
         SELECT c.issue_id, 'issue:l3:' || c.calendar_id AS policy_id, c.due_at AS start_at,
                'sla_timeout' AS reason FROM ic2 c WHERE c.due_at IS NOT NULL
         UNION ALL
-        SELECT issue_id, 'issue:l3:' || calendar_id, raised_at, direct_reason
+        SELECT issue_id, 'issue:l3:' || calendar_id, valid_from, direct_reason
         FROM isrc1 WHERE direct_reason IS NOT NULL
         """,
     )
@@ -412,16 +423,35 @@ def _climb(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
     run(
         con,
         """
+        CREATE OR REPLACE TEMP TABLE isteps AS
+        SELECT issue_id, 1 AS level, valid_from AS threshold_at, 'initial' AS reason,
+               due_at FROM ic1
+        UNION ALL
+        SELECT issue_id, 2, start_at, 'sla_timeout', due_at FROM ic2
+        UNION ALL
+        SELECT issue_id, 3, start_at, reason, due_at FROM ic3
+        """,
+    )
+    # the earliest threshold still ahead: until then a tick need not look at the issue (one
+    # beyond the calendar tables' horizon is looked at again in a month)
+    run(
+        con,
+        """
+        UPDATE issue_state s SET next_at = n.next_at
+        FROM (SELECT c.issue_id, coalesce(min(coalesce(st.threshold_at, $now + INTERVAL 30 DAY))
+                       FILTER (WHERE st.threshold_at IS NULL OR st.threshold_at > $now),
+                       'infinity'::TIMESTAMPTZ) AS next_at
+              FROM isrc1 c LEFT JOIN isteps st USING (issue_id) GROUP BY c.issue_id) n
+        WHERE s.issue_id = n.issue_id
+        """,
+        {"now": now},
+    )
+    run(
+        con,
+        """
         CREATE OR REPLACE TEMP TABLE iesc AS
-        WITH steps AS (
-            SELECT issue_id, 1 AS level, raised_at AS threshold_at, 'initial' AS reason,
-                   due_at FROM ic1
-            UNION ALL
-            SELECT issue_id, 2, start_at, 'sla_timeout', due_at FROM ic2
-            UNION ALL
-            SELECT issue_id, 3, start_at, reason, due_at FROM ic3
-        ), first AS (
-            SELECT * FROM steps
+        WITH first AS (
+            SELECT * FROM isteps
             QUALIFY row_number() OVER (PARTITION BY issue_id, level
                                        ORDER BY threshold_at, reason) = 1
         )
@@ -548,7 +578,8 @@ def _responses(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
         CREATE OR REPLACE TEMP TABLE iresp AS
         WITH r AS (
             SELECT issue_id, lead_id, raised_by, raised_at, calendar_id, max_level,
-                   'issue_responded' AS kind, responded_at AS at, responded_seen_at AS seen_at,
+                   'issue_responded' AS kind, responded_at AS happened_at,
+                   responded_seen_at AS seen_at,
                    NULL::VARCHAR AS resolution
             FROM issue_state
             WHERE verdict = 'valid' AND responded_at IS NOT NULL AND NOT responded_logged
@@ -558,8 +589,9 @@ def _responses(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
             FROM issue_state
             WHERE verdict = 'valid' AND resolved_at IS NOT NULL AND NOT resolved_logged
         ), a AS (
-            SELECT r.*, {pos_sql("r.at", "i")} AS at_pos FROM r
-            ASOF LEFT JOIN cal_intervals i ON i.calendar_id = r.calendar_id AND r.at >= i.open_at
+            SELECT r.*, {pos_sql("r.happened_at", "i")} AS at_pos FROM r
+            ASOF LEFT JOIN cal_intervals i
+              ON i.calendar_id = r.calendar_id AND r.happened_at >= i.open_at
         )
         SELECT a.*, round((a.at_pos - {pos_sql("a.raised_at", "k")}) / 6e7, 2) AS bus_min
         FROM a ASOF LEFT JOIN cal_intervals k
@@ -573,7 +605,7 @@ def _responses(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
         con,
         f"""
         INSERT INTO sla_events ({EVENT_COLS})
-        SELECT {event_id_sql("issue_id", "kind")}, kind, lead_id, issue_id, at, $now,
+        SELECT {event_id_sql("issue_id", "kind")}, kind, lead_id, issue_id, happened_at, $now,
                'issues.' || kind, NULL, max_level, raised_by, NULL,
                json_object('business_minutes', bus_min, 'seen_at', seen_at,
                            'highest_level', max_level, 'resolution', resolution)

@@ -139,6 +139,7 @@ SCHEMA_DDL = [
         resolved_seen_at   TIMESTAMPTZ,
         verdict            VARCHAR,       -- valid | rejected
         verdict_hash       UBIGINT,       -- row_hash the verdict was made on
+        valid_from         TIMESTAMPTZ,   -- the raise, or the export that completed it
         reject_reason      VARCHAR,       -- missing_fields | not_a_blocker | unknown_type
         missing_fields     VARCHAR[],
         teams              VARCHAR[],     -- owning teams (level 1)
@@ -150,6 +151,7 @@ SCHEMA_DDL = [
         direct_reason      VARCHAR,       -- high_value | cx_risk | repeated_pattern
         senior_agent       VARCHAR,
         max_level          INTEGER NOT NULL DEFAULT 0,
+        next_at            TIMESTAMPTZ,   -- earliest level threshold still ahead
         responded_logged   BOOLEAN NOT NULL DEFAULT false,
         resolved_logged    BOOLEAN NOT NULL DEFAULT false
     )""",
