@@ -150,8 +150,10 @@ def evaluate_issues(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetim
     pending = scalar(
         con,
         "SELECT count(*) FROM issue_state WHERE verdict_hash IS DISTINCT FROM row_hash "
-        "OR (verdict = 'valid' AND NOT resolved_logged AND (next_at IS NULL OR next_at <= $now"
-        " OR resolved_at IS NOT NULL OR (responded_at IS NOT NULL AND NOT responded_logged)))",
+        "OR (verdict = 'valid' AND NOT resolved_logged AND (resolved_at IS NOT NULL"
+        " OR (responded_at IS NOT NULL AND NOT responded_logged)"
+        " OR (NOT responded_logged AND max_level < CASE WHEN climbs THEN 3 ELSE 1 END"
+        "     AND (next_at IS NULL OR next_at <= $now))))",
         {"now": now},
     )
     if not pending:
