@@ -16,6 +16,8 @@ LEAD_EVENT_TYPES = {
     "escalated", "reassigned", "owner_changed", "status_changed", "first_response", "sla_met",
     "sla_missed", "outcome_logged", "recovered_after_escalation", "row_quarantined",
 }  # fmt: skip
+ISSUE_EVENT_TYPES = {"issue_raised", "issue_rejected", "issue_escalated", "issue_responded",
+                     "issue_resolved"}  # fmt: skip
 
 
 def log(db: Path) -> list[tuple[object, ...]]:
@@ -36,7 +38,9 @@ def test_demo_week_shows_every_lead_event_and_reproduces(tmp_path: Path, capsys)
     assert "SLA met" in printed
     assert str(out / "leadsla.duckdb") in printed
     first = log(out / "leadsla.duckdb")
-    assert {r[1] for r in first} >= LEAD_EVENT_TYPES
+    assert {r[1] for r in first} >= LEAD_EVENT_TYPES | ISSUE_EVENT_TYPES
+    assert {r[6] for r in first if r[1] == "issue_escalated"} == {1, 2, 3}
+    assert "issue escalations by level: L1:" in printed
     con = duckdb.connect(str(out / "leadsla.duckdb"), read_only=True)
     # both sources loaded, the bad row quarantined with its line, no file failed
     assert con.execute("SELECT count(DISTINCT source_id) FROM lead_state").fetchall() == [(2,)]
