@@ -17,6 +17,9 @@ from typing import Any
 import duckdb
 import fsspec
 
+from leadsla.delivery.channels import Channels
+from leadsla.delivery.deliver import DeliveryResult, deliver
+from leadsla.delivery.outbox import enqueue
 from leadsla.evaluate import evaluate
 from leadsla.ingest import (
     BadFile,
@@ -191,6 +194,7 @@ def _evaluate(
     con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime, *, loaded: bool = True
 ) -> dict[str, Any]:
     res = evaluate(con, rules, now, loaded=loaded)
+    queued = enqueue(con, rules, now)  # the outbox: same transaction as the events
     run(
         con,
         """
@@ -214,6 +218,7 @@ def _evaluate(
         "step_events": res.step_events,
         "reassigned": res.reassigned,
         "rounds": res.rounds,
+        "queued": queued,
     }
 
 
@@ -255,6 +260,22 @@ def evaluate_phase(
     with DuckDBStore(db) as store, transaction(store) as con:
         register_rules(con, rules)
         return _evaluate(con, rules, now, loaded=loaded)
+
+
+def deliver_phase(
+    *, rules_dir: Path, db: Path, now: datetime, channels: Channels
+) -> DeliveryResult:
+    """Send what the outbox holds and is due, after the decision transaction (its own task in
+    the flow, so a dead mail server never holds up a tick). Commits after every send."""
+    rules = load_rules(rules_dir)
+    with DuckDBStore(db) as store:
+        return deliver(store, rules, channels, now, crm_dir=crm_dir(rules, db))
+
+
+def crm_dir(rules: RuleSet, db: Path) -> Path:
+    """CRM write-back files live beside the database (``notifications.yaml`` crm.folder)."""
+    folder = rules.notifications.crm.folder if rules.notifications else "crm_outbox"
+    return Path(db).parent / folder
 
 
 def summarize(*, db: Path, now: datetime, limit: int = 200) -> TickSummary:
@@ -321,8 +342,13 @@ class Ticker:
     """Ticks in one process over one open database: the CLI, replays and the demo use it, so a
     week of 5-minute ticks costs milliseconds each instead of a connection and a rules load."""
 
-    def __init__(self, *, rules_dir: Path, exports: str, db: Path) -> None:
+    def __init__(
+        self, *, rules_dir: Path, exports: str, db: Path, channels: Channels | None = None
+    ) -> None:
         self.rules = load_rules(rules_dir)
+        self.channels = channels  # None: messages wait in the outbox
+        self.delivered = DeliveryResult()
+        self.db = Path(db)
         self.exports = exports
         self.store = DuckDBStore(db)
         register_rules(self.store.con, self.rules)
@@ -335,6 +361,17 @@ class Ticker:
                 _load(con, self.rules, files, now)
         with transaction(self.store) as con:
             _evaluate(con, self.rules, now, loaded=bool(files))
+        if self.channels is not None:
+            res = deliver(
+                self.store, self.rules, self.channels, now, crm_dir=crm_dir(self.rules, self.db)
+            )
+            self.delivered.sent += res.sent
+            self.delivered.failed += res.failed
+            self.delivered.dead += res.dead
+            self.delivered.suppressed += res.suppressed
+            self.delivered.deferred += res.deferred
+            self.delivered.waiting = res.waiting
+            self.delivered.crm_files += res.crm_files
         return _summarize(self.store.con, now) if summary else None
 
     def close(self) -> None:
@@ -347,9 +384,11 @@ class Ticker:
         self.close()
 
 
-def run_tick(*, rules_dir: Path, exports: str, db: Path, now: datetime) -> TickSummary:
-    """Discover, load, evaluate and summarise: one whole tick."""
-    with Ticker(rules_dir=rules_dir, exports=exports, db=db) as t:
+def run_tick(
+    *, rules_dir: Path, exports: str, db: Path, now: datetime, channels: Channels | None = None
+) -> TickSummary:
+    """Discover, load, evaluate, deliver (when a channel is configured) and summarise."""
+    with Ticker(rules_dir=rules_dir, exports=exports, db=db, channels=channels) as t:
         result = t.tick(now)
     assert result is not None
     return result
@@ -364,11 +403,12 @@ def replay(
     end: datetime,
     every: timedelta,
     progress: Callable[[datetime, int], None] | None = None,
+    channels: Channels | None = None,
 ) -> int:
     """Ticks from ``start`` to ``end`` (inclusive) every ``every`` over archived exports, in
     one process on one connection: logical time, no sleeping. Returns the number of ticks."""
     ticks = 0
-    with Ticker(rules_dir=rules_dir, exports=exports, db=db) as t:
+    with Ticker(rules_dir=rules_dir, exports=exports, db=db, channels=channels) as t:
         now = start
         while now <= end:
             t.tick(now, summary=False)

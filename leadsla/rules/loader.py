@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from leadsla.calendars import BusinessCalendar, parse_hhmm
+from leadsla.rules.delivery_models import NotificationsFile
 from leadsla.rules.models import (
     WEEKDAYS,
     CalendarRule,
@@ -75,6 +76,8 @@ class RuleSet:
     routing: RoutingFile
     sources: list[Source]
     version: str = field(compare=False)
+    #: ``notifications.yaml`` (optional: without it nothing is enqueued for delivery)
+    notifications: NotificationsFile | None = None
 
     @cached_property
     def members(self) -> dict[str, Member]:
@@ -214,6 +217,12 @@ def load_rules(root: Path | str) -> RuleSet:
         src = _validate(Source, data, rel, errors) if data is not None else None
         if src is not None:
             sources.append(src)
+    notifications: NotificationsFile | None = None
+    if (root / "notifications.yaml").exists():
+        data = _read_yaml(root / "notifications.yaml", "notifications.yaml", errors)
+        raw["notifications.yaml"] = data
+        if data is not None:
+            notifications = _validate(NotificationsFile, data, "notifications.yaml", errors)
     if errors:
         raise RulesInvalid(errors)
     cals: CalendarsFile = parsed["calendars.yaml"]
@@ -222,6 +231,10 @@ def load_rules(root: Path | str) -> RuleSet:
     policies: PoliciesFile = parsed["policies.yaml"]
     routing: RoutingFile = parsed["routing.yaml"]
     _cross_check(cals, org, intents, policies, routing, sources, errors)
+    if notifications is not None:
+        from leadsla.delivery.check import check_notifications
+
+        errors.extend(check_notifications(notifications, org))
     if errors:
         raise RulesInvalid(errors)
     return RuleSet(
@@ -233,6 +246,7 @@ def load_rules(root: Path | str) -> RuleSet:
         routing=routing,
         sources=sources,
         version=_digest(raw)[:12],
+        notifications=notifications,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from leadsla.rules.delivery_models import NotificationsFile
 from leadsla.rules.models import (
     CalendarsFile,
     IntentsFile,
@@ -23,6 +24,7 @@ SCHEMAS: dict[str, type[Strict]] = {
     "policies.schema.json": PoliciesFile,
     "routing.schema.json": RoutingFile,
     "source.schema.json": Source,
+    "notifications.schema.json": NotificationsFile,
 }
 
 
