@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadsla.calendars import BusinessCalendar
+from leadsla.delivery.channels import Channels
 from leadsla.rules import load_rules
 from leadsla.store import DuckDBStore
 from leadsla.tick import replay
@@ -394,6 +395,7 @@ class DemoResult:
     sla_met_pct: float | None
     quarantined: int
     seconds: float
+    outbox: dict[str, int] = field(default_factory=dict)  # "channel status" -> messages
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -407,6 +409,7 @@ class DemoResult:
             "sla_met_pct": self.sla_met_pct,
             "quarantined_rows": self.quarantined,
             "seconds": round(self.seconds, 1),
+            "outbox": self.outbox,
         }
 
     def human(self) -> str:
@@ -421,6 +424,8 @@ class DemoResult:
             *[f"  {k:<{width}}  {v:>6}" for k, v in self.events_by_type.items()],
             f"exports:   {self.exports}",
             f"event log: {self.db}  (table sla_events)",
+            "outbox (messages by channel and status): "
+            + (", ".join(f"{k} {v}" for k, v in self.outbox.items()) or "empty"),
         ]
         return "\n".join(lines)
 
@@ -431,10 +436,14 @@ def run_demo(
     rules_dir: Path,
     every: timedelta = timedelta(minutes=30),
     progress: Callable[[str], None] | None = None,
+    channels: Channels | None = None,
 ) -> DemoResult:
     """Generate the week into ``out/exports`` and replay it into ``out/leadsla.duckdb``.
 
-    Both are rebuilt from scratch, so running the demo twice gives the same event log.
+    Both are rebuilt from scratch, so running the demo twice gives the same event log. With
+    ``channels`` (``LEADSLA_SMTP_URL`` set) each tick also delivers, and the database is kept
+    instead: the outbox remembers what went out, so a second run delivers nothing new (the
+    regenerated exports are identical, so the event log stays the same too).
     """
     started = time.perf_counter()
     rules = load_rules(rules_dir)
@@ -442,7 +451,8 @@ def run_demo(
     exports, db = out / "exports", out / "leadsla.duckdb"
     shutil.rmtree(exports, ignore_errors=True)
     for p in (db, db.with_suffix(".duckdb.wal")):
-        p.unlink(missing_ok=True)
+        if channels is None:
+            p.unlink(missing_ok=True)
     leads = generate_leads(cal)
     files = write_exports(leads, exports)
     if progress:
@@ -463,6 +473,7 @@ def run_demo(
         end=end,
         every=every,
         progress=tick_progress,
+        channels=channels,
     )
     with DuckDBStore(db) as store:
         con = store.con
@@ -481,6 +492,9 @@ def run_demo(
             {"end": end},
         ).fetchall()[0]
         q = con.execute("SELECT count(*) FROM quarantine WHERE action = 'rejected'").fetchall()[0]
+        outbox = con.execute(
+            "SELECT channel || ' ' || status, count(*) FROM outbox GROUP BY 1 ORDER BY 1"
+        ).fetchall()
     return DemoResult(
         out=out,
         exports=exports,
@@ -492,4 +506,5 @@ def run_demo(
         sla_met_pct=None if not met or met[0] is None else float(met[0]),
         quarantined=int(q[0]) if q else 0,
         seconds=time.perf_counter() - started,
+        outbox={k: int(v) for k, v in outbox},
     )

@@ -10,6 +10,7 @@ endpoint URL or token: webhook URLs are secrets (a Slack webhook URL *is* its cr
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -54,6 +55,8 @@ class Channels:
     slack_api_url: str = "https://slack.com/api"
     timeout_s: float = 10.0
     _client: httpx.Client | None = field(default=None, repr=False)
+    _smtp_stack: contextlib.ExitStack | None = field(default=None, repr=False)
+    _smtp: smtplib.SMTP | None = field(default=None, repr=False)
 
     def endpoint_key(self, channel: str, recipient: str) -> str:
         if channel == "slack":
@@ -72,6 +75,13 @@ class Channels:
             return True
         return self.endpoint_key(channel, recipient) in self.endpoints
 
+    def live_channels(self) -> list[str]:
+        """Channels with at least one usable endpoint: messages on others are not touched."""
+        live = ["crm_csv"] + (["email"] if self.smtp is not None else [])
+        prefixes = {k.split(":", 1)[0] for k in self.endpoints}
+        live += [c for c in ("slack", "teams", "whatsapp", "webhook") if c in prefixes]
+        return live + (["crm_webhook"] if "crm" in self.endpoints else [])
+
     @property
     def client(self) -> httpx.Client:
         if self._client is None:
@@ -84,6 +94,23 @@ class Channels:
         if self._client is not None:
             self._client.close()
             self._client = None
+        self._close_smtp()
+
+    def _close_smtp(self) -> None:
+        if self._smtp_stack is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._smtp_stack.close()
+        self._smtp_stack = self._smtp = None
+
+    def _smtp_client(self) -> smtplib.SMTP:
+        """One SMTP session for a whole delivery run (a connection per message would cost a
+        TCP/TLS handshake and a login each); dropped and reopened after a connection error."""
+        assert self.smtp is not None
+        if self._smtp is None:
+            stack = contextlib.ExitStack()
+            self._smtp = stack.enter_context(smtp.connect(self.smtp))
+            self._smtp_stack = stack
+        return self._smtp
 
     def send(self, out: Outgoing) -> None:
         if out.channel == "email":
@@ -175,16 +202,19 @@ class Channels:
         msg.set_content(out.text)
         msg.add_alternative(out.html, subtype="html")
         try:
-            smtp.send(self.smtp, msg)
+            self._smtp_client().send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:
+            self._close_smtp()
             codes = [c for c, _ in exc.recipients.values()]
             raise SendError(
                 f"smtp: recipient refused ({codes})", transient=all(400 <= c < 500 for c in codes)
             ) from None
         except smtplib.SMTPResponseException as exc:
+            self._close_smtp()  # a fresh session for the next message, in a known state
             raise SendError(
                 f"smtp: {exc.smtp_code} {_text(exc.smtp_error)[:200]}",
                 transient=400 <= exc.smtp_code < 500,
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
+            self._close_smtp()
             raise SendError(f"smtp: {type(exc).__name__}: {exc}"[:300], transient=True) from None

@@ -152,16 +152,22 @@ def _event_sql(kind: str, extra_id: str, details: str) -> str:
     """
 
 
+#: Due now, on a channel this run can use at all ($live); the rest waits untouched.
 DUE = """
     o.status IN ('pending', 'deferred', 'sending') AND o.next_attempt_at <= $now
+    AND list_contains($live, o.channel)
 """
 
 
 def _noise_control(
-    con: duckdb.DuckDBPyConnection, rules: RuleSet, n: NotificationsFile, now: datetime
+    con: duckdb.DuckDBPyConnection,
+    rules: RuleSet,
+    n: NotificationsFile,
+    now: datetime,
+    live: list[str],
 ) -> tuple[int, int]:
     """Suppression, quiet hours and budgets over all due messages at once."""
-    p = {"now": now, "lead_events": list(LEAD_STEP_EVENTS)}
+    p = {"now": now, "lead_events": list(LEAD_STEP_EVENTS), "live": live}
     run(
         con,
         f"""
@@ -304,7 +310,7 @@ def _units(
         WHERE {DUE} AND channel <> 'crm_csv'
         ORDER BY (urgency = 'immediate') DESC, created_at, message_id
         """,
-        {"now": now},
+        {"now": now, "live": ch.live_channels()},
     ).fetchall()
     units: list[_Unit] = []
     digests: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
@@ -491,7 +497,7 @@ def _crm_files(
             con,
             f"SELECT DISTINCT created_at FROM outbox o WHERE {DUE} AND channel = 'crm_csv' "
             "ORDER BY 1",
-            {"now": now},
+            {"now": now, "live": ["crm_csv"]},
         ).fetchall()
     ]
     for tick_at in ticks:
@@ -531,6 +537,14 @@ def _crm_files(
         result.crm_files.append(str(path))
 
 
+def _log_waiting(result: DeliveryResult) -> None:
+    if result.waiting:
+        log.info(
+            "%d due message(s) wait in the outbox: their channel is not configured",
+            result.waiting,
+        )
+
+
 def deliver(
     store: Store,
     rules: RuleSet,
@@ -547,10 +561,24 @@ def deliver(
     n = rules.notifications
     if n is None:
         return result
+    live = channels.live_channels()
+    result.waiting = int(
+        run(
+            store.con,
+            "SELECT count(*) FROM outbox WHERE status IN ('pending', 'deferred') "
+            "AND next_attempt_at <= $now AND NOT list_contains($live, channel)",
+            {"now": now, "live": live},
+        ).fetchall()[0][0]
+    )
+    due = run(store.con, f"SELECT count(*) FROM outbox o WHERE {DUE}", {"now": now, "live": live})
+    if not due.fetchall()[0][0]:
+        _log_waiting(result)
+        return result  # the common idle run: nothing due on a usable channel
     with transaction(store) as con:
-        result.suppressed, result.deferred = _noise_control(con, rules, n, now)
+        result.suppressed, result.deferred = _noise_control(con, rules, n, now, live)
     _crash_point("noise")
-    units, result.waiting = _units(store.con, rules, channels, now, limit)
+    units, no_endpoint = _units(store.con, rules, channels, now, limit)
+    result.waiting += no_endpoint
     try:
         for unit in units:
             _mark(store, unit, now)
@@ -567,8 +595,5 @@ def deliver(
         channels.close()
     folder = crm_dir if crm_dir is not None else Path(n.crm.folder)
     _crm_files(store, n, folder, now, result)
-    if result.waiting:
-        log.info(
-            "%d due message(s) wait in the outbox: their channel is not configured", result.waiting
-        )
+    _log_waiting(result)
     return result
