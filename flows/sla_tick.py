@@ -194,7 +194,12 @@ def channels_for_flow(rules_dir: str, email_block: str | None) -> Channels:
                     blocks[src[6:]] = str(secret.get())
                 except (ValueError, OSError) as exc:  # a missing block: its messages wait
                     get_run_logger().warning("Secret block %s not loaded: %s", src[6:], exc)
-    smtp = smtp_settings_from_block(email_block) if email_block else None
+    smtp = None
+    if email_block:
+        try:
+            smtp = smtp_settings_from_block(email_block)
+        except ValueError as exc:  # no such block (yet): emails wait in the outbox
+            get_run_logger().warning("email block %s not loaded: %s", email_block, exc)
     return channels_from_env(rules, os.environ, smtp_settings=smtp, blocks=blocks)
 
 
