@@ -232,7 +232,13 @@ def enqueue(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> in
         return 0
     if not scalar(con, "SELECT count(*) FROM sla_events WHERE recorded_at = $now", {"now": now}):
         return 0  # the idle tick: nothing recorded, nothing to say
-    register_delivery_rules(con, rules)
+    registered = scalar(
+        con,
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'notif_version'",
+    )
+    if not registered or scalar(con, "SELECT version FROM notif_version") != rules.version:
+        register_delivery_rules(con, rules)  # once per connection and rule set, not per tick
+        _register(con, "notif_version", pa.table({"version": [rules.version]}))
     before = int(scalar(con, "SELECT count(*) FROM outbox") or 0)
     crm_channels = ["crm_csv"] + (["crm_webhook"] if n.crm.webhook else [])
     params = {
