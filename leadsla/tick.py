@@ -287,8 +287,9 @@ def summarize(*, db: Path, now: datetime, limit: int = 200) -> TickSummary:
 def _summarize(con: duckdb.DuckDBPyConnection, now: datetime, limit: int = 200) -> TickSummary:
     by_type = dict(
         con.execute(
+            # the tick's decisions; delivery outcomes have their own summary (DeliveryResult)
             "SELECT event_type, count(*) FROM sla_events WHERE recorded_at = ? "
-            "GROUP BY 1 ORDER BY 1",
+            "AND event_type NOT LIKE 'notification_%' GROUP BY 1 ORDER BY 1",
             [now],
         ).fetchall()
     )
@@ -296,7 +297,7 @@ def _summarize(con: duckdb.DuckDBPyConnection, now: datetime, limit: int = 200) 
         """
         SELECT event_type, lead_id, strftime(occurred_at, '%Y-%m-%dT%H:%M:%SZ'),
                owner, target, level, rule_id, policy_id
-        FROM sla_events WHERE recorded_at = ?
+        FROM sla_events WHERE recorded_at = ? AND event_type NOT LIKE 'notification_%'
           AND event_type NOT IN ('lead_received', 'intent_classified', 'lead_assigned')
         ORDER BY occurred_at, lead_id LIMIT ?
         """,

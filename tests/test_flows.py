@@ -120,6 +120,7 @@ def test_sla_tick_runs_every_five_minutes_in_office_time_one_at_a_time() -> None
         "rules_dir": "sla_rules",
         "exports": "exports",
         "db": "leadsla.duckdb",
+        "email_block": "leadsla-smtp",  # the deliver task's EmailServerCredentials block
     }
 
 
