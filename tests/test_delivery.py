@@ -29,9 +29,11 @@ import pytest
 import yaml
 from aiosmtpd.controller import Controller
 
+from leadsla.cli import main
 from leadsla.delivery.channels import Channels, Outgoing, SendError
-from leadsla.delivery.deliver import deliver
+from leadsla.delivery.deliver import _csv_cell, deliver
 from leadsla.delivery.outbox import enqueue
+from leadsla.delivery.render import clean_subject, mask
 from leadsla.rules import RulesInvalid, load_rules
 from leadsla.smtp import SmtpSettings
 from leadsla.state import EVENT_COLS
@@ -286,10 +288,11 @@ def test_slack_dm_uses_the_bot_token_and_reports_api_errors(hook: tuple[Hook, st
 
 def test_5xx_is_retried_later_4xx_is_dead_at_once(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads,
-    hook: tuple[Hook, str], sink: tuple[Sink, int],
+    hook: tuple[Hook, str], sink: tuple[Sink, int], caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
     """The manager escalation goes to #inbound-sales over Slack: a 503 is retried after
     backoff and arrives once; a CRM webhook answering 400 is not retried."""
+    caplog.set_level(logging.WARNING, logger="leadsla.delivery")
     h, base = hook
     _, port = sink
     write_leads("20261123T040500Z", [{**HIGH, "lead_id": "H3", "created_at": "2026-11-23 09:35"}])
@@ -322,6 +325,8 @@ def test_5xx_is_retried_later_4xx_is_dead_at_once(
     events = rows(db, "SELECT CAST(details AS VARCHAR) FROM sla_events "
                       "WHERE event_type LIKE 'notification_%'")  # fmt: skip
     assert not any("SECRETSECRET" in e[0] for e in events)  # no secret in any event
+    assert "HTTP 503" in caplog.text
+    assert "SECRETSECRET" not in caplog.text  # nor in a log line
     # a 400 from an endpoint: dead after one attempt, no retry
     with DuckDBStore(db) as store, transaction(store) as con:
         con.execute("UPDATE outbox SET status = 'pending', next_attempt_at = ? "
@@ -488,6 +493,44 @@ def test_check_names_a_recipient_without_an_address(rules_dir: Path) -> None:
     first = exc.value.errors[0]
     assert (first.file, first.key) == ("notifications.yaml", "routes[0].send[0]")
     assert "has no slack_id: add org.yaml members[0].slack_id" in first.message
+
+
+def test_check_says_when_no_channel_is_configured(
+    rules_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for var in ("LEADSLA_SMTP_URL", "LEADSLA_SLACK_WEBHOOK_INBOUND", "LEADSLA_CRM_WEBHOOK_URL"):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["check", "--rules", str(rules_dir)]) == 0
+    assert "no channel is configured" in capsys.readouterr().out
+    monkeypatch.setenv("LEADSLA_SMTP_URL", "smtp://127.0.0.1:2525")
+    monkeypatch.setenv("LEADSLA_SLACK_WEBHOOK_INBOUND", "https://hooks.example/T/B/secret")
+    assert main(["check", "--rules", str(rules_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "configured email, slack:#inbound-sales" in out
+    assert "secret" not in out
+
+
+@pytest.mark.parametrize(
+    ("raw", "cell"),
+    [
+        ("=1+2", "'=1+2"),  # a formula
+        ("+91 98765", "'+91 98765"),  # looks like a formula to a spreadsheet
+        ("-5", "'-5"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("Escalated to BD", "Escalated to BD"),  # ordinary text untouched
+        (None, ""),
+    ],
+)
+def test_csv_cells_cannot_carry_formulas(raw: str | None, cell: str) -> None:
+    assert _csv_cell(raw) == cell
+
+
+def test_logs_mask_contacts_and_subjects_lose_line_breaks() -> None:
+    assert mask("call +91 98765 43210 or asha.rao@example.com") == (
+        "call +91******10 or a***@example.com"
+    )
+    assert mask("smtp: 451 4.3.0 try later") == "smtp: 451 4.3.0 try later"  # codes stay
+    assert clean_subject("Hi\r\nBcc: x@evil.example\x00") == "Hi Bcc: x@evil.example"
 
 
 def test_shipped_rules_have_no_secret_values() -> None:
