@@ -1,4 +1,5 @@
-"""The ``sla_tick`` flow: one scheduled pass of leadsla, as four coarse tasks.
+"""The ``sla_tick`` flow: one scheduled pass of leadsla, as five coarse tasks (discover, load,
+evaluate, record, deliver).
 
 Why it looks like this:
 
@@ -34,6 +35,11 @@ from prefect.tasks import Task
 from pydantic import AwareDatetime
 
 from leadsla import tick
+from leadsla.delivery.channels import Channels
+from leadsla.delivery.check import endpoint_names
+from leadsla.delivery.deliver import channels_from_env
+from leadsla.rules import load_rules
+from leadsla.smtp import Security, SmtpSettings
 
 #: Failures worth retrying: the file system (a share remounting, a file being replaced) and
 #: DuckDB's I/O errors, chiefly "Could not set lock on file" while a report build or an analyst
@@ -156,14 +162,93 @@ def record(db: str, now: datetime) -> dict[str, Any]:
     return {"events_recorded": summary.new_events, "events_by_type": summary.events_by_type}
 
 
+def smtp_settings_from_block(name: str) -> SmtpSettings:
+    """A prefect-email ``EmailServerCredentials`` block as plain settings, so ``leadsla/``
+    never imports Prefect. The sender is ``LEADSLA_EMAIL_FROM``, else the block's username."""
+    from prefect_email import EmailServerCredentials, SMTPType
+
+    block = EmailServerCredentials.load(name)
+    smtp_type = block.smtp_type
+    if isinstance(smtp_type, str):
+        smtp_type = SMTPType[smtp_type.upper()]
+    modes: dict[SMTPType, Security] = {SMTPType.SSL: "ssl", SMTPType.STARTTLS: "starttls"}
+    security: Security = modes.get(smtp_type, "plain")
+    sender = os.environ.get("LEADSLA_EMAIL_FROM") or block.username or "leadsla@localhost"
+    return SmtpSettings(
+        host=block.smtp_server,
+        port=int(block.smtp_port or smtp_type.value),
+        security=security,
+        username=block.username,
+        password=block.password.get_secret_value() if block.password else None,
+        sender=sender,
+        verify_tls=block.verify,
+    )
+
+
+def channels_for_flow(rules_dir: str, email_block: str | None) -> Channels:
+    """Channel settings at the flow edge: the email block (or ``LEADSLA_SMTP_URL``), endpoint
+    URLs and tokens from the environment or the ``Secret`` blocks notifications.yaml names."""
+    from prefect.blocks.system import Secret
+
+    rules = load_rules(Path(rules_dir))
+    blocks: dict[str, str] = {}
+    if rules.notifications is not None:
+        for src in endpoint_names(rules.notifications).values():
+            if src.startswith("block:"):
+                try:
+                    secret: Any = Secret.load(src[6:])  # sync in a sync flow
+                    blocks[src[6:]] = str(secret.get())
+                except (ValueError, OSError) as exc:  # a missing block: its messages wait
+                    get_run_logger().warning("Secret block %s not loaded: %s", src[6:], exc)
+    smtp = None
+    if email_block:
+        try:
+            smtp = smtp_settings_from_block(email_block)
+        except ValueError as exc:  # no such block (yet): emails wait in the outbox
+            get_run_logger().warning("email block %s not loaded: %s", email_block, exc)
+    return channels_from_env(rules, os.environ, smtp_settings=smtp, blocks=blocks)
+
+
+@task(
+    retries=len(IO_RETRY_DELAYS),
+    retry_delay_seconds=IO_RETRY_DELAYS,
+    retry_condition_fn=retry_on_io_error,
+    cache_policy=NO_CACHE,
+)
+def deliver(rules_dir: str, db: str, now: datetime, email_block: str | None) -> dict[str, Any]:
+    """Send what the outbox holds and is due, after the decisions were recorded. Safe to retry:
+    every send is marked and recorded in its own commit. A dead message is not a failed run
+    (the tick did its job); it becomes an error log line and a ``sla-delivery-dead`` artifact,
+    which a Prefect automation on that log or artifact can page someone with."""
+    channels = channels_for_flow(rules_dir, email_block)
+    res = tick.deliver_phase(rules_dir=Path(rules_dir), db=Path(db), now=now, channels=channels)
+    logger = get_run_logger()
+    if res.dead:
+        logger.error(
+            "%d message(s) are dead and need a person; see sla-delivery-dead", len(res.dead)
+        )
+        create_markdown_artifact(
+            key="sla-delivery-dead",
+            markdown=res.markdown,
+            description=f"Dead messages at {now.isoformat()}",
+        )
+    if res.waiting:
+        logger.warning("%d message(s) wait in the outbox: no channel configured", res.waiting)
+    return res.as_dict()
+
+
 @flow(name="sla-tick", timeout_seconds=TICK_TIMEOUT_SECONDS)
 def sla_tick(
     now: AwareDatetime | None = None,
     rules_dir: str | None = None,
     exports: str | None = None,
     db: str | None = None,
+    email_block: str | None = None,
 ) -> dict[str, Any]:
-    """Load the newest CRM exports and record every SLA step now due.
+    """Load the newest CRM exports, record every SLA step now due, and deliver its messages.
+
+    ``email_block`` names a prefect-email ``EmailServerCredentials`` block; without it email
+    uses ``LEADSLA_SMTP_URL`` if set, else email messages wait in the outbox.
 
     ``now`` defaults to the wall clock (a scheduled tick); pass one with an offset to replay a
     moment. Returns counts: files and rows loaded by this run, ``step_events`` it added, and
@@ -175,6 +260,7 @@ def sla_tick(
     loaded = load(inputs.rules_dir, inputs.db, files, inputs.now) if files else NOTHING_LOADED
     evaluated = evaluate(inputs.rules_dir, inputs.db, inputs.now, bool(files))
     recorded = record(inputs.db, inputs.now)
+    delivered = deliver(inputs.rules_dir, inputs.db, inputs.now, email_block)
     result: dict[str, Any] = {
         "now": inputs.now.isoformat(),
         "files_discovered": len(files),
@@ -184,6 +270,7 @@ def sla_tick(
         "rows_quarantined": loaded["rows_quarantined"],
         "step_events": evaluated["step_events"],
         **recorded,
+        "delivered": delivered,
     }
     by_type = ", ".join(f"{k}={v}" for k, v in sorted(result["events_by_type"].items()))
     get_run_logger().info(

@@ -1,4 +1,4 @@
-"""``leadsla`` command line: check, tick, replay, demo, schema.
+"""``leadsla`` command line: check, tick, replay, deliver, demo, schema.
 
 This is one of the two clock edges (the other is the Prefect flow): ``--now`` defaults to the
 wall clock here and nowhere below. Settings resolve flag > environment (``LEADSLA_*``) >
@@ -67,6 +67,16 @@ def _emit(args: argparse.Namespace, data: dict[str, Any], human: str) -> None:
     print(json.dumps(data, default=str, indent=2) if args.json else human)
 
 
+def _channels(rules_dir: str) -> Any:
+    """Delivery channels from the environment (``LEADSLA_SMTP_URL``, ``LEADSLA_EMAIL_FROM`` and
+    the variables notifications.yaml names), or None when none is set: messages then wait in
+    the outbox for a run that has one."""
+    from leadsla.delivery.deliver import channels_from_env
+
+    ch = channels_from_env(load_rules(rules_dir), os.environ)
+    return ch if ch.smtp is not None or ch.endpoints else None
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     rules_dir = _setting(args, "rules")
     try:
@@ -85,13 +95,25 @@ def cmd_check(args: argparse.Namespace) -> int:
         "sources": [s.id for s in rules.sources],
         "teams": sorted(rules.teams),
     }
-    _emit(
-        args,
-        data,
+    human = (
         f"{rules_dir}: OK (version {rules.version}; {len(rules.policies)} policies, "
         f"{len(rules.sources)} sources, {len(rules.teams)} teams, "
-        f"{len(rules.members)} members)",
+        f"{len(rules.members)} members)"
     )
+    if rules.notifications is not None:
+        ch = _channels(rules_dir)
+        configured = sorted(
+            (["email"] if ch is not None and ch.smtp is not None else [])
+            + (list(ch.endpoints) if ch is not None else [])
+        )
+        data["channels_configured"] = configured
+        human += (
+            f"\ndelivery: configured {', '.join(configured)}"
+            if configured
+            else "\ndelivery: no channel is configured (set LEADSLA_SMTP_URL or the variables "
+            "notifications.yaml names): messages wait in the outbox"
+        )
+    _emit(args, data, human)
     return 0
 
 
@@ -105,6 +127,7 @@ def cmd_tick(args: argparse.Namespace) -> int:
         db=Path(_setting(args, "db")),
         now=now,
         env=dict(os.environ),  # database sources read their URL from the environment
+        channels=_channels(_setting(args, "rules")),
     )
     data = {
         "now": now.isoformat(),
@@ -137,6 +160,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         end=args.to,
         every=args.every,
         progress=progress,
+        channels=_channels(_setting(args, "rules")),
     )
     took = time.perf_counter() - started
     _emit(
@@ -145,6 +169,22 @@ def cmd_replay(args: argparse.Namespace) -> int:
         f"replayed {ticks} ticks in {took:.1f} s into {_setting(args, 'db')}",
     )
     return 0
+
+
+def cmd_deliver(args: argparse.Namespace) -> int:
+    from leadsla.delivery.channels import Channels
+    from leadsla.tick import deliver_phase
+
+    now = args.now or datetime.now(UTC)  # clock-edge
+    rules_dir = _setting(args, "rules")
+    res = deliver_phase(
+        rules_dir=Path(rules_dir),
+        db=Path(_setting(args, "db")),
+        now=now,
+        channels=_channels(rules_dir) or Channels(),
+    )
+    _emit(args, {"now": now.isoformat(), **res.as_dict()}, res.markdown)
+    return 1 if res.dead else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -156,6 +196,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         rules_dir=Path(_setting(args, "rules")),
         every=args.every,
         progress=None if args.json else lambda msg: print(msg, file=sys.stderr),
+        channels=_channels(_setting(args, "rules")),
     )
     _emit(args, result.as_dict(), result.human())
     return 0
@@ -189,7 +230,7 @@ def cmd_issue_raise(args: argparse.Namespace) -> int:
     path = write_issue(exports, record, now)
     db = Path(_setting(args, "db"))
     run_tick(rules_dir=Path(_setting(args, "rules")), exports=exports, db=db, now=now,
-             env=dict(os.environ))  # fmt: skip
+             env=dict(os.environ), channels=_channels(_setting(args, "rules")))  # fmt: skip
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.execute(
             "SELECT event_type, level, target, CAST(details AS VARCHAR) FROM sla_events "
@@ -241,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", type=parse_time, required=True)
     p.add_argument("--every", type=parse_every, default=timedelta(minutes=5))
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("deliver", help="send what the outbox holds and is due (exit 1: dead)")
+    _add_common(p, "rules", "db")
+    p.add_argument("--now", type=parse_time, help="logical time (ISO 8601 with offset)")
+    p.set_defaults(func=cmd_deliver)
 
     p = sub.add_parser("demo", help="generate a week of CRM exports and replay it")
     _add_common(p, "rules")

@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadsla.calendars import BusinessCalendar
+from leadsla.delivery.channels import Channels
 from leadsla.rules import load_rules
 from leadsla.store import DuckDBStore
 from leadsla.tick import replay
@@ -530,6 +531,7 @@ class DemoResult:
     quarantined: int
     issue_levels: dict[int, int]
     seconds: float
+    outbox: dict[str, int] = field(default_factory=dict)  # "channel status" -> messages
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -544,6 +546,7 @@ class DemoResult:
             "quarantined_rows": self.quarantined,
             "issue_escalations_by_level": self.issue_levels,
             "seconds": round(self.seconds, 1),
+            "outbox": self.outbox,
         }
 
     def human(self) -> str:
@@ -560,6 +563,8 @@ class DemoResult:
             *[f"  {k:<{width}}  {v:>6}" for k, v in self.events_by_type.items()],
             f"exports:   {self.exports}",
             f"event log: {self.db}  (table sla_events)",
+            "outbox (messages by channel and status): "
+            + (", ".join(f"{k} {v}" for k, v in self.outbox.items()) or "empty"),
         ]
         return "\n".join(lines)
 
@@ -570,10 +575,14 @@ def run_demo(
     rules_dir: Path,
     every: timedelta = timedelta(minutes=30),
     progress: Callable[[str], None] | None = None,
+    channels: Channels | None = None,
 ) -> DemoResult:
     """Generate the week into ``out/exports`` and replay it into ``out/leadsla.duckdb``.
 
-    Both are rebuilt from scratch, so running the demo twice gives the same event log.
+    Both are rebuilt from scratch, so running the demo twice gives the same event log. With
+    ``channels`` (``LEADSLA_SMTP_URL`` set) each tick also delivers, and the database is kept
+    instead: the outbox remembers what went out, so a second run delivers nothing new (the
+    regenerated exports are identical, so the event log stays the same too).
     """
     started = time.perf_counter()
     rules = load_rules(rules_dir)
@@ -581,7 +590,8 @@ def run_demo(
     exports, db = out / "exports", out / "leadsla.duckdb"
     shutil.rmtree(exports, ignore_errors=True)
     for p in (db, db.with_suffix(".duckdb.wal")):
-        p.unlink(missing_ok=True)
+        if channels is None:
+            p.unlink(missing_ok=True)
     leads = generate_leads(cal)
     files = write_exports(leads, exports)
     files += write_issue_exports(generate_issues(leads, cal), exports)
@@ -603,6 +613,7 @@ def run_demo(
         end=end,
         every=every,
         progress=tick_progress,
+        channels=channels,
     )
     with DuckDBStore(db) as store:
         con = store.con
@@ -627,6 +638,9 @@ def run_demo(
                 "GROUP BY 1 ORDER BY 1"
             ).fetchall()
         )
+        outbox = con.execute(
+            "SELECT channel || ' ' || status, count(*) FROM outbox GROUP BY 1 ORDER BY 1"
+        ).fetchall()
     return DemoResult(
         out=out,
         exports=exports,
@@ -639,4 +653,5 @@ def run_demo(
         quarantined=int(q[0]) if q else 0,
         issue_levels={int(k): int(v) for k, v in levels.items()},
         seconds=time.perf_counter() - started,
+        outbox={k: int(v) for k, v in outbox},
     )

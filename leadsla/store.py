@@ -205,6 +205,12 @@ SCHEMA_DDL = [
         created_at      TIMESTAMPTZ NOT NULL,
         sent_at         TIMESTAMPTZ
     )""",
+    # Delivery bookkeeping beyond the shared outbox contract: the route that produced a row,
+    # the recipient's calendar (quiet hours), the member/team id, and the digest a row went in.
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS route_id VARCHAR",
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS calendar_id VARCHAR",
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS recipient_id VARCHAR",
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS digest_id VARCHAR",
     # Round-robin pointer per team, so rotation continues across ticks.
     """
     CREATE TABLE IF NOT EXISTS rr_state (team VARCHAR NOT NULL, assigned BIGINT NOT NULL)""",

@@ -18,6 +18,9 @@ import duckdb
 import fsspec
 
 from leadsla import sqlsource
+from leadsla.delivery.channels import Channels
+from leadsla.delivery.deliver import DeliveryResult, deliver
+from leadsla.delivery.outbox import enqueue
 from leadsla.evaluate import evaluate
 from leadsla.ingest import BadFile, ExportFile, FileResult, discover, read_file
 from leadsla.issues import apply_issues, evaluate_issues
@@ -201,6 +204,7 @@ def _evaluate(
 ) -> dict[str, Any]:
     res = evaluate(con, rules, now, loaded=loaded)
     issues = evaluate_issues(con, rules, now)
+    queued = enqueue(con, rules, now)  # the outbox: same transaction as the events
     run(
         con,
         """
@@ -230,6 +234,7 @@ def _evaluate(
         "rounds": res.rounds,
         "issues_validated": issues.validated,
         "issue_escalations": issues.escalations,
+        "queued": queued,
     }
 
 
@@ -279,6 +284,22 @@ def evaluate_phase(
         return _evaluate(con, rules, now, loaded=loaded)
 
 
+def deliver_phase(
+    *, rules_dir: Path, db: Path, now: datetime, channels: Channels
+) -> DeliveryResult:
+    """Send what the outbox holds and is due, after the decision transaction (its own task in
+    the flow, so a dead mail server never holds up a tick). Commits after every send."""
+    rules = load_rules(rules_dir)
+    with DuckDBStore(db) as store:
+        return deliver(store, rules, channels, now, crm_dir=crm_dir(rules, db))
+
+
+def crm_dir(rules: RuleSet, db: Path) -> Path:
+    """CRM write-back files live beside the database (``notifications.yaml`` crm.folder)."""
+    folder = rules.notifications.crm.folder if rules.notifications else "crm_outbox"
+    return Path(db).parent / folder
+
+
 def summarize(*, db: Path, now: datetime, limit: int = 200) -> TickSummary:
     """Events recorded at this ``now`` (the tick's own), by type, plus the first rows."""
     with DuckDBStore(db) as store:
@@ -288,8 +309,9 @@ def summarize(*, db: Path, now: datetime, limit: int = 200) -> TickSummary:
 def _summarize(con: duckdb.DuckDBPyConnection, now: datetime, limit: int = 200) -> TickSummary:
     by_type = dict(
         con.execute(
+            # the tick's decisions; delivery outcomes have their own summary (DeliveryResult)
             "SELECT event_type, count(*) FROM sla_events WHERE recorded_at = ? "
-            "GROUP BY 1 ORDER BY 1",
+            "AND event_type NOT LIKE 'notification_%' GROUP BY 1 ORDER BY 1",
             [now],
         ).fetchall()
     )
@@ -297,7 +319,7 @@ def _summarize(con: duckdb.DuckDBPyConnection, now: datetime, limit: int = 200) 
         """
         SELECT event_type, lead_id, strftime(occurred_at, '%Y-%m-%dT%H:%M:%SZ'),
                owner, target, level, rule_id, policy_id
-        FROM sla_events WHERE recorded_at = ?
+        FROM sla_events WHERE recorded_at = ? AND event_type NOT LIKE 'notification_%'
           AND event_type NOT IN ('lead_received', 'intent_classified', 'lead_assigned')
         ORDER BY occurred_at, lead_id LIMIT ?
         """,
@@ -350,10 +372,15 @@ class Ticker:
         exports: str,
         db: Path,
         env: Mapping[str, str] | None = None,
+        channels: Channels | None = None,
     ) -> None:
         """``env`` (the process environment, passed in by the CLI) makes ticks live: database
-        sources are pulled. Replays leave it out and read only archived files."""
+        sources are pulled; replays leave it out and read only archived files. ``channels``
+        (None: messages wait in the outbox) makes each tick deliver after deciding."""
         self.rules = load_rules(rules_dir)
+        self.channels = channels  # None: messages wait in the outbox
+        self.delivered = DeliveryResult()
+        self.db = Path(db)
         self.exports = exports
         self.env = env
         self.store = DuckDBStore(db)
@@ -366,6 +393,17 @@ class Ticker:
             _load(self.store, files, now)
         with transaction(self.store) as con:
             _evaluate(con, self.rules, now, loaded=bool(files))
+        if self.channels is not None:
+            res = deliver(
+                self.store, self.rules, self.channels, now, crm_dir=crm_dir(self.rules, self.db)
+            )
+            self.delivered.sent += res.sent
+            self.delivered.failed += res.failed
+            self.delivered.dead += res.dead
+            self.delivered.suppressed += res.suppressed
+            self.delivered.deferred += res.deferred
+            self.delivered.waiting = res.waiting
+            self.delivered.crm_files += res.crm_files
         return _summarize(self.store.con, now) if summary else None
 
     def close(self) -> None:
@@ -385,9 +423,10 @@ def run_tick(
     db: Path,
     now: datetime,
     env: Mapping[str, str] | None = None,
+    channels: Channels | None = None,
 ) -> TickSummary:
-    """Discover, load, evaluate and summarise: one whole tick."""
-    with Ticker(rules_dir=rules_dir, exports=exports, db=db, env=env) as t:
+    """Discover, load, evaluate, deliver (when a channel is configured) and summarise."""
+    with Ticker(rules_dir=rules_dir, exports=exports, db=db, env=env, channels=channels) as t:
         result = t.tick(now)
     assert result is not None
     return result
@@ -402,11 +441,12 @@ def replay(
     end: datetime,
     every: timedelta,
     progress: Callable[[datetime, int], None] | None = None,
+    channels: Channels | None = None,
 ) -> int:
     """Ticks from ``start`` to ``end`` (inclusive) every ``every`` over archived exports, in
     one process on one connection: logical time, no sleeping. Returns the number of ticks."""
     ticks = 0
-    with Ticker(rules_dir=rules_dir, exports=exports, db=db) as t:
+    with Ticker(rules_dir=rules_dir, exports=exports, db=db, channels=channels) as t:
         now = start
         while now <= end:
             t.tick(now, summary=False)

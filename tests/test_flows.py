@@ -120,6 +120,7 @@ def test_sla_tick_runs_every_five_minutes_in_office_time_one_at_a_time() -> None
         "rules_dir": "sla_rules",
         "exports": "exports",
         "db": "leadsla.duckdb",
+        "email_block": "leadsla-smtp",  # the deliver task's EmailServerCredentials block
     }
 
 
@@ -346,6 +347,21 @@ def test_a_second_tick_at_the_same_now_adds_no_events(ticked: Ticked) -> None:
     assert (again["files_discovered"], again["files_loaded"], again["step_events"]) == (0, 0, 0)
     # it reports the events recorded at this `now`: the first run's, found again
     assert again["events_by_type"] == ticked.result["events_by_type"]
+
+
+@pytest.mark.slow
+def test_deliver_runs_after_record_and_without_a_channel_messages_wait(ticked: Ticked) -> None:
+    assert sla_tick_module.deliver.retry_condition_fn is retry_on_io_error
+    delivered = ticked.result["delivered"]
+    # no SMTP block or LEADSLA_SMTP_URL here: rahul's task email waits in the outbox ...
+    assert delivered["waiting"] >= 1
+    assert delivered["dead"] == 0
+    assert ("rahul@acme.example", "pending") in _query(
+        ticked.db, "SELECT recipient, status FROM outbox WHERE channel = 'email'"
+    )
+    # ... while the CRM write-back file for the tick is written (one file, atomic rename)
+    (crm,) = delivered["crm_files"]
+    assert Path(crm).name == "crm_actions_20261123T050000Z.csv"
 
 
 @pytest.fixture

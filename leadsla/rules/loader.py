@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from leadsla.calendars import BusinessCalendar, parse_hhmm
+from leadsla.rules.delivery_models import NotificationsFile
 from leadsla.rules.issue_models import IssuesFile
 from leadsla.rules.models import (
     WEEKDAYS,
@@ -77,6 +78,8 @@ class RuleSet:
     sources: list[Source]
     issues: IssuesFile
     version: str = field(compare=False)
+    #: ``notifications.yaml`` (optional: without it nothing is enqueued for delivery)
+    notifications: NotificationsFile | None = None
 
     @cached_property
     def members(self) -> dict[str, Member]:
@@ -217,6 +220,12 @@ def load_rules(root: Path | str) -> RuleSet:
         src = _validate(Source, data, rel, errors) if data is not None else None
         if src is not None:
             sources.append(src)
+    notifications: NotificationsFile | None = None
+    if (root / "notifications.yaml").exists():
+        data = _read_yaml(root / "notifications.yaml", "notifications.yaml", errors)
+        raw["notifications.yaml"] = data
+        if data is not None:
+            notifications = _validate(NotificationsFile, data, "notifications.yaml", errors)
     if errors:
         raise RulesInvalid(errors)
     cals: CalendarsFile = parsed["calendars.yaml"]
@@ -227,6 +236,10 @@ def load_rules(root: Path | str) -> RuleSet:
     issues: IssuesFile = parsed["issues.yaml"]
     _cross_check(cals, org, intents, policies, routing, sources, errors)
     _check_issues(issues, org, sources, errors)
+    if notifications is not None:
+        from leadsla.delivery.check import check_notifications
+
+        errors.extend(check_notifications(notifications, org))
     if errors:
         raise RulesInvalid(errors)
     return RuleSet(
@@ -239,6 +252,7 @@ def load_rules(root: Path | str) -> RuleSet:
         sources=sources,
         issues=issues,
         version=_digest(raw)[:12],
+        notifications=notifications,
     )
 
 

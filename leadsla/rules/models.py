@@ -235,6 +235,8 @@ class Member(Strict):
     available: bool = Field(default=True, description="false: on leave, gets no new leads")
     capacity: int = Field(default=60, ge=0, description="most open leads this person may hold")
     seniority: Literal["junior", "mid", "senior"] = "mid"
+    slack_id: str | None = Field(default=None, description="Slack member id for direct messages")
+    phone: str | None = Field(default=None, description="WhatsApp number, E.164 (+91...)")
 
 
 class Team(Strict):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from leadsla.rules.delivery_models import NotificationsFile
 from leadsla.rules.issue_models import IssuesFile
 from leadsla.rules.models import (
     CalendarsFile,
@@ -25,6 +26,7 @@ SCHEMAS: dict[str, type[Strict]] = {
     "routing.schema.json": RoutingFile,
     "source.schema.json": Source,
     "issues.schema.json": IssuesFile,
+    "notifications.schema.json": NotificationsFile,
 }
 
 

@@ -1,0 +1,64 @@
+"""Messages a person can act on, rendered from ``sla_rules/templates/messages/``.
+
+Jinja with autoescape for HTML (CRM names and messages are untrusted) and StrictUndefined (a
+template that names a missing field fails loudly in tests, not silently blank in an inbox).
+Each event type has ``<type>.subject.txt``, ``<type>.txt`` and ``<type>.html``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+_CRLF = re.compile(r"[\r\n]+")
+_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+)")
+_PHONE = re.compile(r"\+?\d(?:[\s().-]?\d){7,}")
+
+
+def clean_subject(text: str) -> str:
+    """One line, no header injection: CR/LF and other control characters become spaces."""
+    text = _CRLF.sub(" ", text)
+    return "".join(c if c.isprintable() else " " for c in text).strip()[:200]
+
+
+def mask(text: str) -> str:
+    """Emails and phone numbers masked for logs: ``r***@acme.example``, ``+91******10``."""
+    text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+    return _PHONE.sub(lambda m: m.group(0)[:3] + "*" * 6 + m.group(0)[-2:], text)
+
+
+@lru_cache(maxsize=8)
+def environment(root: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(root),
+        autoescape=jinja2.select_autoescape(["html"], default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["local"] = _local
+    return env
+
+
+def _local(value: Any, tz: str = "UTC") -> str:
+    """An ISO timestamp in the recipient's zone, as people read it."""
+    if value is None or value == "":
+        return "-"
+    t = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return t.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y %H:%M %Z")
+
+
+def render(templates: Path, event_type: str, ctx: dict[str, Any]) -> tuple[str, str, str]:
+    """(subject, text, html) for one message."""
+    env = environment(str(templates))
+    subject = env.get_template(f"{event_type}.subject.txt").render(ctx)
+    text = env.get_template(f"{event_type}.txt").render(ctx)
+    html = env.get_template(f"{event_type}.html").render(ctx)
+    return clean_subject(subject), text, html

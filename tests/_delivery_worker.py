@@ -1,0 +1,25 @@
+"""Subprocess for the crash tests: deliver once at ``now`` into a loopback SMTP server.
+
+Run as ``python tests/_delivery_worker.py RULES DB NOW PORT``; the test sets
+``LEADSLA_CRASH_AT`` so the delivery code SIGKILLs this process at one point.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from leadsla.delivery.channels import Channels
+from leadsla.smtp import SmtpSettings
+from leadsla.tick import deliver_phase
+
+if __name__ == "__main__":
+    rules, db, now, port = sys.argv[1:5]
+    res = deliver_phase(
+        rules_dir=Path(rules),
+        db=Path(db),
+        now=datetime.fromisoformat(now),
+        channels=Channels(smtp=SmtpSettings(host="127.0.0.1", port=int(port), timeout_s=5)),
+    )
+    print(res.as_dict())
