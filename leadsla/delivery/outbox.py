@@ -205,7 +205,7 @@ SELECT {event_id_sql("ev.event_id", "c.channel")}, ev.event_id, ev.event_type, e
            'lead_id', ev.lead_id, 'issue_id', ev.issue_id, 'event_type', ev.event_type,
            'owner', CASE WHEN ev.event_type = 'reassigned' THEN ev.target ELSE ev.owner END,
            'task_subject', CASE WHEN ev.event_type = 'task_created'
-                                THEN 'First response: ' || coalesce(ev.details->>'lead_name',
+                                THEN 'First response: ' || coalesce(ev.details->>'$.task.lead_name',
                                                                      ev.lead_id) END,
            'task_due_at', CASE WHEN ev.event_type = 'task_created'
                                THEN ev.details->>'due_at' END,
