@@ -404,7 +404,7 @@ def test_quiet_hours_hold_normal_messages_not_immediate_ones(
     got = sorted(r for rc, _ in smtp_sink.messages for r in rc)
     assert got == ["coo@acme.example", "priya@acme.example", "vp.sales@acme.example"]
     l3 = smtp_sink.messages[0][1]
-    assert l3["Subject"] == "Escalation L3 | High-Value | Pickup | Mumbai"
+    assert l3["Subject"] == "Escalation | High-Intent Lead | Pickup Not Available | Mumbai"
     assert "checking this with our team" in l3.get_body(("plain",)).get_content()
     # the rejection (normal) waits for the raiser's calendar to open: 09:30 IST on the next
     # business day, Wednesday (Tuesday 24 Nov 2026 is Guru Nanak Jayanti, a public holiday)
