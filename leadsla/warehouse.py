@@ -28,9 +28,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import duckdb
+
+if TYPE_CHECKING:
+    from dbt.contracts.graph.manifest import Manifest
 
 #: Where the dbt project lives (shipped in the repository next to the package).
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -184,7 +187,7 @@ def dbt_args(
     ]
 
 
-_MANIFESTS: dict[str, Any] = {}
+_MANIFESTS: dict[str, Manifest] = {}
 
 
 def build(
@@ -208,7 +211,7 @@ def build(
         parsed = dbtRunner().invoke(dbt_args("parse", warehouse, variables))
         if not parsed.success:
             raise WarehouseError(f"dbt parse failed: {parsed.exception}")
-        manifest = _MANIFESTS[key] = parsed.result
+        manifest = _MANIFESTS[key] = cast("Manifest", parsed.result)
     runner = dbtRunner(manifest=manifest)
     if command == "build" and needs_bootstrap(warehouse):
         boot = runner.invoke(dbt_args("run", warehouse, variables, BOOTSTRAP))

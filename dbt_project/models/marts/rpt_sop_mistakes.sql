@@ -19,6 +19,7 @@ select
     e.issue_id,
     coalesce(e.team_id, l.team_id, 'unassigned') as team_id,
     e.occurred_at,
+    {{ org_date('e.occurred_at') }} as occurred_date,
     coalesce(e.reason, '') || coalesce(' missing: ' || e.missing_fields, '') as detail
 from {{ ref('int_events_unpacked') }} as e
 left join {{ ref('fct_lead_sla') }} as l on l.lead_id = e.lead_id
@@ -31,6 +32,7 @@ select
     x.issue_id,
     coalesce(x.team_id, l.team_id, 'unassigned'),
     x.occurred_at,
+    {{ org_date('x.occurred_at') }},
     x.event_type || ' with no note on the lead since'
 from escalations as x
 left join notes as n on n.lead_id = x.lead_id
@@ -44,6 +46,7 @@ select
     e.issue_id,
     coalesce(e.team_id, l.team_id, 'unassigned'),
     e.occurred_at,
+    {{ org_date('e.occurred_at') }},
     'raised ' || cast(round({{ minutes_between('l.due_at', 'e.occurred_at') }}) as bigint)
         || ' min after the unanswered deadline'
 from {{ ref('int_events_unpacked') }} as e
