@@ -260,6 +260,13 @@ def summarise(success: bool, result: Any, exception: BaseException | None) -> Bu
 def publish(warehouse: Path, published: Path) -> Path:
     """Copy the built warehouse to ``published`` by atomic rename (see the module docstring)."""
     published.parent.mkdir(parents=True, exist_ok=True)
+    # dbt-duckdb may still hold the file open in this process: fold its WAL into the file
+    # first, or the copy would miss the marts just built.
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("CHECKPOINT").fetchall()
+    finally:
+        con.close()
     tmp = published.with_name(f".{published.name}.tmp")
     shutil.copyfile(warehouse, tmp)
     tmp.replace(published)
