@@ -31,6 +31,8 @@ IST = ZoneInfo("Asia/Kolkata")
 WEEK_START = datetime(2026, 11, 16, 0, 0, tzinfo=IST)
 WEEK_END = WEEK_START + timedelta(days=7)
 SEED = 20261116
+#: The day the demo's review report covers: the week's last business day.
+DEMO_REPORT_DAY = (WEEK_START + timedelta(days=4)).date()
 
 FIRST = [
     "Aarav",
@@ -394,6 +396,7 @@ class DemoResult:
     sla_met_pct: float | None
     quarantined: int
     seconds: float
+    report: Path | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -407,6 +410,7 @@ class DemoResult:
             "sla_met_pct": self.sla_met_pct,
             "quarantined_rows": self.quarantined,
             "seconds": round(self.seconds, 1),
+            "report": None if self.report is None else str(self.report),
         }
 
     def human(self) -> str:
@@ -422,6 +426,8 @@ class DemoResult:
             f"exports:   {self.exports}",
             f"event log: {self.db}  (table sla_events)",
         ]
+        if self.report is not None:
+            lines.append(f"report:    {self.report}/management.html  (one per manager beside it)")
         return "\n".join(lines)
 
 
@@ -431,6 +437,7 @@ def run_demo(
     rules_dir: Path,
     every: timedelta = timedelta(minutes=30),
     progress: Callable[[str], None] | None = None,
+    report: bool = True,
 ) -> DemoResult:
     """Generate the week into ``out/exports`` and replay it into ``out/leadsla.duckdb``.
 
@@ -441,8 +448,9 @@ def run_demo(
     cal = rules.business_calendars[rules.org.default_calendar]
     exports, db = out / "exports", out / "leadsla.duckdb"
     shutil.rmtree(exports, ignore_errors=True)
-    for p in (db, db.with_suffix(".duckdb.wal")):
+    for p in (db, db.with_suffix(".duckdb.wal"), out / "leadsla_marts.duckdb"):
         p.unlink(missing_ok=True)
+    shutil.rmtree(out / "warehouse", ignore_errors=True)  # the review's copy of the old log
     leads = generate_leads(cal)
     files = write_exports(leads, exports)
     if progress:
@@ -481,6 +489,17 @@ def run_demo(
             {"end": end},
         ).fetchall()[0]
         q = con.execute("SELECT count(*) FROM quarantine WHERE action = 'rejected'").fetchall()[0]
+    report_dir = None
+    if report:
+        from leadsla.report.run import run_report
+
+        # the week's last business day (Friday), reviewed as the 08:00 run would the next day
+        run = run_report(
+            db=db, rules=rules, out=out / "reports", report_date=DEMO_REPORT_DAY, now=end
+        )
+        report_dir = run.out_dir
+        if progress:
+            progress(f"wrote the review of {DEMO_REPORT_DAY} to {report_dir}")
     return DemoResult(
         out=out,
         exports=exports,
@@ -492,4 +511,5 @@ def run_demo(
         sla_met_pct=None if not met or met[0] is None else float(met[0]),
         quarantined=int(q[0]) if q else 0,
         seconds=time.perf_counter() - started,
+        report=report_dir,
     )
