@@ -260,6 +260,11 @@ def test_daily_review_flow_builds_renders_sends_and_leaves_artifacts(
     ).save("leadsla-test-smtp", overwrite=True)
     db = tmp_path / "leadsla.duckdb"
     db.write_bytes((demo_week / "leadsla.duckdb").read_bytes())
+    # yesterday's warehouse is there, as on any day but the first: the build is incremental
+    (tmp_path / "warehouse").mkdir()
+    (tmp_path / "warehouse" / "warehouse.duckdb").write_bytes(
+        (demo_week / "leadsla_marts.duckdb").read_bytes()
+    )
     result = daily_review(
         report_date=DAY,
         now=datetime(2026, 11, 21, 2, 30, tzinfo=UTC),
