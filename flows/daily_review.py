@@ -49,9 +49,12 @@ def run_dbt(warehouse_path: str, variables: dict[str, Any], command: str = "buil
         project_dir=warehouse.DBT_PROJECT, profiles_dir=warehouse.DBT_PROJECT
     )
     runner = PrefectDbtRunner(settings=settings, raise_on_failure=True)
-    if command == "build" and warehouse.needs_bootstrap(wh):
-        runner.invoke(warehouse.dbt_args("run", wh, variables, warehouse.BOOTSTRAP))
-    runner.invoke(warehouse.dbt_args(command, wh, variables))
+    try:
+        if command == "build" and warehouse.needs_bootstrap(wh):
+            runner.invoke(warehouse.dbt_args("run", wh, variables, warehouse.BOOTSTRAP))
+        runner.invoke(warehouse.dbt_args(command, wh, variables))
+    finally:
+        warehouse.release_dbt_connection()
 
 
 @task(cache_policy=NO_CACHE)

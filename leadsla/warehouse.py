@@ -213,12 +213,32 @@ def build(
             raise WarehouseError(f"dbt parse failed: {parsed.exception}")
         manifest = _MANIFESTS[key] = cast("Manifest", parsed.result)
     runner = dbtRunner(manifest=manifest)
-    if command == "build" and needs_bootstrap(warehouse):
-        boot = runner.invoke(dbt_args("run", warehouse, variables, BOOTSTRAP))
-        if not boot.success:
-            return summarise(boot.success, boot.result, boot.exception)
-    res = runner.invoke(dbt_args(command, warehouse, variables, extra))
-    return summarise(res.success, res.result, res.exception)
+    try:
+        if command == "build" and needs_bootstrap(warehouse):
+            boot = runner.invoke(dbt_args("run", warehouse, variables, BOOTSTRAP))
+            if not boot.success:
+                return summarise(boot.success, boot.result, boot.exception)
+        res = runner.invoke(dbt_args(command, warehouse, variables, extra))
+        return summarise(res.success, res.result, res.exception)
+    finally:
+        release_dbt_connection()
+
+
+def release_dbt_connection() -> None:
+    """Close the DuckDB instance dbt-duckdb keeps open in this process after a run.
+
+    Left open, it pins the warehouse file: a later run in the same process (the demo run
+    twice, a long-lived worker) that replaces or deletes that file would keep writing to the
+    old, unlinked one.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    try:
+        if env is not None:
+            env.close()
+    finally:
+        DuckDBConnectionManager.close_all_connections()  # type: ignore[no-untyped-call]
 
 
 #: dbt unit tests of an incremental model read the columns of the existing relation, so a fresh
