@@ -28,6 +28,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.dbt_bench
 
 lint: setup
 	$(BIN)/ruff check leadsla flows tests bench

@@ -1,4 +1,4 @@
-"""``leadsla`` command line: check, tick, replay, deliver, demo, schema.
+"""``leadsla`` command line: check, tick, replay, deliver, issue raise, report, demo, schema.
 
 This is one of the two clock edges (the other is the Prefect flow): ``--now`` defaults to the
 wall clock here and nowhere below. Settings resolve flag > environment (``LEADSLA_*``) >
@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -253,6 +253,51 @@ def cmd_issue_raise(args: argparse.Namespace) -> int:
     return 2 if rejected and not any(e["event_type"] == "issue_escalated" for e in events) else 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Build the marts, render the day's reports to ``--out/<date>/`` and optionally email."""
+    from zoneinfo import ZoneInfo
+
+    from leadsla.report.run import org_zone, run_report
+    from leadsla.smtp import SmtpConfigError, SmtpSettings
+    from leadsla.warehouse import WarehouseError
+
+    now = datetime.now(UTC)  # clock-edge
+    rules = load_rules(_setting(args, "rules"))
+    day = args.date or (now.astimezone(ZoneInfo(org_zone(rules))).date() - timedelta(days=1))
+    smtp = None
+    if args.send:
+        try:
+            smtp = SmtpSettings.from_env(os.environ)
+        except SmtpConfigError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        if smtp is None:
+            print("--send needs LEADSLA_SMTP_URL (e.g. smtp://localhost:1025)", file=sys.stderr)
+            return 2
+    try:
+        run = run_report(
+            db=Path(_setting(args, "db")),
+            rules=rules,
+            out=Path(args.out),
+            report_date=day,
+            now=now,
+            smtp=smtp,
+        )
+    except WarehouseError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    data = {
+        "date": day.isoformat(),
+        "out": str(run.out_dir),
+        "files": {k: [str(p) for p in v] for k, v in run.files.items()},
+        "published": str(run.published),
+        "sent": run.sent,
+        "headline": run.headline,
+    }
+    _emit(args, data, run.human())
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from leadsla.rules.schema import write_schemas
 
@@ -311,6 +356,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-escalation-reason", help="e.g. customer_thinking (not a blocker)")
     p.add_argument("--now", type=parse_time, help="logical time (ISO 8601 with offset)")
     p.set_defaults(func=cmd_issue_raise)
+    p = sub.add_parser("report", help="build the marts and write (or email) the daily review")
+    _add_common(p, "rules", "db")
+    p.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        help="the day to review, in the org's zone (YYYY-MM-DD; default yesterday)",
+    )
+    p.add_argument("--out", default="reports", help="output folder (default reports)")
+    p.add_argument(
+        "--send", action="store_true", help="email each report (LEADSLA_SMTP_URL, _EMAIL_FROM)"
+    )
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("schema", help="write the JSON Schemas of the rule files")
     p.add_argument("--out", default="sla_rules/schema")

@@ -32,6 +32,8 @@ IST = ZoneInfo("Asia/Kolkata")
 WEEK_START = datetime(2026, 11, 16, 0, 0, tzinfo=IST)
 WEEK_END = WEEK_START + timedelta(days=7)
 SEED = 20261116
+#: The day the demo's review report covers: the week's last business day.
+DEMO_REPORT_DAY = (WEEK_START + timedelta(days=4)).date()
 
 FIRST = [
     "Aarav",
@@ -532,6 +534,7 @@ class DemoResult:
     issue_levels: dict[int, int]
     seconds: float
     outbox: dict[str, int] = field(default_factory=dict)  # "channel status" -> messages
+    report: Path | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -547,6 +550,7 @@ class DemoResult:
             "issue_escalations_by_level": self.issue_levels,
             "seconds": round(self.seconds, 1),
             "outbox": self.outbox,
+            "report": None if self.report is None else str(self.report),
         }
 
     def human(self) -> str:
@@ -566,6 +570,8 @@ class DemoResult:
             "outbox (messages by channel and status): "
             + (", ".join(f"{k} {v}" for k, v in self.outbox.items()) or "empty"),
         ]
+        if self.report is not None:
+            lines.append(f"report:    {self.report}/management.html  (one per manager beside it)")
         return "\n".join(lines)
 
 
@@ -576,6 +582,7 @@ def run_demo(
     every: timedelta = timedelta(minutes=30),
     progress: Callable[[str], None] | None = None,
     channels: Channels | None = None,
+    report: bool = True,
 ) -> DemoResult:
     """Generate the week into ``out/exports`` and replay it into ``out/leadsla.duckdb``.
 
@@ -592,6 +599,8 @@ def run_demo(
     for p in (db, db.with_suffix(".duckdb.wal")):
         if channels is None:
             p.unlink(missing_ok=True)
+    (out / "leadsla_marts.duckdb").unlink(missing_ok=True)
+    shutil.rmtree(out / "warehouse", ignore_errors=True)  # the review's copy of the old log
     leads = generate_leads(cal)
     files = write_exports(leads, exports)
     files += write_issue_exports(generate_issues(leads, cal), exports)
@@ -641,6 +650,17 @@ def run_demo(
         outbox = con.execute(
             "SELECT channel || ' ' || status, count(*) FROM outbox GROUP BY 1 ORDER BY 1"
         ).fetchall()
+    report_dir = None
+    if report:
+        from leadsla.report.run import run_report
+
+        # the week's last business day (Friday), reviewed as the 08:00 run would the next day
+        run = run_report(
+            db=db, rules=rules, out=out / "reports", report_date=DEMO_REPORT_DAY, now=end
+        )
+        report_dir = run.out_dir
+        if progress:
+            progress(f"wrote the review of {DEMO_REPORT_DAY} to {report_dir}")
     return DemoResult(
         out=out,
         exports=exports,
@@ -654,4 +674,5 @@ def run_demo(
         issue_levels={int(k): int(v) for k, v in levels.items()},
         seconds=time.perf_counter() - started,
         outbox={k: int(v) for k, v in outbox},
+        report=report_dir,
     )

@@ -73,3 +73,23 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+# ---- the demo week with its review (reporting tests) -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def demo_week(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo week replayed every 2 hours, with the review built, published and written.
+
+    Session-scoped: the replay and the dbt build together cost tens of seconds, and every
+    reporting test reads the same result (tests that change data work on copies). Every 2
+    hours instead of 30 minutes keeps the same leads and event types at a quarter of the ticks.
+    """
+    from datetime import timedelta
+
+    from leadsla.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo_week")
+    run_demo(out=out, rules_dir=REPO / "sla_rules", every=timedelta(hours=2))
+    return out

@@ -405,3 +405,22 @@ def test_any_other_error_fails_the_tick_without_a_retry(
     state = _run_tick(_workdir(tmp_path))
     assert state.is_failed()
     assert attempts == [1]
+
+
+def test_daily_review_at_eight_in_office_time_and_weekly_patterns_on_mondays() -> None:
+    from prefect.client.schemas.schedules import CronSchedule
+
+    daily, weekly = DEPLOYMENTS["daily-review"], DEPLOYMENTS["weekly-patterns"]
+    assert daily["entrypoint"] == "flows/daily_review.py:daily_review"
+    assert weekly["entrypoint"] == "flows/daily_review.py:weekly_patterns"
+    for dep, cron in ((daily, "0 8 * * *"), (weekly, "30 8 * * 1")):
+        (sched,) = dep["schedules"]
+        schedule = _schedule_config_to_deployment_schedule(sched)["schedule"]
+        assert isinstance(schedule, CronSchedule)
+        assert (schedule.cron, schedule.timezone) == (cron, "Asia/Kolkata")
+        limit = ConcurrencyLimitConfig.model_validate(dep["concurrency_limit"])
+        assert (limit.limit, limit.collision_strategy) == (1, ConcurrencyLimitStrategy.CANCEL_NEW)
+        assert dep["work_pool"]["name"] == "leadsla-process"
+        # scheduled runs read the clock: no fixed day or now
+        assert not {"report_date", "now"} & set(dep["parameters"])
+    assert daily["parameters"]["email_block"] == "leadsla-smtp"

@@ -1,0 +1,148 @@
+"""``make bench`` (after bench/run.py): the review's dbt build over a 10M-event log.
+
+A tick-shaped database is generated in SQL (1M leads, 10 events each, details JSON like the
+tick's), snapshotted into a warehouse and built: ``dbt_full_s`` is the first full build (the
+dbtRunner with its parse included once, as the review flow's first run of the day), then one
+tick's worth of new events (2,000) is appended, snapshotted and built again:
+``dbt_incremental_s`` (the manifest reused in process). Both are merged into
+``bench/out/results.json`` without touching the keys other benchmarks wrote.
+Run: ``python -m bench.dbt_bench [--events N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from leadsla import warehouse
+from leadsla.store import SCHEMA_DDL
+
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "bench" / "out"
+T0 = datetime(2026, 11, 2, 3, 30, tzinfo=UTC)
+TYPES = [
+    "lead_received", "intent_classified", "lead_assigned", "task_created", "reminder_sent",
+    "escalated", "reassigned", "first_response", "sla_met", "outcome_logged",
+]  # fmt: skip
+
+
+def generate(db: Path, events: int) -> datetime:
+    """Write lead_state and ``events`` events (10 per lead) into a fresh tick database."""
+    leads = events // len(TYPES)
+    con = duckdb.connect(str(db))
+    con.execute("SET TimeZone = 'UTC'")
+    for ddl in SCHEMA_DDL:
+        con.execute(ddl)
+    con.execute(
+        f"""
+        INSERT INTO lead_state (lead_id, source_id, created_at, lead_source, service_interest,
+            crm_status, status_class, record_url, first_seen_at, last_export_at, response_at,
+            outcome, outcome_at, closed_seen_at, intent, policy_id, team, owner, due_at)
+        SELECT 'L' || i, 'hubspot', c, ['google_ads','referral','webinar','website'][i % 4 + 1],
+               ['seo','ppc','crm_implementation'][i % 3 + 1], 'x', 'open',
+               'https://crm.example/L' || i, c, c,
+               CASE WHEN i % 5 <> 0 THEN c + INTERVAL (i % 40) MINUTE END,
+               CASE WHEN i % 3 = 0 THEN 'qualified' WHEN i % 7 = 0 THEN 'booked' END,
+               CASE WHEN i % 3 = 0 OR i % 7 = 0 THEN c + INTERVAL 2 HOUR END,
+               CASE WHEN i % 3 = 0 OR i % 7 = 0 THEN c + INTERVAL 2 HOUR END,
+               ['high','mid','low'][i % 3 + 1], ['high_first_response','mid_same_day',
+               'low_nurture'][i % 3 + 1], ['inbound','solutions','support'][i % 3 + 1],
+               ['rahul','sneha','amit','divya','karan'][i % 5 + 1], c + INTERVAL 15 MINUTE
+        FROM (SELECT i, $t0 + to_seconds(i * 2) AS c FROM range({leads}) t(i))
+        """,
+        {"t0": T0},
+    )
+    con.execute(
+        f"""
+        INSERT INTO sla_events
+        SELECT md5(l.lead_id || k), ($types)[k + 1], l.lead_id, NULL,
+               l.created_at + INTERVAL (k * 3) MINUTE, l.created_at + INTERVAL (k * 3 + 5) MINUTE,
+               l.policy_id || '.' || k, l.policy_id, CASE WHEN k = 5 THEN 1 END, l.owner,
+               l.owner, json_object('step', 's' || k, 'hop', 0, 'team', l.team,
+                   'business_minutes', k * 3.0, 'export_lag_minutes', 2.5,
+                   'lead_source', l.lead_source, 'record_url', l.record_url,
+                   'threshold_at', l.created_at, 'due_at', l.due_at)
+        FROM lead_state l, range({len(TYPES)}) t(k)
+        """,
+        {"types": TYPES},
+    )
+    last = con.execute("SELECT max(recorded_at) FROM sla_events").fetchall()[0][0]
+    con.execute("INSERT INTO tick_log (now, recorded_at) VALUES ($t, $t)", {"t": last})
+    con.close()
+    assert isinstance(last, datetime)
+    return last
+
+
+def one_tick(db: Path, now: datetime, n: int = 2000) -> None:
+    """Append one tick's worth of step events (all recorded at ``now``)."""
+    con = duckdb.connect(str(db))
+    con.execute(
+        f"""
+        INSERT INTO sla_events
+        SELECT md5('tick' || i), 'reminder_sent', 'L' || i, NULL, $now, $now, 'r', 'p', NULL,
+               'rahul', 'rahul', json_object('step', 'reminder', 'team', 'inbound')
+        FROM range({n}) t(i)
+        """,
+        {"now": now},
+    )
+    con.execute("INSERT INTO tick_log (now, recorded_at) VALUES ($t, $t)", {"t": now})
+    con.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=10_000_000)
+    args = ap.parse_args()
+    work = OUT / "dbt_bench"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    db, wh = work / "leadsla.duckdb", work / "warehouse" / "warehouse.duckdb"
+    t = time.perf_counter()
+    last = generate(db, args.events)
+    gen_s = time.perf_counter() - t
+    variables = warehouse.dbt_vars(
+        as_of=last + timedelta(minutes=5), org_timezone="Asia/Kolkata", policy_windows={}
+    )
+    t = time.perf_counter()
+    warehouse.snapshot(db, wh)
+    snap_s = time.perf_counter() - t
+    t = time.perf_counter()
+    full = warehouse.build(wh, variables)
+    full_s = time.perf_counter() - t
+    assert full.ok, full.failures
+    now = last + timedelta(minutes=5)
+    one_tick(db, now)
+    t = time.perf_counter()
+    copied = warehouse.snapshot(db, wh)
+    snap_inc_s = time.perf_counter() - t
+    variables["as_of"] = (now + timedelta(minutes=1)).isoformat()
+    t = time.perf_counter()
+    inc = warehouse.build(wh, variables)
+    inc_s = time.perf_counter() - t
+    assert inc.ok, inc.failures
+    results_path = OUT / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    results.update(
+        {
+            "dbt_events": args.events,
+            "dbt_generate_s": round(gen_s, 2),
+            "dbt_snapshot_full_s": round(snap_s, 2),
+            "dbt_full_s": round(full_s, 2),
+            "dbt_snapshot_incremental_s": round(snap_inc_s, 2),
+            "dbt_incremental_events": copied["sla_events"],
+            "dbt_incremental_s": round(inc_s, 2),
+        }
+    )
+    results_path.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in results.items() if k.startswith("dbt_")}, indent=2))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+-- One row per (date, team, kind, level) with escalations, plus team 'all': lead escalations
+-- (levels 1-2) and issue escalations (levels 1-3), for the report's 14-day chart.
+with steps as (
+    select escalated_date, team_id, 'lead' as escalation_kind, coalesce(level, 0) as level
+    from {{ ref('fct_escalations') }}
+    union all
+    select escalated_date, team_id, 'issue', coalesce(level, 0)
+    from {{ ref('fct_issue_escalations') }}
+)
+select escalated_date, coalesce(team_id, 'all') as team_id, escalation_kind, level,
+       count(*) as escalations
+from steps
+group by grouping sets (
+    (escalated_date, team_id, escalation_kind, level),
+    (escalated_date, escalation_kind, level)
+)

@@ -1,0 +1,7 @@
+-- One row per lead waiting for its first response at as_of (not answered, not closed).
+select
+    lead_id, team_id, owner_id, intent, lead_source, record_url, created_at, due_at,
+    due_at <= {{ as_of() }} as is_overdue,
+    {{ minutes_between('created_at', as_of()) }} as minutes_waiting
+from {{ ref('fct_lead_sla') }}
+where first_response_at is null and not is_closed and created_at <= {{ as_of() }}

@@ -1,0 +1,188 @@
+"""What a report shows, read from the published marts only.
+
+Every number in a report is a value selected from a mart (``rpt_daily_review`` for the
+headline, the other marts for charts and tables): this module filters and orders, it does no
+arithmetic, so a figure in an email can always be traced to one row of one mart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import duckdb
+
+#: The team value of the whole-org rows in rpt_daily_review.
+ALL = "all"
+
+HEADLINE_COLUMNS = (
+    "leads_in",
+    "sla_met",
+    "sla_missed",
+    "sla_met_pct",
+    "escalations",
+    "issue_escalations",
+    "recovered",
+    "reassigned",
+    "waiting_at_day_end",
+    "median_business_minutes_to_respond",
+    "qualified",
+    "booked",
+    "issues_resolved",
+    "median_minutes_to_resolve_issue",
+    "repeated_issue_patterns",
+)
+
+#: The columns of the CSV attachment (the rows behind the report), from fct_lead_sla.
+CSV_COLUMNS = (
+    "lead_id",
+    "team_id",
+    "owner_id",
+    "intent",
+    "policy_id",
+    "lead_source",
+    "service_interest",
+    "created_at",
+    "due_at",
+    "first_response_at",
+    "business_minutes_to_respond",
+    "sla_status",
+    "was_reminded",
+    "was_escalated",
+    "was_reassigned",
+    "was_recovered",
+    "outcome",
+    "export_lag_minutes",
+    "fired_only_because_of_feed_lag",
+    "record_url",
+)
+
+
+@dataclass
+class ReportData:
+    """One recipient's slice of the marts for one day. ``team`` None is management."""
+
+    report_date: date
+    team: str | None
+    headline: dict[str, Any]
+    response_minutes: list[tuple[str, float]] = field(default_factory=list)
+    windows: list[tuple[str, float]] = field(default_factory=list)
+    missed_by_source: list[tuple[str, int]] = field(default_factory=list)
+    escalations_by_level: list[tuple[date, str, int]] = field(default_factory=list)
+    overdue_owners: list[dict[str, Any]] = field(default_factory=list)
+    missed_leads: list[dict[str, Any]] = field(default_factory=list)
+    waiting_leads: list[dict[str, Any]] = field(default_factory=list)
+    held_back: list[dict[str, Any]] = field(default_factory=list)
+    sop_mistakes: list[dict[str, Any]] = field(default_factory=list)
+    csv_rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cur = con.execute(sql, params)
+    rows = cur.fetchall()
+    names = [d[0] for d in cur.description or []]
+    return [dict(zip(names, r, strict=True)) for r in rows]
+
+
+def load(
+    con: duckdb.DuckDBPyConnection, report_date: date, team: str | None, *, top: int = 10
+) -> ReportData:
+    """Read one report's data from the marts in ``con`` (the published warehouse copy)."""
+    scope = team or ALL
+    # team None (management) sees every team: "team_id = ? OR ? IS NULL" keeps one query each
+    t = [team, team]
+    head = _dicts(
+        con,
+        f"SELECT {', '.join(HEADLINE_COLUMNS)} FROM marts.rpt_daily_review "
+        "WHERE review_date = ? AND team_id = ?",
+        [report_date, scope],
+    )
+    empty: dict[str, Any] = dict.fromkeys(HEADLINE_COLUMNS, 0)
+    data = ReportData(report_date=report_date, team=team, headline=head[0] if head else empty)
+    data.response_minutes = [
+        (str(r[0]), float(r[1]))
+        for r in con.execute(
+            "SELECT intent, business_minutes_to_respond FROM marts.fct_lead_sla "
+            "WHERE business_minutes_to_respond IS NOT NULL "
+            "AND created_date BETWEEN ? - 6 AND ? AND (team_id = ? OR ? IS NULL)",
+            [report_date, report_date, *t],
+        ).fetchall()
+    ]
+    data.windows = [
+        (str(r[0]), float(r[1]))
+        for r in con.execute(
+            "SELECT DISTINCT policy_id, window_business_minutes FROM marts.rpt_sla_realism "
+            "WHERE window_business_minutes IS NOT NULL ORDER BY 2"
+        ).fetchall()
+    ]
+    data.missed_by_source = [
+        (str(r[0]), int(r[1]))
+        for r in con.execute(
+            "SELECT lead_source, missed FROM marts.rpt_missed_sla_by_source "
+            "WHERE team_id = ? AND missed > 0 ORDER BY missed DESC, lead_source",
+            [scope],
+        ).fetchall()
+    ]
+    data.escalations_by_level = [
+        (r[0], str(r[1]), int(r[2]))
+        for r in con.execute(
+            "SELECT escalated_date, escalation_kind || ' L' || level, escalations "
+            "FROM marts.rpt_escalations_by_level_daily "
+            "WHERE escalated_date BETWEEN ? - 13 AND ? AND team_id = ? ORDER BY 1, 2",
+            [report_date, report_date, scope],
+        ).fetchall()
+    ]
+    data.overdue_owners = _dicts(
+        con,
+        "SELECT owner_id, team_id, overdue_leads, oldest_due_at, "
+        "round(max_minutes_waiting) AS max_minutes_waiting FROM marts.rpt_owners_overdue "
+        "WHERE team_id = ? OR ? IS NULL ORDER BY overdue_leads DESC, owner_id LIMIT ?",
+        [*t, top],
+    )
+    data.missed_leads = _dicts(
+        con,
+        "SELECT lead_id, team_id, owner_id, intent, lead_source, due_at, first_response_at, "
+        "escalation_count, record_url FROM marts.fct_lead_sla "
+        "WHERE due_date = ? AND is_missed AND (team_id = ? OR ? IS NULL) "
+        "ORDER BY due_at, lead_id LIMIT ?",
+        [report_date, *t, top],
+    )
+    data.waiting_leads = _dicts(
+        con,
+        "SELECT lead_id, team_id, owner_id, intent, created_at, due_at, is_overdue, "
+        "round(minutes_waiting) AS minutes_waiting, record_url "
+        "FROM marts.rpt_waiting_for_first_response WHERE team_id = ? OR ? IS NULL "
+        "ORDER BY is_overdue DESC, minutes_waiting DESC, lead_id LIMIT ?",
+        [*t, top],
+    )
+    data.held_back = _dicts(
+        con,
+        "SELECT held_back_kind, count(*) AS items FROM marts.rpt_held_back "
+        "WHERE held_back_date = ? AND (team_id = ? OR ? IS NULL) GROUP BY 1 ORDER BY 1",
+        [report_date, *t],
+    )
+    data.sop_mistakes = _dicts(
+        con,
+        "SELECT mistake, count(*) AS items FROM marts.rpt_sop_mistakes "
+        "WHERE occurred_date = ? AND (team_id = ? OR ? IS NULL) GROUP BY 1 ORDER BY 1",
+        [report_date, *t],
+    )
+    data.csv_rows = con.execute(
+        f"SELECT {', '.join(CSV_COLUMNS)} FROM marts.fct_lead_sla "
+        "WHERE (created_date = ? OR due_date = ?) AND (team_id = ? OR ? IS NULL) "
+        "ORDER BY created_at, lead_id",
+        [report_date, report_date, *t],
+    ).fetchall()
+    return data
+
+
+def teams(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Teams that appear in the daily review (every team with leads or issues)."""
+    return [
+        str(r[0])
+        for r in con.execute(
+            "SELECT DISTINCT team_id FROM marts.rpt_daily_review WHERE team_id <> ? ORDER BY 1",
+            [ALL],
+        ).fetchall()
+    ]

@@ -1,0 +1,157 @@
+"""The dbt project on demo data: build and test pass with every kind of test in them, the
+incremental models take new ticks only, lead-issue and delivery events (built elsewhere) land in
+their marts, and a stale feed fails the review build."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from leadsla import warehouse
+from leadsla.report.run import Paths, dbt_vars
+from leadsla.rules import load_rules
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_review_build_ran_every_kind_of_test_and_all_passed(demo_week: Path) -> None:
+    results = json.loads(
+        (demo_week / "warehouse" / "warehouse_dbt" / "target" / "run_results.json").read_text()
+    )
+    by_id = {r["unique_id"]: r["status"] for r in results["results"]}
+    assert by_id, "the build ran nothing"
+    bad = {
+        k: v
+        for k, v in by_id.items()
+        if v not in {"success", "pass"} and not (k.startswith("exposure.") and v == "no-op")
+    }
+    assert not bad, bad
+    kinds = {k.split(".")[0] for k in by_id}
+    assert {"model", "test", "unit_test"} <= kinds
+    assert "test.leadsla.assert_feed_not_stale" in by_id
+    unit = {k.rsplit(".", 1)[-1] for k in by_id if k.startswith("unit_test.")}
+    assert {
+        "lead_sla_verdict_from_final_response_time",
+        "events_unpacked_incremental_takes_only_new_ticks",
+    } <= unit
+    # contracts are enforced on every mart the report reads
+    manifest = json.loads(
+        (demo_week / "warehouse" / "warehouse_dbt" / "target" / "manifest.json").read_text()
+    )
+    marts = [n for n in manifest["nodes"].values() if n["path"].startswith("marts")]
+    assert len(marts) >= 15
+    assert all(n["config"]["contract"]["enforced"] for n in marts)
+    assert all("one row per" in n["description"].lower() for n in marts)
+
+
+def _insert_events(db: Path, now: datetime) -> None:
+    """A new tick's worth of events the other engineers' code will write: lead issues (raised,
+    rejected, escalated L1 then L2, resolved) and a suppressed notification."""
+    con = duckdb.connect(str(db))
+    lead = con.execute(
+        "SELECT lead_id, team FROM lead_state WHERE response_at IS NULL AND due_at IS NOT NULL "
+        "ORDER BY lead_id LIMIT 1"
+    ).fetchall()[0]
+    lead_id, team = lead
+    base = now - timedelta(hours=3)
+    rows = [
+        ("t-raised", "issue_raised", "I-1", base, None, {"issue_type": "pricing", "city": "Pune",
+         "device": "ios", "teams": [team]}),
+        ("t-raised2", "issue_raised", "I-2", base, None, {"issue_type": "pricing",
+         "city": "Pune", "device": "ios", "teams": [team]}),
+        ("t-rej", "issue_rejected", "I-3", base, None, {"reason": "no impact given",
+         "missing_fields": ["impact"], "teams": [team]}),
+        ("t-l1", "issue_escalated", "I-1", base + timedelta(minutes=10), 1, {"teams": [team]}),
+        ("t-l2", "issue_escalated", "I-1", base + timedelta(minutes=40), 2, {"teams": [team]}),
+        ("t-res", "issue_resolved", "I-1", base + timedelta(minutes=90), None, {}),
+        ("t-sup", "notification_suppressed", None, base, None, {"reason": "answered meanwhile",
+         "team": team}),
+    ]  # fmt: skip
+    for event_id, etype, issue, at, level, details in rows:
+        con.execute(
+            "INSERT INTO sla_events (event_id, event_type, lead_id, issue_id, occurred_at, "
+            "recorded_at, level, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [event_id, etype, lead_id, issue, at, now, level, json.dumps(details)],
+        )
+    con.execute("INSERT INTO tick_log (now, recorded_at) VALUES (?, ?)", [now, now])
+    con.close()
+
+
+def test_incremental_build_takes_the_new_tick_and_fills_issue_marts(
+    demo_week: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "leadsla.duckdb"
+    shutil.copyfile(demo_week / "leadsla.duckdb", db)
+    paths = Paths.beside(db)
+    paths.warehouse.parent.mkdir(parents=True)
+    # the published marts are the built warehouse: continue from them incrementally
+    shutil.copyfile(demo_week / "leadsla_marts.duckdb", paths.warehouse)
+    con = duckdb.connect(str(db), read_only=True)
+    last_tick = con.execute("SELECT max(now) FROM tick_log").fetchall()[0][0]
+    con.close()
+    now = last_tick + timedelta(minutes=5)
+    _insert_events(db, now)
+    copied = warehouse.snapshot(db, paths.warehouse)
+    assert copied["sla_events"] == 7  # only the new tick's rows moved
+    rules = load_rules(REPO / "sla_rules")
+    result = warehouse.build(paths.warehouse, dbt_vars(rules, now))
+    assert result.ok, result.failures
+    con = duckdb.connect(str(paths.warehouse))
+    try:
+        raw, unpacked = con.execute(
+            "SELECT (SELECT count(*) FROM raw.sla_events), "
+            "(SELECT count(*) FROM intermediate.int_events_unpacked)"
+        ).fetchall()[0]
+        assert raw == unpacked  # nothing skipped, nothing doubled by the incremental merge
+        assert con.execute(
+            "SELECT issue_id, level, minutes_to_resolution FROM marts.fct_issue_escalations "
+            "ORDER BY level"
+        ).fetchall() == [("I-1", 1, 90.0), ("I-1", 2, 90.0)]
+        mistakes = dict(
+            con.execute(
+                "SELECT mistake, count(*) FROM marts.rpt_sop_mistakes GROUP BY 1"
+            ).fetchall()
+        )
+        assert mistakes["escalated_without_details"] == 1
+        assert mistakes["no_admin_note_after_escalation"] >= 2  # the demo has no notes at all
+        assert con.execute(
+            "SELECT issue_type, issues FROM marts.rpt_issue_patterns"
+        ).fetchall() == [("pricing", 2)]
+        assert con.execute(
+            "SELECT count(*) FROM marts.rpt_held_back WHERE held_back_kind = 'suppressed'"
+        ).fetchall() == [(1,)]
+        assert con.execute(
+            "SELECT sum(issue_escalations) FROM marts.rpt_daily_review WHERE team_id = 'all'"
+        ).fetchall() == [(2,)]
+    finally:
+        con.close()
+    # a second snapshot at the same point copies nothing
+    assert warehouse.snapshot(db, paths.warehouse)["sla_events"] == 0
+
+    # the same warehouse judged three hours after its newest tick: the feed is stale
+    stale = warehouse.build(
+        paths.warehouse,
+        dbt_vars(rules, now + timedelta(hours=3)),
+        command="test",
+        extra=["--select", "assert_feed_not_stale"],
+    )
+    assert not stale.ok
+    assert any("assert_feed_not_stale" in f for f in stale.failures)
+
+
+@pytest.mark.parametrize("command", ["docs generate"])
+def test_docs_generate(demo_week: Path, tmp_path: Path, command: str) -> None:
+    wh = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(demo_week / "leadsla_marts.duckdb", wh)
+    rules = load_rules(REPO / "sla_rules")
+    result = warehouse.build(
+        wh, dbt_vars(rules, datetime(2026, 11, 21, tzinfo=UTC)), command=command
+    )
+    assert result.ok, result.failures
+    catalog = json.loads((tmp_path / "warehouse_dbt" / "target" / "catalog.json").read_text())
+    assert "model.leadsla.fct_lead_sla" in catalog["nodes"]
