@@ -69,6 +69,10 @@ def _expected(db: Path, team: str | None) -> dict[str, str]:
 
     leads_in = events("lead_received")
     escalations = events("escalated", "coalesce(e.details->>'team', l.team)")
+    # an issue escalation belongs to the first team it was routed to
+    issue_escalations = events(
+        "issue_escalated", "coalesce(e.details->>'team', e.details->'teams'->>0, 'unassigned')"
+    )
     recovered = events("recovered_after_escalation")
     met = one(
         f"SELECT count(*) FROM lead_state l WHERE due_at >= $s AND due_at < $e "
@@ -89,7 +93,7 @@ def _expected(db: Path, team: str | None) -> dict[str, str]:
         "leads in": str(leads_in),
         "SLA met %": pct,
         "escalations": str(escalations),
-        "issue escalations": "0",  # no lead-issue events in the demo
+        "issue escalations": str(issue_escalations),
         "recovered": str(recovered),
         "missed": str(missed),
         "waiting now": str(waiting),

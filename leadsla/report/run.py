@@ -94,9 +94,13 @@ def dbt_vars(rules: RuleSet, as_of: datetime) -> dict[str, Any]:
 
 
 def recipients(rules: RuleSet) -> list[Recipient]:
-    """Management (the org's management list) and each team's lead, scoped to the team."""
+    """Management (the org's management list) and the lead of each team that owns leads,
+    scoped to the team. The SOP's functional teams (BD, Ops, ...) own lead *issues*, not
+    leads: their escalations are in the management report."""
     out = [Recipient(MANAGEMENT, None, "Management", tuple(rules.org.management))]
     for team in rules.org.teams:
+        if team.kind in ("functional", "management"):
+            continue
         lead = rules.members.get(team.lead)
         if lead is not None:
             out.append(Recipient(team.id, team.id, team.name, (lead.email,)))
