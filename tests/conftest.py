@@ -6,10 +6,17 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import socket
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 # Before anything imports prefect (its settings are read at import): there is no network for
 # telemetry, and a test run must never try to phone home.
@@ -93,3 +100,47 @@ def demo_week(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo_week")
     run_demo(out=out, rules_dir=REPO / "sla_rules", every=timedelta(hours=2))
     return out
+
+
+# ---- a real SMTP server on loopback ------------------------------------------------------------
+
+
+class SmtpSink:
+    """What an aiosmtpd server on loopback received, parsed. Setting ``refuse`` (e.g. ``"451
+    4.3.0 try again later"``) answers every DATA with it: a server that is down for a while."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.mail_from: list[str] = []
+        self.refuse: str | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refuse:
+            return self.refuse
+        msg = BytesParser(policy=default).parsebytes(envelope.content)
+        assert isinstance(msg, EmailMessage)
+        self.messages.append((list(envelope.rcpt_tos), msg))
+        self.mail_from.append(envelope.mail_from)
+        return "250 OK"
+
+    def ids(self) -> Counter[str]:
+        return Counter(str(m["Message-ID"]) for _, m in self.messages)
+
+
+def free_port() -> int:
+    """A free loopback port (aiosmtpd cannot start on port 0)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[tuple[SmtpSink, int]]:
+    sink = SmtpSink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield sink, port
+    finally:
+        controller.stop()

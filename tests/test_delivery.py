@@ -10,16 +10,12 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.parser import BytesParser
-from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -27,7 +23,6 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
-from aiosmtpd.controller import Controller
 
 from leadsla.cli import main
 from leadsla.delivery.channels import Channels, Outgoing, SendError
@@ -41,7 +36,7 @@ from leadsla.store import DuckDBStore, transaction
 from leadsla.tables import register_rules
 from leadsla.tick import Ticker, run_tick
 
-from .conftest import REPO, WriteLeads
+from .conftest import REPO, SmtpSink, WriteLeads
 
 IST = "+05:30"
 HIGH = {"form_type": "contact_form", "service_interest": "seo", "status": "new", "email": "a@x.io",
@@ -53,44 +48,12 @@ def at(hhmm: str, day: int = 23) -> datetime:
     return datetime.fromisoformat(f"2026-11-{day:02d}T{hhmm}:00{IST}").astimezone(UTC)
 
 
-# ---- a real SMTP server on loopback ----------------------------------------------------------
-
-
-class Sink:
-    """Accepts (``refuse = None``) or answers every DATA with ``refuse`` (e.g. a 451)."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-        self.refuse: str | None = None
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.refuse:
-            return self.refuse
-        msg = BytesParser(policy=default).parsebytes(envelope.content)
-        assert isinstance(msg, EmailMessage)
-        self.messages.append((list(envelope.rcpt_tos), msg))
-        return "250 OK"
-
-    def ids(self) -> Counter[str]:
-        return Counter(str(m["Message-ID"]) for _, m in self.messages)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+# ---- a real SMTP server on loopback (tests/conftest.py) ------------------------------------
 
 
 @pytest.fixture
-def sink() -> Iterator[tuple[Sink, int]]:
-    s = Sink()
-    port = free_port()
-    controller = Controller(s, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield s, port
-    finally:
-        controller.stop()
+def sink(smtp_sink: tuple[SmtpSink, int]) -> tuple[SmtpSink, int]:
+    return smtp_sink
 
 
 def email_channels(port: int) -> Channels:
@@ -117,7 +80,7 @@ def note_events(db: Path) -> Counter[str]:
 
 def test_task_email_arrives_once_with_both_parts_and_escaped_crm_text(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads,
-    sink: tuple[Sink, int],
+    sink: tuple[SmtpSink, int],
 ) -> None:  # fmt: skip
     smtp_sink, port = sink
     evil = "<script>alert(1)</script> Zoë\r\nBcc: victim@evil.example"
@@ -161,7 +124,7 @@ def test_task_email_arrives_once_with_both_parts_and_escaped_crm_text(
 
 def test_smtp_refuses_then_recovers_every_message_arrives_once(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads,
-    sink: tuple[Sink, int], caplog: pytest.LogCaptureFixture,
+    sink: tuple[SmtpSink, int], caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
     smtp_sink, port = sink
     write_leads("20261123T040500Z", [{**HIGH, "lead_id": "H2", "created_at": "2026-11-23 09:35"}])
@@ -288,7 +251,7 @@ def test_slack_dm_uses_the_bot_token_and_reports_api_errors(hook: tuple[Hook, st
 
 def test_5xx_is_retried_later_4xx_is_dead_at_once(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads,
-    hook: tuple[Hook, str], sink: tuple[Sink, int], caplog: pytest.LogCaptureFixture,
+    hook: tuple[Hook, str], sink: tuple[SmtpSink, int], caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
     """The manager escalation goes to #inbound-sales over Slack: a 503 is retried after
     backoff and arrives once; a CRM webhook answering 400 is not retried."""
@@ -391,7 +354,7 @@ ESCALATED = {
 
 
 def test_quiet_hours_hold_normal_messages_not_immediate_ones(
-    rules_dir: Path, tmp_path: Path, sink: tuple[Sink, int]
+    rules_dir: Path, tmp_path: Path, sink: tuple[SmtpSink, int]
 ) -> None:
     smtp_sink, port = sink
     db = tmp_path / "t.duckdb"
@@ -428,7 +391,7 @@ def test_quiet_hours_hold_normal_messages_not_immediate_ones(
 
 
 def test_budget_rolls_the_rest_into_one_digest(
-    rules_dir: Path, tmp_path: Path, sink: tuple[Sink, int]
+    rules_dir: Path, tmp_path: Path, sink: tuple[SmtpSink, int]
 ) -> None:
     smtp_sink, port = sink
     cfg = rules_dir / "notifications.yaml"
@@ -460,7 +423,7 @@ def test_budget_rolls_the_rest_into_one_digest(
 
 def test_answered_lead_gets_no_message(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads,
-    sink: tuple[Sink, int],
+    sink: tuple[SmtpSink, int],
 ) -> None:  # fmt: skip
     smtp_sink, port = sink
     lead = {**HIGH, "lead_id": "H4", "created_at": "2026-11-23 09:35"}
@@ -546,7 +509,7 @@ def test_shipped_rules_have_no_secret_values() -> None:
 @pytest.mark.parametrize("point", ["noise", "marked", "sent", "recorded", "crm_written"])
 def test_sigkill_at_each_step_then_rerun(
     point: str, rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads,
-    sink: tuple[Sink, int],
+    sink: tuple[SmtpSink, int],
 ) -> None:  # fmt: skip
     smtp_sink, port = sink
     write_leads("20261123T040500Z", [

@@ -12,9 +12,7 @@ from prefect_email import EmailServerCredentials
 
 from flows.sla_tick import sla_tick, smtp_settings_from_block
 
-from .conftest import REPO
-from .test_delivery import Sink
-from .test_delivery import sink as sink  # the loopback SMTP fixture
+from .conftest import REPO, SmtpSink
 
 NOW = datetime(2026, 11, 23, 4, 11, tzinfo=UTC)  # 09:41 IST, Monday: one task is due
 LEADS = """\
@@ -25,10 +23,10 @@ L-HIGH,2026-11-23T09:40:00+05:30,Asha Rao,asha@example.com,+919800000001,website
 
 @pytest.mark.slow
 def test_email_block_becomes_settings_and_the_flow_delivers(
-    prefect_harness: None, tmp_path: Path, sink: tuple[Sink, int],
+    prefect_harness: None, tmp_path: Path, smtp_sink: tuple[SmtpSink, int],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    smtp_sink, port = sink
+    sink, port = smtp_sink
     EmailServerCredentials(
         smtp_server="127.0.0.1", smtp_port=port, smtp_type="INSECURE",
         username="sla@acme.example", password="hunter2-secret",
@@ -51,5 +49,5 @@ def test_email_block_becomes_settings_and_the_flow_delivers(
         db=str(tmp_path / "leadsla.duckdb"), email_block="leadsla-test-smtp-open",
     )  # fmt: skip
     assert out["delivered"]["sent"] >= 1
-    assert [r for r, _ in smtp_sink.messages] == [["rahul@acme.example"]]
-    assert smtp_sink.messages[0][1]["From"] == "sla@acme.example"
+    assert [r for r, _ in sink.messages] == [["rahul@acme.example"]]
+    assert sink.messages[0][1]["From"] == "sla@acme.example"

@@ -7,27 +7,24 @@ from __future__ import annotations
 import csv
 import io
 import re
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from email.parser import BytesParser
-from email.policy import default
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
-from aiosmtpd.controller import Controller
 
 from leadsla import warehouse
 from leadsla.report.run import day_as_of, recipients, render_all, send_all
 from leadsla.rules import load_rules
 from leadsla.smtp import SmtpSettings
+
+from .conftest import SmtpSink
 
 REPO = Path(__file__).resolve().parent.parent
 IST = ZoneInfo("Asia/Kolkata")
@@ -140,31 +137,8 @@ def test_a_manager_sees_only_their_team(rendered: Any, demo_week: Path) -> None:
     assert "<script" not in html.lower()
 
 
-class _Sink:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_sink() -> Iterator[tuple[_Sink, int]]:
-    sink = _Sink()
-    with socket.socket() as probe:  # a free loopback port (aiosmtpd cannot start on port 0)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield sink, port
-    finally:
-        controller.stop()
-
-
 def test_report_email_arrives_with_html_text_inline_images_and_csv(
-    rendered: Any, smtp_sink: tuple[_Sink, int]
+    rendered: Any, smtp_sink: tuple[SmtpSink, int]
 ) -> None:
     sink, port = smtp_sink
     reports, _, _ = rendered
@@ -173,7 +147,7 @@ def test_report_email_arrives_with_html_text_inline_images_and_csv(
     rules = load_rules(REPO / "sla_rules")
     assert sorted(sent) == sorted(e for r in recipients(rules) for e in r.emails)
     assert len(sink.messages) == 5
-    by_rcpt = {tuple(r): BytesParser(policy=default).parsebytes(m) for r, m in sink.messages}
+    by_rcpt = {tuple(r): m for r, m in sink.messages}
     msg = by_rcpt[("arjun@acme.example",)]  # the solutions team's lead
     assert "Solutions" in msg["Subject"]
     html = msg.get_body(preferencelist=("html",))
@@ -251,7 +225,7 @@ def test_snapshot_waits_out_a_tick_and_analysts_never_block_a_tick(
 
 @pytest.mark.slow
 def test_daily_review_flow_builds_renders_sends_and_leaves_artifacts(
-    prefect_harness: None, demo_week: Path, tmp_path: Path, smtp_sink: tuple[_Sink, int]
+    prefect_harness: None, demo_week: Path, tmp_path: Path, smtp_sink: tuple[SmtpSink, int]
 ) -> None:
     from prefect_email import EmailServerCredentials
 

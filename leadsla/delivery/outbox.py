@@ -251,27 +251,36 @@ def enqueue(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> in
     for stmt in ENQUEUE_SQL.split(";\n"):
         if stmt.strip():
             run(con, stmt, params)
-    added = int(scalar(con, "SELECT count(*) FROM outbox") or 0) - before
-    if added:
-        render_new(con, rules, n, now)
-    return added
+    return int(scalar(con, "SELECT count(*) FROM outbox") or 0) - before
 
 
-def render_new(
-    con: duckdb.DuckDBPyConnection, rules: RuleSet, n: NotificationsFile, now: datetime
+def render_pending(
+    con: duckdb.DuckDBPyConnection,
+    rules: RuleSet,
+    n: NotificationsFile,
+    now: datetime,
+    due: str,
+    params: dict[str, Any],
 ) -> None:
-    """Subject and bodies for the rows enqueued at ``now`` (Python, only for the new rows)."""
+    """Subject and bodies for the messages about to be sent (``due``, an SQL condition on
+    ``o``) that have none yet.
+
+    Rendering waits until a message is due on a usable channel: the outbox row written with
+    the event already fixes who gets what (recipient, channel, idempotency key, the event's
+    immutable details), and a first load of a CRM's history, or a tick with no channel
+    configured, must not render hundreds of thousands of messages nobody will receive. The
+    text depends only on the event and the rules, so rendering later gives the same message."""
     cur = con.execute(
-        """
+        f"""
         SELECT o.message_id, o.event_type, o.recipient_role, o.recipient_id, o.calendar_id,
                e.rule_id, e.policy_id, e.level, e.owner, e.target, e.occurred_at,
                CAST(e.details AS VARCHAR), l.name, l.lead_source, l.service_interest,
                l.intent, l.record_url, l.city, e.lead_id
         FROM outbox o JOIN sla_events e USING (event_id)
         LEFT JOIN lead_state l ON l.lead_id = e.lead_id
-        WHERE o.created_at = $now AND o.subject IS NULL AND o.channel NOT LIKE 'crm%'
+        WHERE o.subject IS NULL AND o.channel NOT LIKE 'crm%' AND {due}
         """,
-        {"now": now},
+        {k: v for k, v in params.items() if f"${k}" in due},
     )
     rows = cur.fetchall()
     out: dict[str, list[Any]] = {"message_id": [], "subject": [], "body_text": [], "body_html": []}
