@@ -107,7 +107,9 @@ LEFT JOIN policy_steps ps ON ps.policy_id = e.policy_id AND ps.step_id = e.detai
 WHERE e.recorded_at = $now
   AND (e.event_type IN (SELECT event_type FROM notif_routes)
        OR list_contains($crm_events, e.event_type))
-  AND e.event_id NOT IN (SELECT event_id FROM outbox);
+  -- an event recorded at now can only have outbox rows created at now (same transaction):
+  -- looking only there keeps a re-run cheap however large the outbox grows
+  AND e.event_id NOT IN (SELECT event_id FROM outbox WHERE created_at = $now);
 
 CREATE OR REPLACE TEMP TABLE notif_new AS
 WITH m AS (
