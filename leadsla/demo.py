@@ -115,6 +115,27 @@ SF_FOOTER = [
 ]
 
 
+def _state_at(
+    base: dict[str, Any],
+    start: datetime,
+    timeline: list[tuple[datetime, dict[str, Any]]],
+    t: datetime,
+    stamp: str,
+) -> dict[str, Any] | None:
+    """A generated record as an export at ``t`` shows it: its base values plus every change
+    up to ``t``, with ``stamp`` set to the time of the last one (None before ``start``)."""
+    if start > t:
+        return None
+    state = dict(base)
+    state[stamp] = start
+    for when, changes in timeline:
+        if when > t:
+            break
+        state.update(changes)
+        state[stamp] = when
+    return state
+
+
 @dataclass
 class DemoLead:
     lead_id: str
@@ -125,16 +146,7 @@ class DemoLead:
     timeline: list[tuple[datetime, dict[str, Any]]] = field(default_factory=list)
 
     def at(self, t: datetime) -> dict[str, Any] | None:
-        if self.created_at > t:
-            return None
-        state = dict(self.fields)
-        state["updated_at"] = self.created_at
-        for when, changes in self.timeline:
-            if when > t:
-                break
-            state.update(changes)
-            state["updated_at"] = when
-        return state
+        return _state_at(self.fields, self.created_at, self.timeline, t, "updated_at")
 
 
 def _weighted(rng: random.Random, pairs: list[tuple[str, int]]) -> str:
@@ -407,16 +419,7 @@ class DemoIssue:
     timeline: list[tuple[datetime, dict[str, Any]]] = field(default_factory=list)
 
     def at(self, t: datetime) -> dict[str, Any] | None:
-        if self.row["raised_at"] > t:
-            return None
-        state = dict(self.row)
-        state["_changed"] = self.row["raised_at"]
-        for when, changes in self.timeline:
-            if when > t:
-                break
-            state.update(changes)
-            state["_changed"] = when
-        return state
+        return _state_at(self.row, self.row["raised_at"], self.timeline, t, "_changed")
 
 
 def generate_issues(leads: list[DemoLead], cal: BusinessCalendar, seed: int = SEED) -> list[

@@ -41,7 +41,7 @@ from leadsla.ingest import ExportFile
 from leadsla.rules import RuleSet
 from leadsla.rules.models import ISSUE_FIELDS, Source
 from leadsla.sql import run, scalar
-from leadsla.state import EVENT_COLS, event_id_sql
+from leadsla.state import EVENT_COLS, event_id_sql, sql_list
 from leadsla.tables import clock_sql, pos_sql
 
 #: Statuses (lower case) that mean the owning team has responded / the issue is resolved, for
@@ -51,10 +51,6 @@ RESOLVED_STATUSES = ("resolved", "closed", "done")
 
 INTENT_LABEL = {"high": "High-Intent", "mid": "Mid-Intent", "low": "Low-Intent",
                 "unclear": "Unqualified"}  # fmt: skip
-
-
-def _list(values: tuple[str, ...]) -> str:
-    return "[" + ", ".join(f"'{v}'" for v in values) + "]"
 
 
 def apply_issues(
@@ -69,9 +65,9 @@ def apply_issues(
         f"""
         CREATE OR REPLACE TEMP TABLE ijoined AS
         SELECT i.*, {fingerprint} AS h, s.issue_id IS NULL AS is_new,
-               coalesce(i.responded_at, CASE WHEN list_contains({_list(RESPONDED_STATUSES)},
+               coalesce(i.responded_at, CASE WHEN list_contains({sql_list(RESPONDED_STATUSES)},
                    lower(trim(i.status))) THEN $export_at END) AS resp,
-               coalesce(i.resolved_at, CASE WHEN list_contains({_list(RESOLVED_STATUSES)},
+               coalesce(i.resolved_at, CASE WHEN list_contains({sql_list(RESOLVED_STATUSES)},
                    lower(trim(i.status))) THEN $export_at END) AS reso
         FROM (SELECT * FROM incoming
               QUALIFY row_number() OVER (PARTITION BY issue_id ORDER BY line DESC) = 1) i

@@ -18,14 +18,14 @@ from leadsla.rules.models import CLOSING_OUTCOMES, OUTCOMES, RESPONDED_OUTCOMES,
 from leadsla.sql import run, scalar
 
 
-def _sql_list(values: tuple[str, ...]) -> str:
+def sql_list(values: tuple[str, ...]) -> str:
     """A constant list from code (never from rule files) as SQL."""
     return "[" + ", ".join(f"'{v}'" for v in values) + "]"
 
 
-RESPONDED = _sql_list(("answered", *RESPONDED_OUTCOMES))
-CLOSING = _sql_list(CLOSING_OUTCOMES)
-OUTCOME = _sql_list(OUTCOMES)
+RESPONDED = sql_list(("answered", *RESPONDED_OUTCOMES))
+CLOSING = sql_list(CLOSING_OUTCOMES)
+OUTCOME = sql_list(OUTCOMES)
 
 EVENT_COLS = (
     "event_id, event_type, lead_id, issue_id, occurred_at, recorded_at, rule_id, policy_id, "

@@ -1,9 +1,11 @@
-"""One tick: discover exports, load them, evaluate every open lead, summarise what fired.
+"""One tick: discover exports, load them, evaluate every open lead and issue, enqueue the
+messages, deliver (when a channel is configured), summarise what fired.
 
 The phases are separate functions because the Prefect flow runs each as a task (each opens and
 closes the database itself: no connection crosses a task boundary). ``run_tick`` runs them in
-a row for the CLI and for replays. Loading is one transaction and evaluation another: a crash
-in between leaves loaded state whose steps the next tick evaluates, so nothing is lost.
+a row for the CLI and for replays. Each file loads in its own transaction, and the evaluation
+(with the outbox rows it needs) is one more: a crash in between leaves loaded state whose
+steps the next tick evaluates, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -259,7 +261,7 @@ def discover_phase(
 def load_phase(
     *, rules_dir: Path, db: Path, files: list[dict[str, Any]], now: datetime
 ) -> dict[str, Any]:
-    """Load the discovered files in one transaction; returns counts and per-file results."""
+    """Load the discovered files, one transaction each; returns counts and per-file results."""
     rules = load_rules(rules_dir)
     exports = [_from_descriptor(d, rules) for d in files]
     with DuckDBStore(db) as store:
@@ -277,7 +279,8 @@ def load_phase(
 def evaluate_phase(
     *, rules_dir: Path, db: Path, now: datetime, loaded: bool = True
 ) -> dict[str, Any]:
-    """Classify, assign and fire due steps for every open lead, in one transaction."""
+    """Classify, assign and fire due steps for every open lead and issue, and enqueue their
+    messages, in one transaction."""
     rules = load_rules(rules_dir)
     with DuckDBStore(db) as store, transaction(store) as con:
         register_rules(con, rules)
