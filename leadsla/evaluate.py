@@ -422,42 +422,57 @@ def _due_steps(
             "AND (l.evaluated_until IS NULL OR l.next_step_at <= $now"
             " OR (l.response_at IS NOT NULL AND NOT l.response_logged))"
         )
+    # One scan of lead state for the leads that may have a clock to look at, with what their
+    # step events say about them (so recording the steps joins this, not every lead).
     run(
         con,
         f"""
+        CREATE OR REPLACE TEMP TABLE clock_leads AS
+        SELECT lead_id, policy_id, qual_policy_id, next_policy_id, hop_started_at, hop, owner,
+               team, source_id, first_seen_at, evaluated_until, responded_seen_at,
+               closed_seen_at, progressed_seen_at, response_at, response_logged,
+               previous_owners, name, intent, intent_rule_id, recommended_action, lead_source,
+               service_interest, record_url
+        FROM lead_state l
+        WHERE (l.policy_id IS NOT NULL OR l.response_at IS NOT NULL) {moved}
+        """,
+        {"now": now},
+    )
+    run(
+        con,
+        """
         CREATE OR REPLACE TEMP TABLE clock_src AS
         -- first-response clocks: open, or closed by something seen after the watermark (a
         -- response that showed up late still leaves the steps due before it was seen)
         SELECT l.lead_id, l.policy_id, l.hop_started_at AS start_at, l.hop, l.owner, l.team,
                l.source_id, l.first_seen_at, l.evaluated_until AS low,
                least(l.responded_seen_at, l.closed_seen_at) AS done_seen_at
-        FROM lead_state l
+        FROM clock_leads l
         WHERE l.policy_id IS NOT NULL
           AND (least(l.responded_seen_at, l.closed_seen_at) IS NULL OR l.evaluated_until IS NULL
-               OR least(l.responded_seen_at, l.closed_seen_at) > l.evaluated_until) {moved}
+               OR least(l.responded_seen_at, l.closed_seen_at) > l.evaluated_until)
         UNION ALL
         -- qualification clocks start at the response; one not logged yet is new this tick
         SELECT l.lead_id, l.qual_policy_id, l.response_at, 0, l.owner, l.team, l.source_id,
                l.first_seen_at,
                CASE WHEN l.response_logged THEN l.evaluated_until END,
                l.closed_seen_at
-        FROM lead_state l
+        FROM clock_leads l
         WHERE l.qual_policy_id IS NOT NULL AND l.response_at IS NOT NULL
           AND (l.closed_seen_at IS NULL OR l.evaluated_until IS NULL
-               OR l.closed_seen_at > l.evaluated_until) {moved}
+               OR l.closed_seen_at > l.evaluated_until)
         UNION ALL
         -- next-step-update clocks: from the response to the next status change (or closing)
         SELECT l.lead_id, l.next_policy_id, l.response_at, 0, l.owner, l.team, l.source_id,
                l.first_seen_at,
                CASE WHEN l.response_logged THEN l.evaluated_until END,
                least(l.progressed_seen_at, l.closed_seen_at)
-        FROM lead_state l
+        FROM clock_leads l
         WHERE l.next_policy_id IS NOT NULL AND l.response_at IS NOT NULL
           AND (least(l.progressed_seen_at, l.closed_seen_at) IS NULL
                OR l.evaluated_until IS NULL
-               OR least(l.progressed_seen_at, l.closed_seen_at) > l.evaluated_until) {moved}
+               OR least(l.progressed_seen_at, l.closed_seen_at) > l.evaluated_until)
         """,
-        {"now": now},
     )
     if not only_moved:
         run(con, "CREATE OR REPLACE TEMP TABLE evaluated AS SELECT DISTINCT lead_id FROM clock_src")
@@ -511,7 +526,7 @@ def _record_steps(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
         CREATE OR REPLACE TEMP TABLE reassign_pick AS
         WITH r AS (
             SELECT d.*, p.max_hops, l.previous_owners FROM due_steps d
-            JOIN policies p USING (policy_id) JOIN lead_state l USING (lead_id)
+            JOIN policies p USING (policy_id) JOIN clock_leads l USING (lead_id)
             WHERE d.kind = 'reassign' AND d.hop < p.max_hops
         ), cands AS (
             SELECT r.lead_id, m.member_id, coalesce(ld.open_leads, 0) AS load, m.capacity,
@@ -590,7 +605,7 @@ def _record_steps(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
                        'record_url', l.record_url, 'completion_status', 'open') END)
         FROM due_steps d
         JOIN policies p USING (policy_id)
-        JOIN lead_state l USING (lead_id)
+        JOIN clock_leads l USING (lead_id)  -- what lead state said when the clocks were read
         LEFT JOIN members m ON m.member_id = d.owner
         LEFT JOIN teams t ON t.team = d.team
         LEFT JOIN reassign_pick rp ON rp.lead_id = d.lead_id AND d.kind = 'reassign'

@@ -27,6 +27,16 @@ RESPONDED = sql_list(("answered", *RESPONDED_OUTCOMES))
 CLOSING = sql_list(CLOSING_OUTCOMES)
 OUTCOME = sql_list(OUTCOMES)
 
+#: Lead fields a CRM export describes the lead with (no SLA meaning of their own).
+_DESCRIPTIVE = ("name", "email", "phone", "lead_source", "campaign", "form_type",
+                "service_interest", "message", "city", "territory", "device", "company_size",
+                "lead_score", "estimated_value")  # fmt: skip
+
+#: Lead-state columns the merge of an export reads (besides those ``joined`` names itself).
+_STATE_READ = (*_DESCRIPTIVE, "record_url", "owner", "owner_origin", "status_class",
+               "outcome_at", "progressed_at", "progressed_seen_at", "first_response_at",
+               "response_at", "response_via")  # fmt: skip
+
 EVENT_COLS = (
     "event_id, event_type, lead_id, issue_id, occurred_at, recorded_at, rule_id, policy_id, "
     "level, owner, target, details"
@@ -91,7 +101,8 @@ def apply_leads(
                s.updated_at AS s_updated_at,
                (s.lead_id IS NULL OR i.updated_at IS NULL OR s.updated_at IS NULL
                 OR i.updated_at >= s.updated_at) AS applies,
-               i.raw_hash AS row_hash
+               i.raw_hash AS row_hash, s.rowid AS srid,
+               {", ".join(f"s.{c} AS st_{c}" for c in _STATE_READ)}
         FROM (
             -- within a file the newest updated_at wins, then the later line: deterministic
             SELECT * FROM incoming
@@ -159,51 +170,53 @@ def apply_leads(
     )
     # One UPDATE per group of columns, each only where that group changed: DuckDB rewrites
     # every column an UPDATE names for every row group it touches (at the commit's checkpoint),
-    # so naming 30 columns for a status change cost a million-lead tick two seconds.
-    desc = ("name", "email", "phone", "lead_source", "campaign", "form_type", "service_interest",
-            "message", "city", "territory", "device", "company_size", "lead_score",
-            "estimated_value")  # fmt: skip
+    # so naming 30 columns for a status change cost a million-lead tick two seconds. Every
+    # value an UPDATE reads is already in ``joined`` (one scan of lead state) and rows are
+    # found by rowid (stable inside this transaction: nothing here moves a row), so an UPDATE
+    # reads no lead-state column at all. No group reads a column an earlier group writes, so
+    # the snapshot in ``joined`` is what each would have read.
     member = "j.owner IN (SELECT member_id FROM members)"
     groups = {
         "descriptive": (
-            ", ".join(f"{c} = j.{c}" for c in desc)
-            + ", record_url = coalesce(j.url, s.record_url)",
-            " OR ".join(f"s.{c} IS DISTINCT FROM j.{c}" for c in desc)
-            + " OR (j.url IS NOT NULL AND j.url IS DISTINCT FROM s.record_url)",
+            ", ".join(f"{c} = j.{c}" for c in _DESCRIPTIVE)
+            + ", record_url = coalesce(j.url, j.st_record_url)",
+            " OR ".join(f"j.st_{c} IS DISTINCT FROM j.{c}" for c in _DESCRIPTIVE)
+            + " OR (j.url IS NOT NULL AND j.url IS DISTINCT FROM j.st_record_url)",
         ),
         # a CRM owner change is adopted (the CRM is the system of record for ownership)
         "owner": (
-            f"crm_owner = j.owner, owner = CASE WHEN {member} THEN j.owner ELSE s.owner END, "
-            f"owner_origin = CASE WHEN {member} THEN 'crm' ELSE s.owner_origin END",
-            "j.owner IS DISTINCT FROM s.crm_owner",
+            f"crm_owner = j.owner, owner = CASE WHEN {member} THEN j.owner ELSE j.st_owner END, "
+            f"owner_origin = CASE WHEN {member} THEN 'crm' ELSE j.st_owner_origin END",
+            "j.owner IS DISTINCT FROM j.s_owner",
         ),
         "status": (
             f"""crm_status = j.status, status_class = j.status_class,
             outcome = CASE WHEN list_contains({OUTCOME}, j.status_class) THEN j.status_class
-                           ELSE s.outcome END,
+                           ELSE j.s_outcome END,
             outcome_at = CASE WHEN list_contains({OUTCOME}, j.status_class)
-                               AND j.status_class IS DISTINCT FROM s.outcome
-                              THEN {changed_at} ELSE s.outcome_at END,
-            closed_seen_at = coalesce(s.closed_seen_at,
+                               AND j.status_class IS DISTINCT FROM j.s_outcome
+                              THEN {changed_at} ELSE j.st_outcome_at END,
+            closed_seen_at = coalesce(j.s_closed_seen_at,
                 CASE WHEN list_contains({CLOSING}, j.status_class) THEN $export_at END),
             -- the next step after a known response: the next status the CRM shows
-            progressed_at = CASE WHEN s.progressed_at IS NULL AND s.responded_seen_at IS NOT NULL
-                                 THEN {changed_at} ELSE s.progressed_at END,
-            progressed_seen_at = CASE WHEN s.progressed_seen_at IS NULL
-                                       AND s.responded_seen_at IS NOT NULL
-                                      THEN $export_at ELSE s.progressed_seen_at END""",
-            "j.status IS DISTINCT FROM s.crm_status"
-            " OR j.status_class IS DISTINCT FROM s.status_class",
+            progressed_at = CASE WHEN j.st_progressed_at IS NULL
+                                      AND j.s_responded_seen_at IS NOT NULL
+                                 THEN {changed_at} ELSE j.st_progressed_at END,
+            progressed_seen_at = CASE WHEN j.st_progressed_seen_at IS NULL
+                                       AND j.s_responded_seen_at IS NOT NULL
+                                      THEN $export_at ELSE j.st_progressed_seen_at END""",
+            "j.status IS DISTINCT FROM j.s_status"
+            " OR j.status_class IS DISTINCT FROM j.st_status_class",
         ),
         "response": (
             """first_response_at = j.first_response_at,
-            response_at = coalesce(s.response_at, j.resp_new),
-            response_via = coalesce(s.response_via, CASE WHEN j.resp_new IS NOT NULL
-                                                         THEN j.resp_via END),
-            responded_seen_at = coalesce(s.responded_seen_at,
+            response_at = coalesce(j.st_response_at, j.resp_new),
+            response_via = coalesce(j.st_response_via, CASE WHEN j.resp_new IS NOT NULL
+                                                            THEN j.resp_via END),
+            responded_seen_at = coalesce(j.s_responded_seen_at,
                                          CASE WHEN j.resp_new IS NOT NULL THEN $export_at END)""",
-            "j.first_response_at IS DISTINCT FROM s.first_response_at"
-            " OR (s.response_at IS NULL AND j.resp_new IS NOT NULL)",
+            "j.first_response_at IS DISTINCT FROM j.st_first_response_at"
+            " OR (j.st_response_at IS NULL AND j.resp_new IS NOT NULL)",
         ),
         "always": (
             "updated_at = j.updated_at, last_export_at = $export_at, row_hash = j.row_hash",
@@ -216,7 +229,7 @@ def apply_leads(
             f"""
             UPDATE lead_state s SET {sets}
             FROM joined j
-            WHERE s.lead_id = j.lead_id AND NOT j.is_new AND j.applies AND ({changed})
+            WHERE s.rowid = j.srid AND NOT j.is_new AND j.applies AND ({changed})
             """,
             params,
         )

@@ -25,7 +25,7 @@ import duckdb
 MEMORY_LIMIT = "1GB"
 
 #: WAL size at which DuckDB checkpoints (see ``DuckDBStore``).
-CHECKPOINT_THRESHOLD = "256MB"
+CHECKPOINT_THRESHOLD = "1GB"
 
 #: The public event log (DESIGN.md "Event log"). Append-only: nothing here updates or deletes it.
 EVENTS_DDL = """

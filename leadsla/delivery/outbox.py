@@ -95,34 +95,56 @@ def register_delivery_rules(con: duckdb.DuckDBPyConnection, rules: RuleSet) -> N
 
 _RCPT = "coalesce(a.address, a.role || ':' || coalesce(a.rid, '?'))"
 
+#: The details fields routing and the CRM payload read, parsed once per event (a JSON path
+#: per field would parse every event's details once per field).
+_FIELDS = ("step", "intent", "team", "raised_by", "due_at", "task.lead_name", "admin_note",
+           "high_value")  # fmt: skip
+
+#: Events that do not say their owner, intent or team take them from lead state: a join over
+#: every lead, so it runs only when some event needs it.
+FILL_FROM_STATE = """
+UPDATE notif_ev n SET owner = coalesce(n.owner, l.owner), intent = coalesce(n.intent, l.intent),
+       team = coalesce(n.team, l.team)
+FROM lead_state l
+WHERE l.lead_id = n.lead_id AND (n.owner IS NULL OR n.intent IS NULL OR n.team IS NULL)
+"""
+
 ENQUEUE_SQL = f"""
 CREATE OR REPLACE TEMP TABLE notif_ev AS
-SELECT e.event_id, e.event_type, e.lead_id, e.issue_id, e.level,
-       coalesce(e.owner, l.owner) AS owner, e.target, e.details, ps.kind AS step_kind,
-       coalesce(e.details->>'intent', l.intent) AS intent,
-       coalesce(e.details->>'team', l.team) AS team
-FROM sla_events e
-LEFT JOIN lead_state l ON l.lead_id = e.lead_id
-LEFT JOIN policy_steps ps ON ps.policy_id = e.policy_id AND ps.step_id = e.details->>'step'
-WHERE e.recorded_at = $now
-  AND (e.event_type IN (SELECT event_type FROM notif_routes)
-       OR list_contains($crm_events, e.event_type))
-  -- an event recorded at now can only have outbox rows created at now (same transaction):
-  -- looking only there keeps a re-run cheap however large the outbox grows
-  AND e.event_id NOT IN (SELECT event_id FROM outbox WHERE created_at = $now);
+WITH e AS (
+    SELECT event_id, event_type, lead_id, issue_id, level, owner, target, policy_id,
+           json_extract_string(details, {[f"$.{f}" for f in _FIELDS]}) AS x,
+           -- issue events carry their teams and resolved recipients; nothing else needs the
+           -- whole document, and keeping it out keeps the joins and windows below narrow
+           CASE WHEN issue_id IS NOT NULL THEN details END AS issue_details
+    FROM sla_events
+    WHERE recorded_at = $now AND list_contains($event_types, event_type)
+      -- an event recorded at now can only have outbox rows created at now (same
+      -- transaction): looking only there keeps a re-run cheap however large the outbox grows
+      AND event_id NOT IN (SELECT event_id FROM outbox WHERE created_at = $now)
+)
+SELECT e.* EXCLUDE (x), {
+    ", ".join(f"x[{i + 1}] AS {f.replace('.', '_')}" for i, f in enumerate(_FIELDS))
+},
+       ps.kind AS step_kind
+FROM e LEFT JOIN policy_steps ps ON ps.policy_id = e.policy_id AND ps.step_id = x[1];
 
 CREATE OR REPLACE TEMP TABLE notif_new AS
-WITH m AS (
-    SELECT ev.*, r.route_id, r.urgency
+WITH pick AS (  -- the first route (file order) whose conditions the event meets
+    SELECT ev.event_id, arg_min(r.route_id, r.ord) AS route_id
     FROM notif_ev ev JOIN notif_routes r ON r.event_type = ev.event_type
      AND (r.step_kinds IS NULL OR list_contains(r.step_kinds, ev.step_kind))
      AND (r.levels IS NULL OR list_contains(r.levels, ev.level))
      AND (r.intents IS NULL OR list_contains(r.intents, ev.intent))
-    QUALIFY row_number() OVER (PARTITION BY ev.event_id ORDER BY r.ord) = 1
+    GROUP BY ev.event_id
+), m AS (
+    SELECT ev.*, r.route_id, r.urgency
+    FROM notif_ev ev JOIN pick USING (event_id) JOIN notif_routes r USING (route_id)
 ), t AS (
     SELECT m.*, tg.role, tg.channel, tg.tord,
-           unnest(CASE WHEN m.issue_id IS NOT NULL AND json_type(m.details->'teams') = 'ARRAY'
-                       THEN CAST(m.details->'teams' AS VARCHAR[]) ELSE [m.team] END) AS eteam
+           unnest(CASE WHEN json_type(m.issue_details->'teams') = 'ARRAY'
+                       THEN CAST(m.issue_details->'teams' AS VARCHAR[]) ELSE [m.team] END)
+               AS eteam
     FROM m JOIN notif_targets tg USING (route_id)
 ), w AS (  -- who: a member id for person roles
     SELECT t.*, coalesce(t.eteam, om.team) AS rteam,
@@ -131,7 +153,7 @@ WITH m AS (
                                       ELSE t.owner END
                WHEN 'manager' THEN coalesce(om.manager, tm.lead)
                WHEN 'team_lead' THEN tm.lead
-               WHEN 'raiser' THEN t.details->>'raised_by'
+               WHEN 'raiser' THEN t.raised_by
                WHEN 'senior_agent' THEN sa.member_id END AS member_id
     FROM t
     LEFT JOIN notif_members om ON om.member_id = t.owner
@@ -140,8 +162,8 @@ WITH m AS (
                WHERE senior GROUP BY team) sa ON sa.team = coalesce(t.eteam, om.team)
 ), issue_rcpt AS (  -- issue events carry their own resolved recipients (issue ladder)
     SELECT w.event_id, w.role, r->>'id' AS rid, r->>'email' AS remail
-    FROM (SELECT DISTINCT event_id, role, details FROM w WHERE issue_id IS NOT NULL) w,
-         unnest(CAST(coalesce(w.details->'recipients', '[]') AS JSON[])) AS u(r)
+    FROM (SELECT DISTINCT event_id, role, issue_details FROM w WHERE issue_id IS NOT NULL) w,
+         unnest(CAST(coalesce(w.issue_details->'recipients', '[]') AS JSON[])) AS u(r)
     WHERE r->>'role' = w.role
 ), a AS (
     SELECT w.*, mm.member_id AS rid,
@@ -184,7 +206,7 @@ SELECT message_id, event_id, event_type, lead_id, issue_id, channel,
             THEN 'no ' || channel || ' address for ' || role || ' ' || coalesce(rid, '?') END,
        $now, route_id, calendar_id, rid
 FROM notif_new
-WHERE message_id NOT IN (SELECT message_id FROM outbox);
+WHERE message_id NOT IN (SELECT message_id FROM outbox WHERE created_at = $now);
 
 INSERT INTO sla_events ({EVENT_COLS})
 SELECT {event_id_sql("message_id", "'notification_dead'")}, 'notification_dead', lead_id,
@@ -207,22 +229,23 @@ SELECT {event_id_sql("ev.event_id", "c.channel")}, ev.event_id, ev.event_type, e
            'lead_id', ev.lead_id, 'issue_id', ev.issue_id, 'event_type', ev.event_type,
            'owner', CASE WHEN ev.event_type = 'reassigned' THEN ev.target ELSE ev.owner END,
            'task_subject', CASE WHEN ev.event_type = 'task_created'
-                                THEN 'First response: ' || coalesce(ev.details->>'$.task.lead_name',
-                                                                     ev.lead_id) END,
+                                THEN 'First response: '
+                                     || coalesce(ev.task_lead_name, ev.lead_id) END,
            'task_due_at', CASE WHEN ev.event_type = 'task_created'
-                               THEN ev.details->>'due_at' END,
+                               THEN ev.due_at END,
            'priority', CASE WHEN ev.event_type = 'escalated'
                               OR (ev.event_type = 'issue_escalated'
-                                  AND coalesce(TRY_CAST(ev.details->>'high_value' AS BOOLEAN),
+                                  AND coalesce(TRY_CAST(ev.high_value AS BOOLEAN),
                                                false)) THEN 'High'
                             WHEN ev.event_type = 'task_created' AND ev.intent = 'high'
                             THEN 'High' END,
-           'note', CASE WHEN ev.event_type = 'issue_escalated' THEN ev.details->>'admin_note'
+           'note', CASE WHEN ev.event_type = 'issue_escalated' THEN ev.admin_note
                         WHEN ev.event_type = 'reassigned'
                         THEN 'Reassigned by leadsla: no response from ' || ev.owner END)
 FROM notif_ev ev, (SELECT unnest($crm_channels) AS channel) c
 WHERE list_contains($crm_events, ev.event_type)
-  AND ({event_id_sql("ev.event_id", "c.channel")}) NOT IN (SELECT message_id FROM outbox);
+  AND ({event_id_sql("ev.event_id", "c.channel")}) NOT IN (
+      SELECT message_id FROM outbox WHERE created_at = $now);
 """
 
 
@@ -249,10 +272,18 @@ def enqueue(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> in
         "crm_channels": crm_channels,
         "digest_minutes": n.digest.every_minutes,
         "default_calendar": rules.org.default_calendar,
+        "event_types": sorted({r.when.event_type for r in n.routes} | set(CRM_EVENTS)),
     }
-    for stmt in ENQUEUE_SQL.split(";\n"):
-        if stmt.strip():
-            run(con, stmt, params)
+    first, *rest = [stmt for stmt in ENQUEUE_SQL.split(";\n") if stmt.strip()]
+    run(con, first, params)
+    if scalar(
+        con,
+        "SELECT count(*) FROM notif_ev WHERE lead_id IS NOT NULL "
+        "AND (owner IS NULL OR intent IS NULL OR team IS NULL)",
+    ):
+        run(con, FILL_FROM_STATE)
+    for stmt in rest:
+        run(con, stmt, params)
     return int(scalar(con, "SELECT count(*) FROM outbox") or 0) - before
 
 
