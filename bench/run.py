@@ -81,7 +81,10 @@ def make_leads(n: int, open_share: float, rng: np.random.Generator) -> dict[str,
         t0 - rng.integers(60, 2 * 86400, n),
         t0 - rng.integers(3 * 86400, 90 * 86400, n),
     )
-    created = np.sort(created)  # lead ids grow with time, like CRM record ids
+    # lead ids grow with time, like CRM record ids; the open flag moves with its lead (sorting
+    # the times alone left "open" leads scattered over the whole 90 days)
+    order = np.argsort(created, kind="stable")
+    created, is_open = created[order], is_open[order]
     resp = np.where(is_open, 0, np.minimum(created + rng.integers(120, 7200, n), t0 - 60))
     status = np.where(is_open, "new", CLOSED[rng.integers(0, len(CLOSED), n)])
     status = np.where(status == "no_response", "no_response", status)
