@@ -60,6 +60,15 @@ class EvalResult:
     rounds: int
 
 
+#: Rows found again by ``rowid`` (``srid``): a temp table built from ``lead_state`` in this
+#: transaction remembers each lead's rowid, so an UPDATE joins on an integer the scan gets for
+#: free instead of reading and hashing a million lead ids. A rowid is stable until its row is
+#: deleted; DuckDB turns an UPDATE of a LIST column (``previous_owners``, at reassignment) into
+#: a delete and an insert, so a temp table is only used this way before any such UPDATE runs
+#: after it was built (the watermark UPDATE at the end, which follows reassignments, joins on
+#: ``lead_id``).
+
+
 def prepare(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> None:
     """Calendar tables covering every open clock and ``now`` + ``HORIZON``.
 
@@ -111,10 +120,11 @@ def classify(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> i
         f"""
         CREATE OR REPLACE TEMP TABLE classified AS
         WITH l AS (
-            SELECT l.*, list_filter([{empty}], lambda x: x IS NOT NULL) AS empty_fields
+            SELECT l.*, l.rowid AS srid,
+                   list_filter([{empty}], lambda x: x IS NOT NULL) AS empty_fields
             FROM lead_state l WHERE l.intent IS NULL
         )
-        SELECT l.lead_id, r.rule_id, r.intent, r.policy_id, r.team AS rule_team,
+        SELECT l.lead_id, l.srid, r.rule_id, r.intent, r.policy_id, r.team AS rule_team,
                r.recommended_action
         FROM l JOIN intent_rules r
           ON {has("form_type", "form_type")} AND {has("lead_source", "lead_source")}
@@ -140,7 +150,7 @@ def classify(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> i
                c.lead_id, NULL, l.created_at, $now, c.rule_id, c.policy_id, NULL, l.crm_owner,
                NULL, json_object('intent', c.intent, 'rule_id', c.rule_id,
                                  'rules_version', $rules_version)
-        FROM classified c JOIN lead_state l USING (lead_id)
+        FROM classified c JOIN lead_state l ON l.rowid = c.srid
         """,
         {"now": now, "rules_version": rules.version},
     )
@@ -156,7 +166,7 @@ def classify(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> i
             needs_review = CASE WHEN c.intent = 'unclear' THEN 'unclear intent' END
         FROM classified c JOIN policies p USING (policy_id)
         LEFT JOIN qual_policies q ON q.intent = c.intent
-        WHERE s.lead_id = c.lead_id
+        WHERE s.rowid = c.srid
         """,
     )
     return n
@@ -191,7 +201,8 @@ def assign(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
         f"""
         CREATE OR REPLACE TEMP TABLE to_assign AS
         WITH l AS (
-            SELECT l.lead_id, l.created_at, l.crm_owner, l.team AS forced_team, l.intent,
+            SELECT l.lead_id, l.rowid AS srid, l.created_at, l.crm_owner, l.team AS forced_team,
+                   l.intent,
                    l.service_interest, l.lead_source, l.form_type, l.campaign, l.city,
                    l.territory, l.company_size, l.lead_score,
                    m.member_id AS crm_member, m.team AS crm_member_team
@@ -219,7 +230,7 @@ def assign(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
              AND (r.score_max IS NULL OR l.lead_score <= r.score_max)
             QUALIFY row_number() OVER (PARTITION BY l.lead_id ORDER BY r.priority) = 1
         )
-        SELECT l.lead_id, l.created_at,
+        SELECT l.lead_id, l.srid, l.created_at,
                CASE WHEN l.forced_team IS NOT NULL THEN l.forced_team
                     WHEN {keep} AND l.crm_member IS NOT NULL THEN l.crm_member_team
                     ELSE coalesce(r.team, $default_team) END AS team,
@@ -273,7 +284,7 @@ def assign(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
             needs_review = CASE WHEN coalesce(a.kept_owner, p.member_id) IS NULL
                                 THEN 'no eligible owner' ELSE l.needs_review END
         FROM to_assign a LEFT JOIN rr_pick p USING (lead_id)
-        WHERE l.lead_id = a.lead_id
+        WHERE l.rowid = a.srid
         """,
     )
     run(
@@ -286,7 +297,7 @@ def assign(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
                $now, a.why, l.policy_id, NULL, l.owner, l.owner,
                json_object('team', a.team, 'assigned_by', a.why, 'crm_owner', l.crm_owner,
                            'rules_version', $rules_version)
-        FROM to_assign a JOIN lead_state l USING (lead_id)
+        FROM to_assign a JOIN lead_state l ON l.rowid = a.srid
         WHERE l.owner IS NOT NULL
         """,
         {"now": now, "rules_version": rules.version},
@@ -315,14 +326,14 @@ def set_due(con: duckdb.DuckDBPyConnection) -> None:
     """The hop-0 first-response deadline of leads that do not have one yet."""
     run(
         con,
-        "CREATE OR REPLACE TEMP TABLE due_src AS SELECT lead_id, policy_id, created_at AS start_at "
-        "FROM lead_state WHERE due_at IS NULL AND policy_id IS NOT NULL",
+        "CREATE OR REPLACE TEMP TABLE due_src AS SELECT lead_id, rowid AS srid, policy_id, "
+        "created_at AS start_at FROM lead_state WHERE due_at IS NULL AND policy_id IS NOT NULL",
     )
     run(
         con,
         f"""
         UPDATE lead_state l SET due_at = d.due_at
-        FROM ({clock_sql("due_src")}) d WHERE l.lead_id = d.lead_id
+        FROM ({clock_sql("due_src")}) d WHERE l.rowid = d.srid
         """,
     )
 
@@ -335,8 +346,8 @@ def log_responses(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
         con,
         """
         CREATE OR REPLACE TEMP TABLE resp_src AS
-        SELECT lead_id, policy_id, created_at AS start_at, response_at, due_at, owner,
-               response_via, responded_seen_at, first_seen_at
+        SELECT lead_id, rowid AS srid, policy_id, created_at AS start_at, response_at, due_at,
+               owner, response_via, responded_seen_at, first_seen_at
         FROM lead_state
         WHERE response_at IS NOT NULL AND NOT coalesce(response_logged, false)
           AND policy_id IS NOT NULL
@@ -388,7 +399,7 @@ def log_responses(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
         con,
         """
         UPDATE lead_state l SET response_logged = true
-        FROM resp r WHERE l.lead_id = r.lead_id
+        FROM resp r WHERE l.rowid = r.srid
         """,
         params,
     )
