@@ -24,7 +24,8 @@ import duckdb
 #: Default DuckDB memory limit per connection; ``LEADSLA_DUCKDB_MEMORY`` overrides it.
 MEMORY_LIMIT = "1GB"
 
-#: WAL size at which DuckDB checkpoints (see ``DuckDBStore``).
+#: WAL size at which DuckDB checkpoints (see ``DuckDBStore``); ``LEADSLA_DUCKDB_CHECKPOINT``
+#: overrides it.
 CHECKPOINT_THRESHOLD = "1GB"
 
 #: The public event log (DESIGN.md "Event log"). Append-only: nothing here updates or deletes it.
@@ -268,9 +269,16 @@ class DuckDBStore:
         )
         # A commit is durable once its WAL is written. Folding the WAL into the database file
         # (a checkpoint) rewrites every column a tick updated, across all row groups it
-        # touched; at DuckDB's 16 MB default a busy tick paid that at each of its commits.
-        # Here it happens when the WAL passes this size, or when the file is closed.
-        self.con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+        # touched. DuckDB decides at commit from an *estimate* of the transaction's size, and an
+        # UPDATE is estimated by its undo entries (a 2,048-row vector per column touched), not
+        # by the rows it changed: a snapshot that changes three columns of 50k leads spread
+        # over a million rows is "270 MB" though its WAL is 40 MB. At 1 GB the fold happens when
+        # the WAL really is large, or when the file is closed (a Prefect task, a CLI tick), and
+        # a long-lived connection (replays, the demo) folds many ticks' updates at once.
+        self.con.execute(
+            "SET checkpoint_threshold = ?",
+            [os.environ.get("LEADSLA_DUCKDB_CHECKPOINT", CHECKPOINT_THRESHOLD)],
+        )
         if not read_only:
             for ddl in SCHEMA_DDL:
                 self.con.execute(ddl)
