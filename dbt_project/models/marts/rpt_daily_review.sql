@@ -27,9 +27,10 @@ facts as (
     union all
     select escalated_date, team_id, 'issue_escalation', null from {{ ref('fct_issue_escalations') }}
     union all
-    select {{ org_date('e.occurred_at') }}, l.team_id, 'reassigned', null
-    from {{ ref('int_events_unpacked') }} as e join leads as l using (lead_id)
-    where e.event_type = 'reassigned'
+    -- reassignments of leads in lead_state, on their team (lead_team_id is null otherwise)
+    select occurred_date, lead_team_id, 'reassigned', null
+    from {{ ref('int_lead_steps') }}
+    where event_type = 'reassigned' and lead_team_id is not null
     union all
     select recovered_date, team_id, 'recovered', null from {{ ref('rpt_recovered_after_escalation') }}
     union all
@@ -87,15 +88,35 @@ grid as (
         ) as day_end
     from spine as s cross join teams as t
 ),
+-- Leads waiting at a day's end t: created before t, and neither answered nor closed before t.
+-- For a lead created at c that stopped waiting at e (its first response or close, whichever
+-- came first) that is [c < t] - [greatest(c, e) < t], so each lead adds +1 on the first window
+-- day whose end is after c and -1 on the first whose end is after greatest(c, e), and a day's
+-- count is the running sum up to it: one pass over the leads instead of one per (day, team).
+-- Day ends increase (midnights, then as_of), and the first day ending after v < as_of is v's
+-- own day. As before, only the last 32 days are counted (earlier days show 0).
+window_days as (
+    select review_date, day_end from grid
+    where team_id = 'all' and review_date >= {{ org_date(as_of()) }} - 31
+),
+waiting_steps as (
+    select team_id, created_at as step_at, 1 as delta from leads
+    union all
+    select team_id, greatest(created_at, least(first_response_at, closed_at)), -1 from leads
+    where least(first_response_at, closed_at) is not null
+),
+waiting_deltas as (
+    select greatest({{ org_date('step_at') }}, {{ org_date(as_of()) }} - 31) as first_day,
+           team_id, sum(delta) as delta
+    from waiting_steps
+    where step_at < {{ as_of() }}
+    group by grouping sets ((first_day, team_id), (first_day))
+),
 waiting as (
-    select g.review_date, g.team_id, count(l.lead_id) as waiting_at_day_end
-    from grid as g
-    left join leads as l
-      on (g.team_id = 'all' or l.team_id = g.team_id)
-     and l.created_at < g.day_end
-     and (l.first_response_at is null or l.first_response_at >= g.day_end)
-     and (l.closed_at is null or l.closed_at >= g.day_end)
-    where g.review_date >= {{ org_date(as_of()) }} - 31
+    select w.review_date, coalesce(d.team_id, 'all') as team_id,
+           cast(sum(d.delta) as bigint) as waiting_at_day_end
+    from window_days as w
+    join waiting_deltas as d on d.first_day <= w.review_date
     group by all
 ),
 patterns as (
