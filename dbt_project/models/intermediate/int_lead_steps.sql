@@ -4,12 +4,30 @@
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
 ) }}
-{%- set step_types = ['reminder_sent', 'escalated', 'reassigned', 'sla_missed',
-                      'recovered_after_escalation'] -%}
+{#- per step type, the details keys a mart reads (a key not listed stays null, and its JSON is
+    never parsed), and whether the marts show the step's policy, level, owner and target and
+    the lead's descriptive columns beside it (escalations and recoveries); reminders,
+    reassignments and sla_missed are only counted or listed with their lead's team and first
+    response, and two million columns of nulls cost nothing to write -#}
+{%- set step_types = {
+    'reminder_sent': {'keys': [], 'lead_detail': false},
+    'escalated': {'keys': ['hop'], 'lead_detail': true},
+    'reassigned': {'keys': [], 'lead_detail': false},
+    'sla_missed': {'keys': [], 'lead_detail': false},
+    'recovered_after_escalation': {
+        'keys': ['escalated_at', 'minutes_after_escalation'], 'lead_detail': true},
+} -%}
+{%- set key_types = {'hop': 'integer', 'escalated_at': 'timestamptz',
+                     'minutes_after_escalation': 'double'} -%}
+{#- event columns only escalations and recoveries show (null on the other steps) -#}
+{%- set step_columns = {'policy_id': 'varchar', 'level': 'integer', 'owner_id': 'varchar',
+                        'target_id': 'varchar'} -%}
 -- One row per lead step event (reminder_sent, escalated, reassigned, sla_missed,
--- recovered_after_escalation) with its details unpacked once and the lead's columns the marts
--- show beside it (fct_escalations, rpt_held_back, rpt_sop_mistakes, rpt_escalation_rule_firing,
--- rpt_recovered_after_escalation and rpt_daily_review read it instead of the 10M-event log).
+-- recovered_after_escalation) with the details keys the marts read unpacked once (hop on
+-- escalations, escalated_at and minutes_after_escalation on recoveries, the team on all) and
+-- the lead's columns the marts show beside it (fct_escalations, rpt_held_back,
+-- rpt_sop_mistakes, rpt_escalation_rule_firing, rpt_recovered_after_escalation and
+-- rpt_daily_review read it instead of the 10M-event log).
 -- Incremental by lead (delete+insert on lead_id): a run rewrites every row of the leads that
 --  * int_lead_sla refreshed since the largest lead_refresh_id here (their lead columns changed
 --    or they have new events), or
@@ -32,9 +50,16 @@ watermark as (
 ),
 {% endif %}
 new_steps as (
-    {% for step_type in step_types %}
+    {% for step_type, spec in step_types.items() %}
     -- one = filter per type: DuckDB pushes it into the scan (an IN list it would not)
-    select {{ event_columns }}
+    select event_id, event_type, lead_id, rule_id,
+        {%- for column, column_type in step_columns.items() %}
+        {{ column if spec['lead_detail'] else 'null::' ~ column_type ~ ' as ' ~ column }},
+        {%- endfor %}
+        {%- for key, key_type in key_types.items() %}
+        {{ key if key in spec['keys'] else 'null::' ~ key_type ~ ' as ' ~ key }},
+        {%- endfor %}
+        team_id, occurred_at, recorded_at
     from {{ events }}
     where event_type = '{{ step_type }}' and lead_id is not null
     {% if is_incremental() %}and recorded_at >= (select recorded_at from watermark){% endif %}
@@ -81,12 +106,17 @@ select
     e.escalated_at,
     e.minutes_after_escalation,
     l.team_id as lead_team_id,
-    l.lead_source,
-    l.record_url,
     l.first_response_at,
-    l.outcome_at,
-    l.outcome,
-    l.last_note_at,
-    l.refresh_id as lead_refresh_id
+    l.refresh_id as lead_refresh_id,
+    -- shown beside escalations and recoveries only (null on the other steps: a million
+    -- record_urls more to write for nothing)
+    {%- set detailed = [] -%}
+    {%- for step_type, spec in step_types.items() if spec['lead_detail'] -%}
+    {%- do detailed.append("'" ~ step_type ~ "'") -%}
+    {%- endfor %}
+    {% for column in ['lead_source', 'record_url', 'outcome_at', 'outcome', 'last_note_at'] -%}
+    case when e.event_type in ({{ detailed | join(', ') }}) then l.{{ column }} end as {{ column }}
+    {{- ',' if not loop.last }}
+    {% endfor %}
 from steps as e
 left join {{ ref('int_lead_sla') }} as l on l.lead_id = e.lead_id
