@@ -23,7 +23,8 @@ notes as (
     where activity_type = 'note'
     group by lead_id
 ),
-state as (
+-- (read twice on an incremental run, for the comparison and for the rows: computed once)
+state as {% if is_incremental() %}materialized {% endif %}(
     select
         l.*,
         n.last_note_at,
