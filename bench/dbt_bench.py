@@ -98,6 +98,7 @@ def one_tick(db: Path, now: datetime, n: int = 2000) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=10_000_000)
+    ap.add_argument("--keep", action="store_true", help="keep bench/out/dbt_bench (warehouse)")
     args = ap.parse_args()
     work = OUT / "dbt_bench"
     shutil.rmtree(work, ignore_errors=True)
@@ -116,6 +117,7 @@ def main() -> None:
     full = warehouse.build(wh, variables)
     full_s = time.perf_counter() - t
     assert full.ok, full.failures
+    full_nodes = node_timings(wh)
     now = last + timedelta(minutes=5)
     one_tick(db, now)
     t = time.perf_counter()
@@ -126,6 +128,7 @@ def main() -> None:
     inc = warehouse.build(wh, variables)
     inc_s = time.perf_counter() - t
     assert inc.ok, inc.failures
+    inc_nodes = node_timings(wh)
     results_path = OUT / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     results.update(
@@ -141,7 +144,24 @@ def main() -> None:
     )
     results_path.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps({k: v for k, v in results.items() if k.startswith("dbt_")}, indent=2))
-    shutil.rmtree(work, ignore_errors=True)
+    (OUT / "dbt_bench_nodes.json").write_text(
+        json.dumps({"full": full_nodes, "incremental": inc_nodes}, indent=2) + "\n"
+    )
+    for label, nodes in (("full", full_nodes), ("incremental", inc_nodes)):
+        print(f"slowest nodes, {label} build (s):")
+        for name, secs in list(nodes.items())[:12]:
+            print(f"  {secs:7.2f}  {name}")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def node_timings(wh: Path) -> dict[str, float]:
+    """Seconds per dbt node of the last invocation (run_results.json), slowest first: where a
+    build's time goes."""
+    path = wh.parent / f"{wh.stem}_dbt" / "target" / "run_results.json"
+    rows = json.loads(path.read_text())["results"]
+    timings = {r["unique_id"].split(".", 1)[1]: round(r["execution_time"], 2) for r in rows}
+    return dict(sorted(timings.items(), key=lambda kv: -kv[1]))
 
 
 if __name__ == "__main__":

@@ -41,8 +41,7 @@ def snapshot(db: str, warehouse_path: str) -> dict[str, int]:
 
 def run_dbt(warehouse_path: str, variables: dict[str, Any], command: str = "build") -> None:
     """``dbt build`` through PrefectDbtRunner: one Prefect task per dbt node; raises on any
-    failed model or test. A fresh warehouse first gets its incremental models created empty
-    (see leadsla.warehouse.BOOTSTRAP)."""
+    failed model or test."""
     wh = Path(warehouse_path)
     os.environ["LEADSLA_WAREHOUSE"] = str(wh)
     settings = PrefectDbtSettings(
@@ -50,8 +49,6 @@ def run_dbt(warehouse_path: str, variables: dict[str, Any], command: str = "buil
     )
     runner = PrefectDbtRunner(settings=settings, raise_on_failure=True)
     try:
-        if command == "build" and warehouse.needs_bootstrap(wh):
-            runner.invoke(warehouse.dbt_args("run", wh, variables, warehouse.BOOTSTRAP))
         runner.invoke(warehouse.dbt_args(command, wh, variables))
     finally:
         warehouse.release_dbt_connection()

@@ -112,24 +112,7 @@ def _copy(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     con.execute("BEGIN")
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS raw.sla_events AS SELECT * FROM src.sla_events LIMIT 0"
-        )
-        before = con.execute("SELECT count(*) FROM raw.sla_events").fetchall()[0][0]
-        con.execute(
-            """
-            INSERT INTO raw.sla_events
-            SELECT s.* FROM src.sla_events AS s
-            WHERE s.recorded_at >= (SELECT coalesce(max(recorded_at), '-infinity'::TIMESTAMPTZ)
-                                    FROM raw.sla_events)
-              AND s.event_id NOT IN (
-                  SELECT event_id FROM raw.sla_events
-                  WHERE recorded_at >= (SELECT coalesce(max(recorded_at),
-                                               '-infinity'::TIMESTAMPTZ) FROM raw.sla_events))
-            """
-        ).fetchall()
-        after = con.execute("SELECT count(*) FROM raw.sla_events").fetchall()[0][0]
-        counts["sla_events"] = int(after - before)
+        counts["sla_events"] = _append_events(con)
         for table in RAW_TABLES:
             if table not in present:
                 raise WarehouseError(f"the tick's database has no table {table!r}")
@@ -140,6 +123,52 @@ def _copy(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         con.execute("ROLLBACK")
         raise
     return counts
+
+
+def _append_events(con: duckdb.DuckDBPyConnection) -> int:
+    """Append the tick's events recorded since the warehouse's newest ``recorded_at``; return
+    how many.
+
+    A tick writes all its events at its ``now``, so everything at or after the newest
+    ``recorded_at`` already copied is taken again and the rows already here are dropped: a
+    tick copied halfway is completed, nothing is copied twice.
+
+    This is also where ``event_id`` is kept unique, the guarantee every mart's counts rest on.
+    A DuckDB PRIMARY KEY would say the same, but its index over 10M ids costs about a minute
+    and 2 GB to build, and a ``unique`` test rescans the whole log on every build. Here each
+    batch is checked once, when it arrives: against itself and against every id already
+    copied (one probe of the id column, well under a second at 10M). A duplicate is a fault of
+    the writer (event ids are derived from content): it fails the snapshot, naming the ids,
+    and nothing of the batch is copied.
+    """
+    con.execute("CREATE TABLE IF NOT EXISTS raw.sla_events AS SELECT * FROM src.sla_events LIMIT 0")
+    # read twice (ids for the check, then whole rows): a batch held in a temporary table would
+    # copy a first snapshot's 10M events one time more
+    batch = """
+        SELECT s.* FROM src.sla_events AS s
+        WHERE s.recorded_at >= (SELECT coalesce(max(recorded_at), '-infinity'::TIMESTAMPTZ)
+                                FROM raw.sla_events)
+          AND s.event_id NOT IN (
+              SELECT event_id FROM raw.sla_events
+              WHERE recorded_at >= (SELECT coalesce(max(recorded_at),
+                                           '-infinity'::TIMESTAMPTZ) FROM raw.sla_events))
+    """
+    duplicates = con.execute(
+        f"""
+        WITH batch AS ({batch})
+        SELECT event_id FROM batch GROUP BY event_id HAVING count(*) > 1
+        UNION
+        SELECT b.event_id FROM batch AS b SEMI JOIN raw.sla_events AS r USING (event_id)
+        ORDER BY 1 LIMIT 5
+        """
+    ).fetchall()
+    if duplicates:
+        ids = ", ".join(str(r[0]) for r in duplicates)
+        raise WarehouseError(
+            f"the tick's event log repeats event_id {ids}: event ids must be unique; "
+            "nothing was copied"
+        )
+    return int(con.execute(f"INSERT INTO raw.sla_events {batch}").fetchall()[0][0])
 
 
 @dataclass
@@ -180,6 +209,10 @@ def dbt_args(
         str(work / "target"),
         "--log-path",
         str(work / "logs"),
+        # node starts, results and errors; debug lines (every statement) would cost each node
+        # more Python time than its SQL takes
+        "--log-level-file",
+        "info",
         "--vars",
         json.dumps(variables),
         "--quiet",
@@ -188,6 +221,8 @@ def dbt_args(
 
 
 _MANIFESTS: dict[str, Manifest] = {}
+#: Warehouses (keyed like _MANIFESTS) whose build in this process already ran the unit tests.
+_UNIT_TESTED: set[str] = set()
 
 
 def build(
@@ -201,6 +236,12 @@ def build(
 
     The parsed manifest is kept per process and handed to the next ``dbtRunner``, which skips
     the ~3 s parse (the flow uses prefect-dbt's runner instead; see flows/daily_review.py).
+
+    The first ``build`` of a warehouse in a process runs everything, unit tests included; the
+    builds after it in the same process leave the unit tests out. A unit test reads only its
+    fixtures and the project's SQL, never the warehouse's data, so with the manifest unchanged
+    it can only repeat the verdict it gave (and it costs the build more than a second). A
+    build whose unit tests did not all pass runs them again next time.
     """
     from dbt.cli.main import dbtRunner
 
@@ -213,15 +254,18 @@ def build(
             raise WarehouseError(f"dbt parse failed: {parsed.exception}")
         manifest = _MANIFESTS[key] = cast("Manifest", parsed.result)
     runner = dbtRunner(manifest=manifest)
+    args = list(extra)
+    if command == "build" and key in _UNIT_TESTED:
+        args += ["--exclude-resource-type", "unit_test"]
     try:
-        if command == "build" and needs_bootstrap(warehouse):
-            boot = runner.invoke(dbt_args("run", warehouse, variables, BOOTSTRAP))
-            if not boot.success:
-                return summarise(boot.success, boot.result, boot.exception)
-        res = runner.invoke(dbt_args(command, warehouse, variables, extra))
-        return summarise(res.success, res.result, res.exception)
+        res = runner.invoke(dbt_args(command, warehouse, variables, args))
+        result = summarise(res.success, res.result, res.exception)
     finally:
         release_dbt_connection()
+    ran_unit_tests = any(n.startswith("unit_test.") for n in result.statuses)
+    if command == "build" and result.ok and ran_unit_tests:
+        _UNIT_TESTED.add(key)
+    return result
 
 
 def release_dbt_connection() -> None:
@@ -239,28 +283,6 @@ def release_dbt_connection() -> None:
             env.close()
     finally:
         DuckDBConnectionManager.close_all_connections()  # type: ignore[no-untyped-call]
-
-
-#: dbt unit tests of an incremental model read the columns of the existing relation, so a fresh
-#: warehouse first gets the incremental models created empty (``--empty``); the build that
-#: follows then fills them in full (an empty table's newest recorded_at is none).
-BOOTSTRAP = ("--select", "+config.materialized:incremental", "--empty")
-
-
-def needs_bootstrap(warehouse: Path) -> bool:
-    """True when the warehouse has no incremental model yet (a first build)."""
-    if not warehouse.exists():
-        return True
-    # same configuration as dbt-duckdb's own connection, which stays open in this process
-    con = duckdb.connect(str(warehouse))
-    try:
-        rows = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'intermediate' "
-            "AND table_name = 'int_events_unpacked'"
-        ).fetchall()
-    finally:
-        con.close()
-    return int(rows[0][0]) == 0
 
 
 def summarise(success: bool, result: Any, exception: BaseException | None) -> BuildResult:

@@ -1,14 +1,11 @@
-{{ config(
-    materialized='incremental',
-    unique_key='event_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='append_new_columns',
-) }}
--- One row per event with the details keys the marts use as typed columns. Incremental: JSON is
--- parsed once per event. A tick writes all its events with recorded_at = its now, and the
--- warehouse copies whole ticks, so everything recorded at or after the newest recorded_at
--- already here is (re)taken and merged on event_id: a re-run adds nothing, nothing is skipped.
--- After a backfill that records events older than that, run with --full-refresh.
+{{ config(materialized='view') }}
+-- One row per event with the details keys the marts use as typed columns. A view, not a table:
+-- copying 10M events and parsing every document costs more than the whole build may take, and
+-- no mart needs every key of every event. DuckDB pushes a consumer's filters (event_type =,
+-- recorded_at >=, issue_id is not null) into the scan of raw.sla_events and prunes the columns it
+-- does not select, so each document is parsed only for the keys and rows a consumer reads, and
+-- the incremental models downstream parse only the newest ticks. (Filter with = or a union of
+-- =, not IN lists: DuckDB does not push an IN list into the scan, and would read every document.)
 select
     event_id,
     event_type,
@@ -42,6 +39,3 @@ select
     try_cast(details ->> 'minutes_after_escalation' as double) as minutes_after_escalation,
     details ->> 'channel' as channel
 from {{ ref('stg_leadsla__sla_events') }}
-{% if is_incremental() %}
-where recorded_at >= (select coalesce(max(recorded_at), '-infinity'::timestamptz) from {{ this }})
-{% endif %}

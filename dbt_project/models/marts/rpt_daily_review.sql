@@ -16,53 +16,81 @@ issues as (
     from issue_events
     group by issue_id
 ),
-facts as (
-    select created_date as review_date, team_id, 'lead_in' as kind, null::double as value from leads
+-- Counted per (kind, day, team) first, each over its own rows, then summed per day and team
+-- and for the whole org: a million leads are grouped once per kind instead of being unioned
+-- into one table of every fact. The medians need the values themselves.
+counts as (
+    select created_date as review_date, team_id, 'lead_in' as kind, count(*) as n
+    from leads group by all
     union all
-    select due_date, team_id, 'met', null from leads where is_met
+    select due_date, team_id, 'met', count(*) from leads where is_met group by all
     union all
-    select due_date, team_id, 'missed', null from leads where is_missed
+    select due_date, team_id, 'missed', count(*) from leads where is_missed group by all
     union all
-    select escalated_date, team_id, 'escalation', null from {{ ref('fct_escalations') }}
+    select escalated_date, team_id, 'escalation', count(*)
+    from {{ ref('fct_escalations') }} group by all
     union all
-    select escalated_date, team_id, 'issue_escalation', null from {{ ref('fct_issue_escalations') }}
+    select escalated_date, team_id, 'issue_escalation', count(*)
+    from {{ ref('fct_issue_escalations') }} group by all
     union all
-    select {{ org_date('e.occurred_at') }}, l.team_id, 'reassigned', null
-    from {{ ref('int_events_unpacked') }} as e join leads as l using (lead_id)
-    where e.event_type = 'reassigned'
+    -- reassignments of leads in lead_state, on their team (lead_team_id is null otherwise)
+    select occurred_date, lead_team_id, 'reassigned', count(*)
+    from {{ ref('int_lead_steps') }}
+    where event_type = 'reassigned' and lead_team_id is not null
+    group by all
     union all
-    select recovered_date, team_id, 'recovered', null from {{ ref('rpt_recovered_after_escalation') }}
+    select recovered_date, team_id, 'recovered', count(*)
+    from {{ ref('rpt_recovered_after_escalation') }} group by all
     union all
-    select {{ org_date('first_response_at') }}, team_id, 'response', business_minutes_to_respond
+    select {{ org_date('outcome_at') }}, team_id, 'qualified', count(*)
+    from leads where is_qualified group by all
+    union all
+    select {{ org_date('outcome_at') }}, team_id, 'booked', count(*)
+    from leads where is_booked group by all
+    union all
+    select {{ org_date('resolved_at') }}, team_id, 'issue_resolved', count(*)
+    from issues where resolved_at is not null group by all
+),
+per_day_counts as (
+    select
+        review_date,
+        coalesce(team_id, 'all') as team_id,
+        {%- for kind, column in [('lead_in', 'leads_in'), ('met', 'sla_met'),
+                                 ('missed', 'sla_missed'), ('escalation', 'escalations'),
+                                 ('issue_escalation', 'issue_escalations'),
+                                 ('reassigned', 'reassigned'), ('recovered', 'recovered'),
+                                 ('qualified', 'qualified'), ('booked', 'booked'),
+                                 ('issue_resolved', 'issues_resolved')] %}
+        cast(coalesce(sum(n) filter (where kind = '{{ kind }}'), 0) as bigint) as {{ column }}
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from counts
+    where review_date is not null
+    group by grouping sets ((review_date, team_id), (review_date))
+),
+timings as (
+    select {{ org_date('first_response_at') }} as review_date, team_id, 'response' as kind,
+           business_minutes_to_respond as value
     from leads where first_response_at is not null
-    union all
-    select {{ org_date('outcome_at') }}, team_id, 'qualified', null from leads where is_qualified
-    union all
-    select {{ org_date('outcome_at') }}, team_id, 'booked', null from leads where is_booked
     union all
     select {{ org_date('resolved_at') }}, team_id, 'issue_resolved',
            {{ minutes_between('raised_at', 'resolved_at') }}
     from issues where resolved_at is not null
 ),
-per_day as (
+per_day_medians as (
     select
         review_date,
         coalesce(team_id, 'all') as team_id,
-        count(*) filter (where kind = 'lead_in') as leads_in,
-        count(*) filter (where kind = 'met') as sla_met,
-        count(*) filter (where kind = 'missed') as sla_missed,
-        count(*) filter (where kind = 'escalation') as escalations,
-        count(*) filter (where kind = 'issue_escalation') as issue_escalations,
-        count(*) filter (where kind = 'reassigned') as reassigned,
-        count(*) filter (where kind = 'recovered') as recovered,
         median(value) filter (where kind = 'response') as median_business_minutes_to_respond,
-        count(*) filter (where kind = 'qualified') as qualified,
-        count(*) filter (where kind = 'booked') as booked,
-        count(*) filter (where kind = 'issue_resolved') as issues_resolved,
         median(value) filter (where kind = 'issue_resolved') as median_minutes_to_resolve_issue
-    from facts
+    from timings
     where review_date is not null
     group by grouping sets ((review_date, team_id), (review_date))
+),
+per_day as (
+    select *
+    from per_day_counts
+    full join per_day_medians using (review_date, team_id)
 ),
 spine as (
     select cast(d as date) as review_date
@@ -87,15 +115,35 @@ grid as (
         ) as day_end
     from spine as s cross join teams as t
 ),
+-- Leads waiting at a day's end t: created before t, and neither answered nor closed before t.
+-- For a lead created at c that stopped waiting at e (its first response or close, whichever
+-- came first) that is [c < t] - [greatest(c, e) < t], so each lead adds +1 on the first window
+-- day whose end is after c and -1 on the first whose end is after greatest(c, e), and a day's
+-- count is the running sum up to it: one pass over the leads instead of one per (day, team).
+-- Day ends increase (midnights, then as_of), and the first day ending after v < as_of is v's
+-- own day. As before, only the last 32 days are counted (earlier days show 0).
+window_days as (
+    select review_date, day_end from grid
+    where team_id = 'all' and review_date >= {{ org_date(as_of()) }} - 31
+),
+waiting_steps as (
+    select team_id, created_at as step_at, 1 as delta from leads
+    union all
+    select team_id, greatest(created_at, least(first_response_at, closed_at)), -1 from leads
+    where least(first_response_at, closed_at) is not null
+),
+waiting_deltas as (
+    select greatest({{ org_date('step_at') }}, {{ org_date(as_of()) }} - 31) as first_day,
+           team_id, sum(delta) as delta
+    from waiting_steps
+    where step_at < {{ as_of() }}
+    group by grouping sets ((first_day, team_id), (first_day))
+),
 waiting as (
-    select g.review_date, g.team_id, count(l.lead_id) as waiting_at_day_end
-    from grid as g
-    left join leads as l
-      on (g.team_id = 'all' or l.team_id = g.team_id)
-     and l.created_at < g.day_end
-     and (l.first_response_at is null or l.first_response_at >= g.day_end)
-     and (l.closed_at is null or l.closed_at >= g.day_end)
-    where g.review_date >= {{ org_date(as_of()) }} - 31
+    select w.review_date, coalesce(d.team_id, 'all') as team_id,
+           cast(sum(d.delta) as bigint) as waiting_at_day_end
+    from window_days as w
+    join waiting_deltas as d on d.first_day <= w.review_date
     group by all
 ),
 patterns as (

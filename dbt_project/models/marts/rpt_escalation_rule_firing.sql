@@ -1,5 +1,15 @@
 -- One row per (rule, event type, team): how often a step rule fired, in all and in the last
--- 7 days against the 7 before (the weekly report's "how that changed").
+-- 7 days against the 7 before (the weekly report's "how that changed"). Lead steps come from
+-- int_lead_steps (details already unpacked), issue escalations from the log (few).
+with steps as (
+    select rule_id, event_type, team_id, occurred_at
+    from {{ ref('int_lead_steps') }}
+    where event_type in ('reminder_sent', 'escalated', 'reassigned', 'sla_missed')
+    union all
+    select rule_id, event_type, team_id, occurred_at
+    from {{ ref('int_events_unpacked') }}
+    where event_type = 'issue_escalated'
+)
 select
     rule_id,
     event_type,
@@ -9,6 +19,5 @@ select
                        and occurred_at <= {{ as_of() }}) as fired_last_7d,
     count(*) filter (where occurred_at > {{ as_of() }} - interval 14 day
                        and occurred_at <= {{ as_of() }} - interval 7 day) as fired_prior_7d
-from {{ ref('int_events_unpacked') }}
-where event_type in ('reminder_sent', 'escalated', 'reassigned', 'sla_missed', 'issue_escalated')
+from steps
 group by all

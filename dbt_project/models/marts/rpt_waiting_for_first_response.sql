@@ -1,4 +1,6 @@
--- One row per lead waiting for its first response at as_of (not answered, not closed).
+{{ config(materialized='view') }}
+-- One row per lead waiting for its first response at as_of (not answered, not closed). A
+-- view: a filter over fct_lead_sla, computed when read (the build only checks its key).
 select
     lead_id, team_id, owner_id, intent, lead_source, record_url, created_at, due_at,
     due_at <= {{ as_of() }} as is_overdue,
