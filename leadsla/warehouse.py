@@ -221,8 +221,6 @@ def dbt_args(
 
 
 _MANIFESTS: dict[str, Manifest] = {}
-#: Warehouses (keyed like _MANIFESTS) whose build in this process already ran the unit tests.
-_UNIT_TESTED: set[str] = set()
 
 
 def build(
@@ -236,12 +234,7 @@ def build(
 
     The parsed manifest is kept per process and handed to the next ``dbtRunner``, which skips
     the ~3 s parse (the flow uses prefect-dbt's runner instead; see flows/daily_review.py).
-
-    The first ``build`` of a warehouse in a process runs everything, unit tests included; the
-    builds after it in the same process leave the unit tests out. A unit test reads only its
-    fixtures and the project's SQL, never the warehouse's data, so with the manifest unchanged
-    it can only repeat the verdict it gave (and it costs the build more than a second). A
-    build whose unit tests did not all pass runs them again next time.
+    A ``build`` is the whole of it, unit tests included, every time.
     """
     from dbt.cli.main import dbtRunner
 
@@ -254,17 +247,11 @@ def build(
             raise WarehouseError(f"dbt parse failed: {parsed.exception}")
         manifest = _MANIFESTS[key] = cast("Manifest", parsed.result)
     runner = dbtRunner(manifest=manifest)
-    args = list(extra)
-    if command == "build" and key in _UNIT_TESTED:
-        args += ["--exclude-resource-type", "unit_test"]
     try:
-        res = runner.invoke(dbt_args(command, warehouse, variables, args))
+        res = runner.invoke(dbt_args(command, warehouse, variables, extra))
         result = summarise(res.success, res.result, res.exception)
     finally:
         release_dbt_connection()
-    ran_unit_tests = any(n.startswith("unit_test.") for n in result.statuses)
-    if command == "build" and result.ok and ran_unit_tests:
-        _UNIT_TESTED.add(key)
     return result
 
 
