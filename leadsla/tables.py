@@ -23,11 +23,34 @@ from leadsla.rules import RuleSet
 US = 60_000_000  # microseconds in a minute
 
 
-def _register(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
-    """Copy an Arrow table into a temp table (registered views die with the Python object)."""
+#: Temp tables that outlive a tick on a long-lived connection: the rules and calendars (built
+#: once per connection and rule set). Every other temp table is one tick's work.
+KEPT: set[str] = {"cal_range", "cal_intervals", "cal_days", "policy_anchor"}
+
+
+def _register(
+    con: duckdb.DuckDBPyConnection, name: str, table: pa.Table, *, work: bool = False
+) -> None:
+    """Copy an Arrow table into a temp table (registered views die with the Python object).
+    Rule tables are kept across ticks; ``work`` marks one tick's data instead."""
     con.register(f"{name}__arrow", table)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}__arrow")
     con.unregister(f"{name}__arrow")
+    if not work:
+        KEPT.add(name)
+
+
+def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop one tick's temp tables and views. A connection that lives across ticks (replays,
+    the demo, the bench) would otherwise keep the largest of them, a first load's million-row
+    copies, inside DuckDB's memory limit, and every later tick would run spilling to disk."""
+    for kind, catalog in (("VIEW", "duckdb_views"), ("TABLE", "duckdb_tables")):
+        for (name,) in con.execute(
+            f"SELECT {'view_name' if kind == 'VIEW' else 'table_name'} FROM {catalog}() "
+            "WHERE temporary AND NOT internal"
+        ).fetchall():
+            if name not in KEPT:
+                con.execute(f'DROP {kind} IF EXISTS temp.main."{name}"')
 
 
 def register_calendars(

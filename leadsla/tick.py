@@ -30,7 +30,7 @@ from leadsla.rules import RuleSet, load_rules
 from leadsla.sql import run, scalar
 from leadsla.state import QUARANTINE_EVENTS_SQL, apply_activities, apply_leads
 from leadsla.store import DuckDBStore, transaction
-from leadsla.tables import register_rules
+from leadsla.tables import drop_work_tables, register_rules
 
 
 @dataclass
@@ -407,7 +407,9 @@ class Ticker:
             self.delivered.deferred += res.deferred
             self.delivered.waiting = res.waiting
             self.delivered.crm_files += res.crm_files
-        return _summarize(self.store.con, now) if summary else None
+        out = _summarize(self.store.con, now) if summary else None
+        drop_work_tables(self.store.con)
+        return out
 
     def close(self) -> None:
         self.store.close()

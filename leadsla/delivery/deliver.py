@@ -228,6 +228,7 @@ def _noise_control(
                         "opens_at": pa.array(closed["opens_at"], pa.timestamp("us", tz="UTC")),
                     }
                 ),
+                work=True,
             )
             run(
                 con,

@@ -326,7 +326,7 @@ def render_pending(
         out["body_html"].append(html)
     if not rows:
         return
-    _register(con, "rendered", pa.table(out))
+    _register(con, "rendered", pa.table(out), work=True)
     run(
         con,
         """
