@@ -252,6 +252,10 @@ def register_rules(con: duckdb.DuckDBPyConnection, rules: RuleSet) -> None:
                 "seniority": [m.seniority for m in members],
                 "team_lead": [teams[m.team].lead for m in members],
                 "ord": list(range(len(members))),
+                # where delivery reaches a member, and whose office hours apply
+                "slack_id": pa.array([m.slack_id for m in members], pa.string()),
+                "phone": pa.array([m.phone for m in members], pa.string()),
+                "calendar_id": [teams[m.team].calendar for m in members],
             }
         ),
     )
@@ -263,6 +267,7 @@ def register_rules(con: duckdb.DuckDBPyConnection, rules: RuleSet) -> None:
                 "team": [t.id for t in rules.org.teams],
                 "team_lead": [t.lead for t in rules.org.teams],
                 "calendar_id": [t.calendar for t in rules.org.teams],
+                "channel": pa.array([t.channel for t in rules.org.teams], pa.string()),
             }
         ),
     )

@@ -2,10 +2,10 @@
 
 Set-based: one INSERT ... SELECT joins the events recorded at ``now`` to the routes and the org
 (recipient roles -> addresses), so a tick with ten thousand steps costs the same handful of
-statements as one with ten. Only the rows just inserted are rendered in Python (subject, text,
-HTML). ``message_id`` is derived from content (event, channel, recipient), so re-running a tick
-at the same ``now`` enqueues nothing twice; it is the email ``Message-ID`` and the webhook
-``Idempotency-Key``, which lets receivers de-duplicate across a crash.
+statements as one with ten. Subject and bodies are rendered later, when delivery sends a row
+(``render_pending``). ``message_id`` is derived from content (event, channel, recipient), so
+re-running a tick at the same ``now`` enqueues nothing twice; it is the email ``Message-ID``
+and the webhook ``Idempotency-Key``, which lets receivers de-duplicate across a crash.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ CRM_EVENTS = ("task_created", "reassigned", "escalated", "issue_escalated")
 
 
 def register_delivery_rules(con: duckdb.DuckDBPyConnection, rules: RuleSet) -> None:
-    """Routes and addresses as small tables (values bound as data, never SQL text)."""
+    """Routes, their targets and the management list as small tables (values bound as data,
+    never SQL text). Members and teams, with their addresses and calendars, are the rule
+    tables ``register_rules`` already made."""
     n = rules.notifications
     assert n is not None
     routes, targets = n.routes, [(r.id, t.to, t.via) for r in n.routes for t in r.send]
@@ -60,36 +62,7 @@ def register_delivery_rules(con: duckdb.DuckDBPyConnection, rules: RuleSet) -> N
             }
         ),
     )
-    org, teams = rules.org, rules.teams
-    _register(
-        con,
-        "notif_members",
-        pa.table(
-            {
-                "member_id": [m.id for m in org.members],
-                "team": [m.team for m in org.members],
-                "manager": pa.array([m.manager for m in org.members], pa.string()),
-                "email": [m.email for m in org.members],
-                "slack_id": pa.array([m.slack_id for m in org.members], pa.string()),
-                "phone": pa.array([m.phone for m in org.members], pa.string()),
-                "senior": [m.seniority == "senior" and m.available for m in org.members],
-                "calendar_id": [teams[m.team].calendar for m in org.members],
-                "ord": list(range(len(org.members))),
-            }
-        ),
-    )
-    _register(
-        con,
-        "notif_teams",
-        pa.table(
-            {
-                "team": [t.id for t in org.teams],
-                "lead": [t.lead for t in org.teams],
-                "channel": pa.array([t.channel for t in org.teams], pa.string()),
-                "calendar_id": [t.calendar for t in org.teams],
-            }
-        ),
-    )
+    org = rules.org
     _register(con, "notif_mgmt", pa.table({"email": pa.array(org.management, pa.string())}))
 
 
@@ -151,15 +124,16 @@ WITH pick AS (  -- the first route (file order) whose conditions the event meets
            CASE t.role
                WHEN 'owner' THEN CASE WHEN t.event_type = 'reassigned' THEN t.target
                                       ELSE t.owner END
-               WHEN 'manager' THEN coalesce(om.manager, tm.lead)
-               WHEN 'team_lead' THEN tm.lead
+               WHEN 'manager' THEN coalesce(om.manager, tm.team_lead)
+               WHEN 'team_lead' THEN tm.team_lead
                WHEN 'raiser' THEN t.raised_by
                WHEN 'senior_agent' THEN sa.member_id END AS member_id
     FROM t
-    LEFT JOIN notif_members om ON om.member_id = t.owner
-    LEFT JOIN notif_teams tm ON tm.team = coalesce(t.eteam, om.team)
-    LEFT JOIN (SELECT team, arg_min(member_id, ord) AS member_id FROM notif_members
-               WHERE senior GROUP BY team) sa ON sa.team = coalesce(t.eteam, om.team)
+    LEFT JOIN members om ON om.member_id = t.owner
+    LEFT JOIN teams tm ON tm.team = coalesce(t.eteam, om.team)
+    LEFT JOIN (SELECT team, arg_min(member_id, ord) AS member_id FROM members
+               WHERE seniority = 'senior' AND available GROUP BY team) sa
+      ON sa.team = coalesce(t.eteam, om.team)
 ), issue_rcpt AS (  -- issue events carry their own resolved recipients (issue ladder)
     SELECT w.event_id, w.role, r->>'id' AS rid, r->>'email' AS remail
     FROM (SELECT DISTINCT event_id, role, issue_details FROM w WHERE issue_id IS NOT NULL) w,
@@ -174,15 +148,15 @@ WITH pick AS (  -- the first route (file order) whose conditions the event meets
            coalesce(mm.calendar_id, tc.calendar_id) AS calendar_id
     FROM w
     LEFT JOIN issue_rcpt ir ON ir.event_id = w.event_id AND ir.role = w.role
-    LEFT JOIN notif_members mm ON mm.member_id = coalesce(ir.rid, w.member_id)
-    LEFT JOIN notif_teams tc ON tc.team = w.rteam
+    LEFT JOIN members mm ON mm.member_id = coalesce(ir.rid, w.member_id)
+    LEFT JOIN teams tc ON tc.team = w.rteam
     WHERE w.role NOT IN ('management', 'team_channel')
     UNION ALL BY NAME
     SELECT w.*, w.rteam AS rid,
            CASE WHEN w.channel IN ('slack', 'teams', 'whatsapp') THEN tm.channel
                 WHEN w.channel = 'webhook' THEN 'team:' || w.rteam END AS address,
            tm.calendar_id
-    FROM w LEFT JOIN notif_teams tm ON tm.team = w.rteam
+    FROM w LEFT JOIN teams tm ON tm.team = w.rteam
     WHERE w.role = 'team_channel'
     UNION ALL BY NAME
     SELECT w.*, 'management' AS rid, g.email AS address, $default_calendar AS calendar_id
