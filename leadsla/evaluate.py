@@ -28,7 +28,14 @@ import duckdb
 from leadsla.rules import RuleSet
 from leadsla.sql import run, scalar
 from leadsla.state import EVENT_COLS, event_id_sql
-from leadsla.tables import at_sql, clock_sql, pos_sql, register_calendars
+from leadsla.tables import (
+    at_sql,
+    clock_sql,
+    interval_at,
+    interval_of,
+    pos_sql,
+    register_calendars,
+)
 
 #: Calendar tables reach this far past ``now``: deadlines further out are computed as unknown
 #: (not yet due), which is all the engine needs; two months covers any sane policy.
@@ -364,8 +371,7 @@ def log_responses(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
                (SELECT max(e.occurred_at) FROM sla_events e
                 WHERE e.lead_id = c.lead_id AND e.event_type IN ('escalated', 'reassigned')
                   AND e.occurred_at < c.response_at) AS escalated_at
-        FROM c ASOF LEFT JOIN cal_intervals i
-          ON i.calendar_id = c.calendar_id AND c.response_at >= i.open_at
+        FROM c {interval_at("i", "c.calendar_id", "c.response_at")}
         """,
     )
     params = {"now": now, "rules_version": rules.version}
@@ -500,8 +506,7 @@ def _due_steps(
             WHERE st.kind <> 'sla_check' OR c.hop = 0
         ), t AS (
             SELECT s.*, {at_sql("s.thr_pos", "j", "s.start_at")} AS threshold_at
-            FROM s ASOF LEFT JOIN cal_intervals j
-              ON j.calendar_id = s.calendar_id AND s.thr_pos > j.cum_start_us
+            FROM s {interval_of("j", "s.calendar_id", "s.thr_pos")}
         )
         SELECT * FROM t
         WHERE NOT coalesce(done_seen_at <= greatest(threshold_at, first_seen_at), false)

@@ -15,10 +15,12 @@ canonical field list are spliced into SQL, always quoted.
 from __future__ import annotations
 
 import fnmatch
+import gzip
 import hashlib
 import re
 import tempfile
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -232,9 +234,8 @@ def read_file(
     mapped text is exactly what lead state already holds are skipped before any typing: most
     rows of a snapshot are unchanged, so a full export costs little more than reading it."""
     try:
-        res = read_raw(con, f, source)
-        total = int(scalar(con, "SELECT count(*) FROM raw_all") or 0)
-        changed = _changed_rows(con, f, source)
+        res, total = read_raw(con, f, source)
+        changed = int(scalar(con, "SELECT count(*) FROM raw_rows") or 0)
         good, bad = canonicalise(con, f, source, now)
         res.status = "loaded"
         res.rows_loaded = good + total - changed
@@ -245,53 +246,115 @@ def read_file(
         raise BadFile(f"cannot read: {str(exc).splitlines()[0]}") from exc
 
 
-def read_raw(con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source) -> FileResult:
-    """Materialise ``raw_all`` (every column as text, in file order; ``line`` and ``raw`` for
-    JSON lines and Parquet) and ``raw_rejects`` (lines the parser could not use)."""
+def read_raw(
+    con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source
+) -> tuple[FileResult, int]:
+    """Materialise ``raw_rows`` (the rows that may change something, every column as text,
+    with ``line``, ``rid`` and ``raw_hash``: see :func:`_fingerprint`) and ``raw_rejects``
+    (lines the parser could not use). Returns the result so far and the number of records."""
     if f.size == 0:
         raise BadFile("empty file (0 bytes)")
     with tempfile.TemporaryDirectory(prefix="leadsla-") as tmp:
         path = _local_path(f.url, Path(tmp))
         if f.fmt == "csv":
             return _read_csv(con, path, source)
-        if f.fmt == "jsonl":
-            return _read_jsonl(con, path)
-        return _read_parquet(con, path)
+        # JSON lines and Parquet: ``raw_all`` (with ``line`` and ``raw``) first
+        res = _read_jsonl(con, path) if f.fmt == "jsonl" else _read_parquet(con, path)
+    total = int(scalar(con, "SELECT count(*) FROM raw_all") or 0)
+    cols = [r[0] for r in run(con, "DESCRIBE raw_all").fetchall()]
+    fingerprint, skip = _fingerprint(source, cols)
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE raw_rows AS
+        SELECT r.* FROM (
+            SELECT a.*, a.rowid AS rid, {fingerprint} AS raw_hash FROM raw_all a
+        ) r {skip}
+        """,
+        {"fp": _settings_hash(source)},
+    )
+    return res, total
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> FileResult:
+#: Options of every CSV read: all text, one dialect, rejected lines kept in reject tables
+CSV_OPTIONS = (
+    "all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', "
+    "encoding = $enc, store_rejects = true, null_padding = false, strict_mode = false"
+)
+
+
+def _count_csv(path: str, enc: str) -> tuple[int, int]:
+    """(records in the CSV, physical lines in the file), on a connection of its own.
+
+    It runs on a second thread while the tick's connection reads the changed rows: that read
+    numbers records with a streaming window, which keeps it on one core, so counting on the
+    other core is nearly free, where counting inside that read would mean materialising every
+    record. The line count tells whether any record spans lines (see :func:`_csv_lines`)."""
+    con = duckdb.connect()
+    try:
+        records = int(
+            con.execute(
+                f"SELECT count(*) FROM read_csv($path, {CSV_OPTIONS})", {"path": path, "enc": enc}
+            ).fetchall()[0][0]
+        )
+    finally:
+        con.close()
+    newlines, last = 0, b"\n"
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return records, newlines + (last != b"\n")
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> tuple[FileResult, int]:
     encodings = ["utf-8", "latin-1"] if source.encoding == "auto" else [source.encoding]
     last_error = ""
-    for enc in encodings:
-        run(con, "DROP TABLE IF EXISTS reject_errors")
-        run(con, "DROP TABLE IF EXISTS reject_scans")
-        try:
-            # a parallel read keeps file order (DuckDB preserves insertion order, the default,
-            # which nothing here turns off), so a row's rowid is its record number
-            run(
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadsla-count") as pool:
+        for enc in encodings:
+            run(con, "DROP TABLE IF EXISTS reject_errors")
+            run(con, "DROP TABLE IF EXISTS reject_scans")
+            params = {"path": path, "enc": enc}
+            try:
+                cols = [
+                    r[0]
+                    for r in run(
+                        con, f"DESCRIBE SELECT * FROM read_csv($path, {CSV_OPTIONS})", params
+                    ).fetchall()
+                ]
+                counted = pool.submit(_count_csv, path, enc)
+                fingerprint, skip = _fingerprint(source, cols)
+                # Only the rows that may change something are kept: the unchanged 95% of a
+                # snapshot never become a table. row_number() OVER () numbers records in file
+                # order (a streaming window over the scan, which keeps insertion order).
+                run(
+                    con,
+                    f"""
+                    CREATE OR REPLACE TEMP TABLE raw_rows AS
+                    SELECT r.* FROM (
+                        SELECT *, row_number() OVER () - 1 AS rid, {fingerprint} AS raw_hash,
+                               rid + 2 AS line
+                        FROM read_csv($path, {CSV_OPTIONS})
+                    ) r {skip}
+                    """,
+                    {**params, "fp": _settings_hash(source)},
+                )
+            except duckdb.Error as exc:
+                last_error = str(exc).splitlines()[0]
+                continue
+            bad_enc = scalar(
                 con,
-                """
-                CREATE OR REPLACE TEMP TABLE raw_all AS
-                SELECT * FROM read_csv($path, all_varchar = true, header = true, delim = ',',
-                    quote = '"', escape = '"', encoding = $enc, store_rejects = true,
-                    null_padding = false, strict_mode = false)
-                """,
-                {"path": path, "enc": enc},
+                "SELECT count(*) FROM reject_errors WHERE error_type ILIKE '%ENCODING%' "
+                "OR error_type ILIKE '%UNICODE%'",
             )
-        except duckdb.Error as exc:
-            last_error = str(exc).splitlines()[0]
-            continue
-        bad_enc = scalar(
-            con,
-            "SELECT count(*) FROM reject_errors WHERE error_type ILIKE '%ENCODING%' "
-            "OR error_type ILIKE '%UNICODE%'",
-        )
-        if bad_enc and enc != encodings[-1]:
-            last_error = "not valid UTF-8"
-            continue
-        break
-    else:
-        raise BadFile(f"cannot read as CSV ({', '.join(encodings)}): {last_error}")
+            if bad_enc and enc != encodings[-1]:
+                last_error = "not valid UTF-8"
+                continue
+            break
+        else:
+            raise BadFile(f"cannot read as CSV ({', '.join(encodings)}): {last_error}")
+        records, physical = counted.result()
     run(
         con,
         """
@@ -304,6 +367,9 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> File
         FROM reject_errors GROUP BY line ORDER BY line
         """,
     )
+    rejected = int(scalar(con, "SELECT coalesce(sum(size), 0) FROM raw_rejects") or 0)
+    # every record on a line of its own (no quoted newline, no blank line): line = number + 2
+    one_line_each = physical == 1 + records + rejected
     footer = 0
     if source.footer_regex:
         pattern = re.compile(source.footer_regex)
@@ -316,52 +382,98 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> File
             first = min(footer_lines)
             footer = sum(int(size) for ln, _, size in rows if ln >= first)
             run(con, "DELETE FROM raw_rejects WHERE line >= ?", [first])
-    return FileResult(status="read", footer_lines=footer)
+    # the read numbered lines as if every record took one and none was rejected
+    if not one_line_each or rejected:
+        _csv_lines(con, None if one_line_each else (path, enc, cols))
+    return FileResult(status="read", footer_lines=footer), records
 
 
-def _csv_lines(con: duckdb.DuckDBPyConnection, cols: list[str]) -> None:
-    """Physical line numbers for the rows kept in ``raw_rows`` (by ``rid``, the record number
-    in ``raw_all``): the header, plus the lines every earlier record (its quoted newlines
-    included) and every rejected record before it took up. Without quoted newlines anywhere a
-    record's base line is its number plus two, which spares a window over the whole file."""
-    any_nl = " OR ".join(f"contains({_q(c)}, chr(10))" for c in cols) or "false"
-    embedded = con.execute(f"SELECT 1 FROM raw_all WHERE {any_nl} LIMIT 1").fetchall()
-    if embedded:
+def _csv_lines(con: duckdb.DuckDBPyConnection, reread: tuple[str, str, list[str]] | None) -> None:
+    """Physical line numbers for the rows kept in ``raw_rows`` (by ``rid``, the number of the
+    record among the parsed ones) and for ``raw_rejects``.
+
+    DuckDB numbers a rejected record by its place among all records (as if each took one line)
+    and parsed ones not at all, so both are placed on one axis first: a record's *ordinal* is
+    its place among all records, parsed or rejected. Its line is then the ordinal, plus two
+    (the header, counting from one), plus the extra lines every earlier record spanned. When
+    every record sits on one line (``reread`` is None, see :func:`_read_csv`) there are no
+    extra lines; otherwise the file (``reread``: path, encoding, columns) is read once more
+    for the parsed records that span lines (rejected ones carry their own text)."""
+    spans = "SELECT NULL::BIGINT AS rid, NULL::BIGINT AS nl WHERE false"
+    if reread is not None:
+        path, enc, cols = reread
         nl = " + ".join(
             f"coalesce(length({_q(c)}) - length(replace({_q(c)}, chr(10), '')), 0)" for c in cols
         )
-        base = f"""
-            SELECT rid, 2 + coalesce(sum(size) OVER (ORDER BY rid ROWS BETWEEN UNBOUNDED
-                                                     PRECEDING AND 1 PRECEDING), 0) AS base_line
-            FROM (SELECT rowid AS rid, 1 + ({nl}) AS size FROM raw_all)
+        run(
+            con,
+            f"""
+            CREATE OR REPLACE TEMP TABLE raw_spans AS
+            SELECT rid, nl FROM (
+                SELECT row_number() OVER () - 1 AS rid, {nl or "0"} AS nl
+                FROM read_csv($path, {CSV_OPTIONS})
+            ) WHERE nl > 0
+            """,
+            {"path": path, "enc": enc},
+        )
+        spans = "SELECT rid, nl FROM raw_spans"
+    # the k-th rejected record (by line) follows ``good_before`` parsed ones: a parsed record
+    # ``rid`` has as many rejected ones before it as the last of those with good_before <= rid
+    run(
+        con,
         """
-        join = f"JOIN ({base}) b USING (rid)"
-        base_line = "b.base_line"
-    else:
-        join, base_line = "", "k.rid + 2"
+        CREATE OR REPLACE TEMP TABLE raw_rejk AS
+        SELECT good_before, max(k) AS k FROM (
+            SELECT line - 2 - (row_number() OVER (ORDER BY line) - 1) AS good_before,
+                   row_number() OVER (ORDER BY line) AS k
+            FROM raw_rejects)
+        GROUP BY good_before
+        """,
+    )
     run(
         con,
         f"""
+        CREATE OR REPLACE TEMP TABLE raw_extra AS
+        SELECT o, sum(extra) OVER (ORDER BY o) AS cum FROM (
+            SELECT s.rid + coalesce(r.k, 0) AS o, s.nl AS extra
+            FROM ({spans}) s ASOF LEFT JOIN raw_rejk r ON s.rid >= r.good_before
+            UNION ALL
+            SELECT line - 2, size - 1 FROM raw_rejects WHERE size > 1)
+        """,
+    )
+    run(
+        con,
+        """
         CREATE OR REPLACE TEMP TABLE raw_rows AS
-        WITH kb AS (SELECT k.*, {base_line} AS base_line FROM raw_rows k {join}),
-        rej AS (
-            SELECT line - coalesce(sum(size) OVER (ORDER BY line ROWS BETWEEN UNBOUNDED
-                                                  PRECEDING AND 1 PRECEDING), 0) AS at_base,
-                   sum(size) OVER (ORDER BY line) AS shift
-            FROM raw_rejects
+        WITH k AS (
+            SELECT k.*, k.rid + coalesce(r.k, 0) AS o
+            FROM raw_rows k ASOF LEFT JOIN raw_rejk r ON k.rid >= r.good_before
         )
-        SELECT kb.* EXCLUDE (base_line), kb.base_line + coalesce(r.shift, 0) AS line
-        FROM kb ASOF LEFT JOIN rej r ON kb.base_line >= r.at_base
-        ORDER BY kb.rid
+        SELECT k.* EXCLUDE (o, line), k.o + 2 + coalesce(e.cum, 0) AS line
+        FROM k ASOF LEFT JOIN raw_extra e ON k.o > e.o
+        ORDER BY k.rid
+        """,
+    )
+    run(
+        con,
+        """
+        CREATE OR REPLACE TEMP TABLE raw_rejects AS
+        SELECT r.* REPLACE (r.line + coalesce(e.cum, 0) AS line)
+        FROM raw_rejects r ASOF LEFT JOIN raw_extra e ON r.line - 2 > e.o
+        ORDER BY r.line
         """,
     )
 
 
-def _changed_rows(con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source) -> int:
-    """``raw_rows``: the rows of ``raw_all`` that may change something, with ``line`` and
-    ``raw_hash`` (a fingerprint of the mapped text and the source's settings). For leads, a
-    row whose fingerprint lead state already holds is dropped here. Returns the count kept."""
-    cols = [r[0] for r in run(con, "DESCRIBE raw_all").fetchall()]
+def _settings_hash(source: Source) -> str:
+    """The source's settings, folded into every row fingerprint: other mappings, other rows."""
+    return hashlib.blake2b(source.model_dump_json().encode(), digest_size=8).hexdigest()
+
+
+def _fingerprint(source: Source, cols: list[str]) -> tuple[str, str]:
+    """SQL of a row's ``raw_hash`` (over the export's own text of every mapped column and
+    parameter ``$fp``, :func:`_settings_hash`) and, for leads, the anti-join that drops a row
+    whose fingerprint lead state already holds: a snapshot row nobody changed."""
     headers = set(cols) - {"line", "raw"}
     fields = ENTITY_FIELDS[source.entity]
     # the export's own text of every mapped column, untrimmed: hashing it costs less than the
@@ -371,7 +483,6 @@ def _changed_rows(con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source)
         names = source.columns.get(fld, fld)
         mapped += [n for n in ([names] if isinstance(names, str) else names) if n in headers]
     lead_id = _field_expr("lead_id", source, headers)
-    fp = hashlib.blake2b(source.model_dump_json().encode(), digest_size=8).hexdigest()
     fingerprint = f"hash($fp, {', '.join(_q(c) for c in dict.fromkeys(mapped))})"
     skip = ""
     if source.entity == "leads" and lead_id is not None:
@@ -379,19 +490,7 @@ def _changed_rows(con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source)
         # lead's same row (a collision between different rows is ~1 in 10^13 at a million
         # leads); joining on the integer alone spares hashing a million lead ids every tick
         skip = "ANTI JOIN lead_state s ON s.row_hash = r.raw_hash"
-    run(
-        con,
-        f"""
-        CREATE OR REPLACE TEMP TABLE raw_rows AS
-        SELECT r.* FROM (
-            SELECT a.*, a.rowid AS rid, {fingerprint} AS raw_hash FROM raw_all a
-        ) r {skip}
-        """,
-        {"fp": fp},
-    )
-    if "line" not in cols:
-        _csv_lines(con, cols)
-    return int(scalar(con, "SELECT count(*) FROM raw_rows") or 0)
+    return fingerprint, skip
 
 
 def _read_jsonl(con: duckdb.DuckDBPyConnection, path: str) -> FileResult:

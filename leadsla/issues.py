@@ -42,7 +42,7 @@ from leadsla.rules import RuleSet
 from leadsla.rules.models import ISSUE_FIELDS, Source
 from leadsla.sql import run, scalar
 from leadsla.state import EVENT_COLS, event_id_sql, sql_list
-from leadsla.tables import clock_sql, pos_sql
+from leadsla.tables import clock_sql, interval_at, pos_sql
 
 #: Statuses (lower case) that mean the owning team has responded / the issue is resolved, for
 #: feeds that report a status instead of the timestamps.
@@ -587,13 +587,11 @@ def _responses(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
             FROM issue_state
             WHERE verdict = 'valid' AND resolved_at IS NOT NULL AND NOT resolved_logged
         ), a AS (
-            SELECT r.*, {pos_sql("r.happened_at", "i")} AS at_pos FROM r
-            ASOF LEFT JOIN cal_intervals i
-              ON i.calendar_id = r.calendar_id AND r.happened_at >= i.open_at
+            SELECT r.*, {pos_sql("r.happened_at", "i")} AS at_pos
+            FROM r {interval_at("i", "r.calendar_id", "r.happened_at")}
         )
         SELECT a.*, round((a.at_pos - {pos_sql("a.raised_at", "k")}) / 6e7, 2) AS bus_min
-        FROM a ASOF LEFT JOIN cal_intervals k
-          ON k.calendar_id = a.calendar_id AND a.raised_at >= k.open_at
+        FROM a {interval_at("k", "a.calendar_id", "a.raised_at")}
         """,
     )
     n = int(scalar(con, "SELECT count(*) FROM iresp") or 0)

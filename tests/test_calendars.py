@@ -12,7 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadsla.calendars import BusinessCalendar, parse_hhmm
-from leadsla.tables import at_sql, pos_sql
+from leadsla.tables import (
+    at_sql,
+    index_intervals,
+    index_ranges,
+    interval_at,
+    interval_of,
+    pos_sql,
+    range_join,
+)
 
 IST = ZoneInfo("Asia/Kolkata")
 MON_SAT = dict.fromkeys(range(6), ((570, 1110),))  # 09:30-18:30
@@ -161,16 +169,17 @@ def test_business_time_is_additive(cal: BusinessCalendar, a: datetime, s1: int, 
 def test_sql_positions_agree_with_python(
     cal: BusinessCalendar, t: datetime, minutes: list[int]
 ) -> None:
-    """The engine's ASOF-join arithmetic over interval_table gives the same deadlines."""
+    """The engine's lookups and arithmetic over interval_table give the same deadlines."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     iv = cal.interval_table(t - timedelta(days=5), t + timedelta(days=20))
     con.register("iv", iv)
     con.execute(
-        "CREATE TABLE cal_intervals AS SELECT calendar_id, open_at, close_at, "
+        "CREATE TEMP TABLE cal_intervals AS SELECT calendar_id, open_at, close_at, "
         "CAST(round(cum_start_s * 1e6) AS BIGINT) AS cum_start_us, "
         "CAST(round(cum_end_s * 1e6) AS BIGINT) AS cum_end_us FROM iv"
     )
+    index_intervals(con)
     con.execute("CREATE TABLE q (start_at TIMESTAMPTZ, add_us BIGINT, calendar_id VARCHAR)")
     con.executemany("INSERT INTO q VALUES (?, ?, ?)",
                     [(t, m * 60_000_000, cal.calendar_id) for m in minutes])  # fmt: skip
@@ -178,13 +187,66 @@ def test_sql_positions_agree_with_python(
         f"""
         WITH p AS (
             SELECT q.*, {pos_sql("q.start_at", "i")} + q.add_us AS target
-            FROM q ASOF LEFT JOIN cal_intervals i
-              ON i.calendar_id = q.calendar_id AND q.start_at >= i.open_at
+            FROM q {interval_at("i", "q.calendar_id", "q.start_at")}
         )
         SELECT p.add_us, {at_sql("p.target", "j", "p.start_at")}
-        FROM p ASOF LEFT JOIN cal_intervals j
-          ON j.calendar_id = p.calendar_id AND p.target > j.cum_start_us
+        FROM p {interval_of("j", "p.calendar_id", "p.target")}
         """
     ).fetchall()
+    assert len(rows) == len(minutes)
     for add_us, got in rows:
         assert got == cal.add_business_minutes(t, add_us / 60_000_000)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cuts=st.dictionaries(
+        st.sampled_from(["a", "b"]),
+        st.lists(st.integers(0, 40 * 3_600_000_000), min_size=1, max_size=12, unique=True),
+        min_size=1,
+    ),
+    probes=st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(-5, 50 * 3_600_000_000)),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_range_index_finds_what_asof_finds(
+    cuts: dict[str, list[int]], probes: list[tuple[str, int]]
+) -> None:
+    """``range_join`` on an ``index_ranges`` table picks the row an ASOF join picks, for both
+    directions the engine uses (last start <= x, first end >= x), before the first row, past
+    the last and in a part with no rows at all."""
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE pts (part VARCHAR, k BIGINT)")
+    con.executemany("INSERT INTO pts VALUES (?, ?)",
+                    [(p, k) for p, ks in cuts.items() for k in ks])  # fmt: skip
+    con.execute("CREATE TEMP TABLE q (part VARCHAR, x BIGINT)")
+    con.executemany("INSERT INTO q VALUES (?, ?)", probes)
+    # last k <= x: each row owns [k, next k)
+    index_ranges(
+        con,
+        "idx_last",
+        "SELECT *, lead(k) OVER (PARTITION BY part ORDER BY k) AS nk FROM pts",
+        "r.part",
+        "r.k",
+        "r.nk",
+    )
+    # first k >= x: each row owns (previous k, k]
+    index_ranges(
+        con,
+        "idx_first",
+        "SELECT *, lag(k) OVER (PARTITION BY part ORDER BY k) AS pk FROM pts",
+        "r.part",
+        "r.pk + 1",
+        "r.k + 1",
+    )
+    for idx, asof in (("idx_last", "q.x >= p.k"), ("idx_first", "q.x <= p.k")):
+        got = con.execute(
+            f"SELECT q.part, q.x, i.k FROM q {range_join(idx, 'i', 'q.part', 'q.x')} ORDER BY ALL"
+        ).fetchall()
+        want = con.execute(
+            f"SELECT q.part, q.x, p.k FROM q ASOF LEFT JOIN pts p ON p.part = q.part AND {asof}"
+            " ORDER BY ALL"
+        ).fetchall()
+        assert got == want, idx

@@ -79,6 +79,47 @@ def test_bad_rows_are_quarantined_with_file_line_reason(
     assert '"created_at":"soon"' in q(con, "SELECT raw FROM quarantine WHERE line = 5")[0][0]
 
 
+HEAD = "lead_id,created_at,name,message\n"
+T = "2026-11-23 10:00"
+
+
+@pytest.mark.parametrize(
+    ("body", "quarantined", "received"),
+    [
+        # every record on one line; A2 is unparseable (too few fields), A3 has a bad time
+        (f"A1,{T},A,x\nA2,{T}\nA3,soon,C,x\nA4,{T},D,y\n", [3, 4], {"A1": 2, "A4": 5}),
+        # A1 spans lines 2-3 (a quoted newline)
+        (f'A1,{T},A,"two\nlines"\nA2,{T}\nA3,soon,C,x\nA4,{T},D,y\n', [4, 5], {"A1": 2, "A4": 6}),
+        # a rejected record spanning lines 2-3, two rejected in a row, a parsed one spanning 5-6
+        (
+            f'B1,{T},"x\ny"\nB2,{T}\nB3,{T},C,"p\nq"\nB4,soon,D,x\nB5,{T},E,y\n',
+            [2, 4, 7],
+            {"B3": 5, "B5": 8},
+        ),
+    ],
+)
+def test_line_numbers_count_rejected_and_multi_line_records(
+    rules_dir: Path,
+    exports: Path,
+    tmp_path: Path,
+    body: str,
+    quarantined: list[int],
+    received: dict[str, int],
+) -> None:
+    """Lines are physical: unparseable records and records with quoted newlines push every
+    later line down, both for rows quarantined after typing and for rejected records."""
+    (exports / "leads_20261123T050000Z.csv").write_text(HEAD + body)
+    con = tick(rules_dir, exports, tmp_path)
+    assert [r[0] for r in q(con, "SELECT line FROM quarantine ORDER BY line")] == quarantined
+    got = q(con, "SELECT lead_id, details->>'line' FROM sla_events"
+                 " WHERE event_type = 'lead_received'")  # fmt: skip
+    assert {k: int(v) for k, v in got} == received
+    total = len(quarantined) + len(received)
+    assert q(con, "SELECT rows_read, rows_quarantined FROM export_manifest") == [
+        (total, len(quarantined))
+    ]
+
+
 def test_naive_times_use_the_source_zone_and_offsets_are_kept(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:
