@@ -262,18 +262,28 @@ def read_raw(
         res = _read_jsonl(con, path) if f.fmt == "jsonl" else _read_parquet(con, path)
     total = int(scalar(con, "SELECT count(*) FROM raw_all") or 0)
     cols = [r[0] for r in run(con, "DESCRIBE raw_all").fetchall()]
+    _keep_changed(con, source, cols, "SELECT a.*, a.rowid AS rid FROM raw_all a", {})
+    return res, total
+
+
+def _keep_changed(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    cols: list[str],
+    numbered: str,
+    params: dict[str, Any],
+) -> None:
+    """``raw_rows``: the rows of query ``numbered`` (the export's columns ``cols`` plus ``rid``)
+    that may change something, with their ``raw_hash`` (:func:`_fingerprint`)."""
     fingerprint, skip = _fingerprint(source, cols)
     run(
         con,
         f"""
         CREATE OR REPLACE TEMP TABLE raw_rows AS
-        SELECT r.* FROM (
-            SELECT a.*, a.rowid AS rid, {fingerprint} AS raw_hash FROM raw_all a
-        ) r {skip}
+        SELECT r.* FROM (SELECT n.*, {fingerprint} AS raw_hash FROM ({numbered}) n) r {skip}
         """,
-        {"fp": _settings_hash(source)},
+        {**params, "fp": _settings_hash(source)},
     )
-    return res, total
 
 
 #: Options of every CSV read: all text, one dialect, rejected lines kept in reject tables
@@ -324,21 +334,17 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> tupl
                     ).fetchall()
                 ]
                 counted = pool.submit(_count_csv, path, enc)
-                fingerprint, skip = _fingerprint(source, cols)
                 # Only the rows that may change something are kept: the unchanged 95% of a
                 # snapshot never become a table. row_number() OVER () numbers records in file
-                # order (a streaming window over the scan, which keeps insertion order).
-                run(
+                # order (a streaming window over the scan, which keeps insertion order); the
+                # line assumes one line per record until _csv_lines says otherwise.
+                _keep_changed(
                     con,
-                    f"""
-                    CREATE OR REPLACE TEMP TABLE raw_rows AS
-                    SELECT r.* FROM (
-                        SELECT *, row_number() OVER () - 1 AS rid, {fingerprint} AS raw_hash,
-                               rid + 2 AS line
-                        FROM read_csv($path, {CSV_OPTIONS})
-                    ) r {skip}
-                    """,
-                    {**params, "fp": _settings_hash(source)},
+                    source,
+                    cols,
+                    "SELECT *, row_number() OVER () - 1 AS rid, rid + 2 AS line"
+                    f" FROM read_csv($path, {CSV_OPTIONS})",
+                    params,
                 )
             except duckdb.Error as exc:
                 last_error = str(exc).splitlines()[0]
