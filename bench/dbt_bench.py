@@ -1,11 +1,20 @@
 """``make bench`` (after bench/run.py): the review's dbt build over a 10M-event log.
 
 A tick-shaped database is generated in SQL (1M leads, 10 events each, details JSON like the
-tick's), snapshotted into a warehouse and built: ``dbt_full_s`` is the first full build (the
-dbtRunner with its parse included once, as the review flow's first run of the day), then one
-tick's worth of new events (2,000) is appended, snapshotted and built again:
-``dbt_incremental_s`` (the manifest reused in process). Both are merged into
-``bench/out/results.json`` without touching the keys other benchmarks wrote.
+tick's) and snapshotted into a warehouse. Timed, in process, each on its own:
+
+- ``dbt_parse_s``: importing dbt and parsing the project (no partial-parse file yet: a first
+  run). Every build after it is handed that manifest, as the review's builds are.
+- ``dbt_full_s``: the first build (models and data tests, as the review builds).
+- ``dbt_incremental_s``: after one tick's worth of new events (2,000) is appended and
+  snapshotted, the next build.
+- ``dbt_parse_partial_s``: importing dbt and parsing in a new process (the next day's review)
+  with the ``partial_parse.msgpack`` the first parse left in the target folder.
+- ``dbt_full_with_unit_tests_s``: the first build again, with the unit tests (as the test suite
+  and CI build), on a copy of the same snapshot.
+
+All are merged into ``bench/out/results.json`` without touching the keys other benchmarks
+wrote; per-node timings go to ``bench/out/dbt_bench_nodes.json``.
 Run: ``python -m bench.dbt_bench [--events N]``.
 """
 
@@ -14,6 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -113,22 +124,38 @@ def main() -> None:
     t = time.perf_counter()
     warehouse.snapshot(db, wh)
     snap_s = time.perf_counter() - t
+    # the same snapshot, for the build with unit tests after the timed ones
+    wh_unit = work / "with_unit_tests" / "warehouse.duckdb"
+    wh_unit.parent.mkdir()
+    shutil.copyfile(wh, wh_unit)
+    t = time.perf_counter()
+    warehouse.parse(wh)
+    parse_s = time.perf_counter() - t
     t = time.perf_counter()
     full = warehouse.build(wh, variables)
     full_s = time.perf_counter() - t
     assert full.ok, full.failures
+    assert not any(n.startswith("unit_test.") for n in full.statuses)
     full_nodes = node_timings(wh)
     now = last + timedelta(minutes=5)
     one_tick(db, now)
     t = time.perf_counter()
     copied = warehouse.snapshot(db, wh)
     snap_inc_s = time.perf_counter() - t
-    variables["as_of"] = (now + timedelta(minutes=1)).isoformat()
+    inc_variables = {**variables, "as_of": (now + timedelta(minutes=1)).isoformat()}
     t = time.perf_counter()
-    inc = warehouse.build(wh, variables)
+    inc = warehouse.build(wh, inc_variables)
     inc_s = time.perf_counter() - t
     assert inc.ok, inc.failures
     inc_nodes = node_timings(wh)
+    parse_partial_s = parse_in_new_process(wh)
+    warehouse.parse(wh_unit)
+    t = time.perf_counter()
+    with_unit = warehouse.build(wh_unit, variables, unit_tests=True)
+    full_unit_s = time.perf_counter() - t
+    assert with_unit.ok, with_unit.failures
+    assert sum(n.startswith("unit_test.") for n in with_unit.statuses) >= 5
+    unit_nodes = node_timings(wh_unit, kind="unit_test")
     results_path = OUT / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     results.update(
@@ -136,18 +163,28 @@ def main() -> None:
             "dbt_events": args.events,
             "dbt_generate_s": round(gen_s, 2),
             "dbt_snapshot_full_s": round(snap_s, 2),
+            "dbt_parse_s": round(parse_s, 2),
             "dbt_full_s": round(full_s, 2),
             "dbt_snapshot_incremental_s": round(snap_inc_s, 2),
             "dbt_incremental_events": copied["sla_events"],
             "dbt_incremental_s": round(inc_s, 2),
+            "dbt_parse_partial_s": round(parse_partial_s, 2),
+            "dbt_full_with_unit_tests_s": round(full_unit_s, 2),
         }
     )
     results_path.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps({k: v for k, v in results.items() if k.startswith("dbt_")}, indent=2))
     (OUT / "dbt_bench_nodes.json").write_text(
-        json.dumps({"full": full_nodes, "incremental": inc_nodes}, indent=2) + "\n"
+        json.dumps(
+            {"full": full_nodes, "incremental": inc_nodes, "unit_tests": unit_nodes}, indent=2
+        )
+        + "\n"
     )
-    for label, nodes in (("full", full_nodes), ("incremental", inc_nodes)):
+    for label, nodes in (
+        ("full", full_nodes),
+        ("incremental", inc_nodes),
+        ("full with unit tests, its unit tests", unit_nodes),
+    ):
         print(f"slowest nodes, {label} build (s):")
         for name, secs in list(nodes.items())[:12]:
             print(f"  {secs:7.2f}  {name}")
@@ -155,12 +192,33 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def node_timings(wh: Path) -> dict[str, float]:
+def parse_in_new_process(wh: Path) -> float:
+    """Seconds a new process takes to import dbt and parse the project for ``wh``, reading the
+    partial-parse file an earlier parse left beside it (as the next day's review does)."""
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from leadsla import warehouse\n"
+        "t = time.perf_counter()\n"
+        "warehouse.parse(Path(sys.argv[1]))\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(wh)], cwd=REPO, check=True, capture_output=True, text=True
+    )
+    return float(out.stdout.split()[-1])
+
+
+def node_timings(wh: Path, kind: str | None = None) -> dict[str, float]:
     """Seconds per dbt node of the last invocation (run_results.json), slowest first: where a
-    build's time goes."""
+    build's time goes. ``kind`` keeps one resource type (``unit_test``, ``model``, ...)."""
     path = wh.parent / f"{wh.stem}_dbt" / "target" / "run_results.json"
     rows = json.loads(path.read_text())["results"]
-    timings = {r["unique_id"].split(".", 1)[1]: round(r["execution_time"], 2) for r in rows}
+    timings = {
+        r["unique_id"].split(".", 1)[1]: round(r["execution_time"], 2)
+        for r in rows
+        if kind is None or r["unique_id"].startswith(f"{kind}.")
+    }
     return dict(sorted(timings.items(), key=lambda kv: -kv[1]))
 
 

@@ -41,7 +41,8 @@ def snapshot(db: str, warehouse_path: str) -> dict[str, int]:
 
 def run_dbt(warehouse_path: str, variables: dict[str, Any], command: str = "build") -> None:
     """``dbt build`` through PrefectDbtRunner: one Prefect task per dbt node; raises on any
-    failed model or test."""
+    failed model or test. Models and data tests: ``warehouse.dbt_args`` leaves the unit tests
+    to development and CI, as for every review build."""
     wh = Path(warehouse_path)
     os.environ["LEADSLA_WAREHOUSE"] = str(wh)
     settings = PrefectDbtSettings(

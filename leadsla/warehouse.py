@@ -10,7 +10,8 @@ working file:
    (ticks hold the file for well under a second, see :data:`LOCK_RETRY_S`), so neither side
    fails. The flow also takes the ``leadsla-db`` concurrency slot the tick takes.
 2. :func:`build` runs dbt in process (``dbtRunner`` with a stored manifest: no 3 s re-parse) on
-   the warehouse file, which only the review writes.
+   the warehouse file, which only the review writes: models and data tests; the unit tests run
+   in development and CI (``unit_tests=True``), see :func:`dbt_args`.
 3. :func:`publish` copies the warehouse to a temporary file next to the published one and
    renames it over it (atomic on one file system): an analyst holding the old copy open keeps
    reading it, the next open sees the new one, nobody ever sees half a file.
@@ -194,11 +195,34 @@ def dbt_vars(
 
 
 def dbt_args(
-    command: str, warehouse: Path, variables: dict[str, Any], extra: Sequence[str] = ()
+    command: str,
+    warehouse: Path,
+    variables: dict[str, Any],
+    extra: Sequence[str] = (),
+    *,
+    unit_tests: bool = False,
 ) -> list[str]:
     """Arguments for dbt: project and profiles in the repo, target/logs beside the warehouse
-    (so a read-only checkout works and two warehouses never share a target folder)."""
+    (so a read-only checkout works and two warehouses never share a target folder).
+
+    ``unit_tests`` is the one switch for dbt's unit tests, here for both runners (this
+    module's and prefect-dbt's in flows/daily_review.py). The review's builds leave them out:
+    a unit test reads only its fixtures and the project's SQL, never the warehouse's data, so
+    it can only repeat the verdict it gave when that SQL was tested, and a build's five cost
+    about 2 s at 10M events. dbt's documentation recommends exactly this, "only running unit
+    tests in development or CI environments. Since the inputs of the unit tests are static,
+    there's no need to use additional compute cycles running them in production", excluding
+    them with ``--exclude-resource-type unit_test``
+    (https://docs.getdbt.com/docs/build/unit-tests, "When to run unit tests"). The test suite
+    builds with ``unit_tests=True`` and checks that every unit test ran and passed
+    (tests/test_dbt.py); by hand, ``make dbt-unit``.
+    """
     work = warehouse.parent / f"{warehouse.stem}_dbt"
+    skip_unit_tests = (
+        ["--exclude-resource-type", "unit_test"]
+        if not unit_tests and command.split()[0] in {"build", "test"}
+        else []
+    )
     return [
         *command.split(),
         "--project-dir",
@@ -216,11 +240,35 @@ def dbt_args(
         "--vars",
         json.dumps(variables),
         "--quiet",
+        *skip_unit_tests,
         *extra,
     ]
 
 
 _MANIFESTS: dict[str, Manifest] = {}
+
+
+def parse(warehouse: Path) -> Manifest:
+    """The project's parsed manifest for builds of ``warehouse``: parsed once per process and
+    warehouse folder, then handed to every ``dbtRunner`` (which then skips the ~3 s parse).
+
+    Parsed without ``--vars``: no var decides a ref or a config here, every var is read when a
+    node is compiled at run time (from the build's own ``--vars``). That keeps dbt's partial
+    parsing useful across processes: dbt reparses everything when the ``--vars`` it parsed with
+    change, and a build's ``as_of`` changes every day, while ``partial_parse.msgpack`` in the
+    target folder (beside the warehouse) survives from one day's review to the next.
+    """
+    key = str(warehouse.parent)
+    manifest = _MANIFESTS.get(key)
+    if manifest is None:
+        from dbt.cli.main import dbtRunner
+
+        os.environ["LEADSLA_WAREHOUSE"] = str(warehouse)
+        parsed = dbtRunner().invoke(dbt_args("parse", warehouse, {}))
+        if not parsed.success:
+            raise WarehouseError(f"dbt parse failed: {parsed.exception}")
+        manifest = _MANIFESTS[key] = cast("Manifest", parsed.result)
+    return manifest
 
 
 def build(
@@ -229,26 +277,22 @@ def build(
     *,
     command: str = "build",
     extra: Sequence[str] = (),
+    unit_tests: bool = False,
 ) -> BuildResult:
-    """Run ``dbt <command>`` in process on ``warehouse``.
+    """Run ``dbt <command>`` in process on ``warehouse`` with the manifest of :func:`parse`
+    (the flow uses prefect-dbt's runner instead; see flows/daily_review.py).
 
-    The parsed manifest is kept per process and handed to the next ``dbtRunner``, which skips
-    the ~3 s parse (the flow uses prefect-dbt's runner instead; see flows/daily_review.py).
-    A ``build`` is the whole of it, unit tests included, every time.
+    A ``build`` is every model and data test; ``unit_tests=True`` adds the unit tests
+    (development and CI; see :func:`dbt_args`).
     """
     from dbt.cli.main import dbtRunner
 
+    manifest = parse(warehouse)
     os.environ["LEADSLA_WAREHOUSE"] = str(warehouse)
-    key = str(warehouse.parent)
-    manifest = _MANIFESTS.get(key)
-    if manifest is None:
-        parsed = dbtRunner().invoke(dbt_args("parse", warehouse, variables))
-        if not parsed.success:
-            raise WarehouseError(f"dbt parse failed: {parsed.exception}")
-        manifest = _MANIFESTS[key] = cast("Manifest", parsed.result)
     runner = dbtRunner(manifest=manifest)
     try:
-        res = runner.invoke(dbt_args(command, warehouse, variables, extra))
+        args = dbt_args(command, warehouse, variables, extra, unit_tests=unit_tests)
+        res = runner.invoke(args)
         result = summarise(res.success, res.result, res.exception)
     finally:
         release_dbt_connection()
