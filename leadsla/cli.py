@@ -197,6 +197,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         every=args.every,
         progress=None if args.json else lambda msg: print(msg, file=sys.stderr),
         channels=_channels(_setting(args, "rules")),
+        report=not args.no_report,
     )
     _emit(args, result.as_dict(), result.human())
     return 0
@@ -337,6 +338,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p, "rules")
     p.add_argument("--out", default="demo_out", help="output folder (default demo_out)")
     p.add_argument("--every", type=parse_every, default=timedelta(minutes=30))
+    p.add_argument(
+        "--no-report",
+        action="store_true",
+        help="replay only: no review build and report (the event log is the same)",
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("issue", help="lead issues (seed 002): raise one")
