@@ -24,7 +24,7 @@ demo: setup
 	$(BIN)/leadsla demo --out $(DEMO_DIR)
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 bench: setup
 	$(BIN)/python -m bench.run

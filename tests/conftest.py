@@ -102,6 +102,15 @@ def demo_week(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``make test`` runs on both cores (pytest-xdist, ``--dist loadgroup``): every test that
+    reads the demo week runs in one worker, so the week is replayed once (about a fifth of the
+    suite's time) while the other worker takes the rest."""
+    for item in items:
+        if "demo_week" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("demo_week"))
+
+
 # ---- a real SMTP server on loopback ------------------------------------------------------------
 
 
