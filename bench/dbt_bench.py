@@ -212,7 +212,7 @@ def parse_in_new_process(wh: Path) -> float:
 def node_timings(wh: Path, kind: str | None = None) -> dict[str, float]:
     """Seconds per dbt node of the last invocation (run_results.json), slowest first: where a
     build's time goes. ``kind`` keeps one resource type (``unit_test``, ``model``, ...)."""
-    path = wh.parent / f"{wh.stem}_dbt" / "target" / "run_results.json"
+    path = warehouse.target_path(wh) / "run_results.json"
     rows = json.loads(path.read_text())["results"]
     timings = {
         r["unique_id"].split(".", 1)[1]: round(r["execution_time"], 2)

@@ -69,6 +69,7 @@ select
     l.due_at,
     {{ org_date('l.due_at') }} as due_date,
     l.response_at as first_response_at,
+    {{ org_date('l.response_at') }} as first_response_date,
     s.business_minutes_to_respond,
     {{ minutes_between('l.created_at', 'l.response_at') }} as minutes_to_respond,
     coalesce(l.response_at <= l.due_at, false) as is_met,
@@ -80,7 +81,17 @@ select
     coalesce(s.is_recovered, false) as was_recovered,
     l.outcome,
     l.outcome_at,
+    {{ org_date('l.outcome_at') }} as outcome_date,
     l.closed_seen_at as closed_at,
+    -- the daily review counts a lead as waiting from its arrival until this moment; its day
+    -- is converted here, once per lead change, instead of on every build (least and greatest
+    -- skip nulls, so the case keeps it null while neither has happened)
+    {%- set waiting_ended_at -%}
+        case when coalesce(l.response_at, l.closed_seen_at) is not null
+             then greatest(l.created_at, least(l.response_at, l.closed_seen_at)) end
+    {%- endset %}
+    {{ waiting_ended_at }} as waiting_ended_at,
+    {{ org_date(waiting_ended_at) }} as waiting_ended_date,
     l.closed_seen_at is not null as is_closed,
     coalesce(l.outcome in ('qualified', 'booked'), false) as is_qualified,
     coalesce(l.outcome = 'booked', false) as is_booked,

@@ -42,10 +42,10 @@ counts as (
     select recovered_date, team_id, 'recovered', count(*)
     from {{ ref('rpt_recovered_after_escalation') }} group by all
     union all
-    select {{ org_date('outcome_at') }}, team_id, 'qualified', count(*)
+    select outcome_date, team_id, 'qualified', count(*)
     from leads where is_qualified group by all
     union all
-    select {{ org_date('outcome_at') }}, team_id, 'booked', count(*)
+    select outcome_date, team_id, 'booked', count(*)
     from leads where is_booked group by all
     union all
     select {{ org_date('resolved_at') }}, team_id, 'issue_resolved', count(*)
@@ -69,7 +69,7 @@ per_day_counts as (
     group by grouping sets ((review_date, team_id), (review_date))
 ),
 timings as (
-    select {{ org_date('first_response_at') }} as review_date, team_id, 'response' as kind,
+    select first_response_date as review_date, team_id, 'response' as kind,
            business_minutes_to_respond as value
     from leads where first_response_at is not null
     union all
@@ -127,13 +127,13 @@ window_days as (
     where team_id = 'all' and review_date >= {{ org_date(as_of()) }} - 31
 ),
 waiting_steps as (
-    select team_id, created_at as step_at, 1 as delta from leads
+    select team_id, created_at as step_at, created_date as step_date, 1 as delta from leads
     union all
-    select team_id, greatest(created_at, least(first_response_at, closed_at)), -1 from leads
-    where least(first_response_at, closed_at) is not null
+    select team_id, waiting_ended_at, waiting_ended_date, -1 from leads
+    where waiting_ended_at is not null
 ),
 waiting_deltas as (
-    select greatest({{ org_date('step_at') }}, {{ org_date(as_of()) }} - 31) as first_day,
+    select greatest(step_date, {{ org_date(as_of()) }} - 31) as first_day,
            team_id, sum(delta) as delta
     from waiting_steps
     where step_at < {{ as_of() }}
