@@ -5,7 +5,8 @@
     warehouse (11 of the 13 views; medians of three builds, twice, alternating).
 
     So a view carries a fingerprint in its DuckDB comment: the compiled SQL (vars such as
-    as_of and org_timezone included: a view that embeds as_of is re-created on every build),
+    org_timezone included; no view embeds as_of, which changes every build: the views that
+    judge "as of" read it from the one-row table int_as_of),
     its config and columns (contract), and the file checksums of every model in the project
     (a changed upstream model can change the view's column types, which the contract checks
     when the view is created). A view whose fingerprint matches is left as it is (the run

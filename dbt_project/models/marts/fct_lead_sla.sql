@@ -28,12 +28,12 @@ select
     is_met,
     coalesce(due_at is not null and (
         first_response_at > due_at
-        or (first_response_at is null and due_at <= {{ as_of() }})
+        or (first_response_at is null and due_at <= a.as_of)
     ), false) as is_missed,
     case
         when due_at is null then 'no_deadline'
         when first_response_at is not null and first_response_at <= due_at then 'met'
-        when first_response_at > due_at or due_at <= {{ as_of() }} then 'missed'
+        when first_response_at > due_at or due_at <= a.as_of then 'missed'
         else 'pending'
     end as sla_status,
     was_reminded,
@@ -55,3 +55,4 @@ select
     feed_lag_step_count,
     feed_lag_step_count > 0 as fired_only_because_of_feed_lag
 from {{ ref('int_lead_sla') }}
+cross join {{ ref('int_as_of') }} as a  -- one row: the build's as_of

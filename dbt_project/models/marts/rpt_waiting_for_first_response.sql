@@ -3,7 +3,8 @@
 -- view: a filter over fct_lead_sla, computed when read (the build only checks its key).
 select
     lead_id, team_id, owner_id, intent, lead_source, record_url, created_at, due_at,
-    due_at <= {{ as_of() }} as is_overdue,
-    {{ minutes_between('created_at', as_of()) }} as minutes_waiting
+    due_at <= a.as_of as is_overdue,
+    {{ minutes_between('created_at', 'a.as_of') }} as minutes_waiting
 from {{ ref('fct_lead_sla') }}
-where first_response_at is null and not is_closed and created_at <= {{ as_of() }}
+cross join {{ ref('int_as_of') }} as a  -- one row: the build's as_of
+where first_response_at is null and not is_closed and created_at <= a.as_of
