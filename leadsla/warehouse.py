@@ -290,9 +290,9 @@ def build(
     (development and CI; see :func:`dbt_args`).
 
     dbt is told not to write its JSON artifacts, and ``run_results.json`` is written here from
-    the result: left to dbt, every build also rewrites ``manifest.json`` (a few megabytes,
-    about 0.4 s after the last node at 10M events, a tenth of an incremental build). The
-    manifest the build used is the one :func:`parse` wrote into the same target folder.
+    the result: left to dbt, every build also rebuilds and rewrites ``manifest.json`` (about
+    0.4 s after the last node, a tenth of an incremental build at 10M events). The manifest
+    the build used is the one :func:`parse` wrote into the same target folder.
     """
     from dbt.cli.main import dbtRunner
 
