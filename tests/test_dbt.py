@@ -239,6 +239,35 @@ def test_snapshot_refuses_a_repeated_event_id(demo_week: Path, tmp_path: Path) -
         con.close()
 
 
+def test_a_table_model_that_fails_keeps_its_old_table(demo_week: Path, tmp_path: Path) -> None:
+    """Tables are rebuilt in place (dbt_project/macros/table_in_place.sql: drop, create,
+    insert, one transaction): a model whose SQL fails at run time leaves the table it had, and
+    one that succeeds replaces it."""
+    wh = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(demo_week / "leadsla_marts.duckdb", wh)
+
+    def as_of() -> list[tuple[object, ...]]:
+        con = duckdb.connect(str(wh), read_only=True)
+        try:
+            return con.execute("SELECT * FROM intermediate.int_as_of").fetchall()
+        finally:
+            con.close()
+
+    before = as_of()
+    assert len(before) == 1
+    rules = load_rules(REPO / "sla_rules")
+    good = dbt_vars(rules, datetime(2026, 11, 28, tzinfo=UTC))
+    select = ["--select", "int_as_of"]
+    # an as_of DuckDB cannot cast fails the model when its SQL runs, after the drop
+    failed = warehouse.build(wh, {**good, "as_of": "not a time"}, command="run", extra=select)
+    assert failed.statuses == {"model.leadsla.int_as_of": "error"}, failed.failures
+    assert "not a time" in failed.failures[0]
+    assert as_of() == before
+    done = warehouse.build(wh, good, command="run", extra=select)
+    assert done.ok, done.failures
+    assert as_of() == [(datetime(2026, 11, 28, tzinfo=UTC),)] != before
+
+
 @pytest.mark.parametrize("command", ["docs generate"])
 def test_docs_generate(demo_week: Path, tmp_path: Path, command: str) -> None:
     wh = tmp_path / "warehouse.duckdb"
