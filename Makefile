@@ -30,13 +30,16 @@ bench: setup
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.dbt_bench
 
-# dbt's unit tests, for development (the review's builds leave them out; `make test` runs them
-# too). They read only their fixtures, but dbt takes their inputs' column types from the built
-# warehouse: the demo's, made by `make demo` when it is missing.
+# dbt's unit tests and the data tests tagged `development` (both check the project's SQL,
+# not the day's data), for development (the review's builds leave them out; `make test` runs them
+# too). The unit tests read only their fixtures, but dbt takes their inputs' column types from
+# the built warehouse, and the tagged tests read its views: the demo's, made by `make demo` when
+# it is missing.
 DEMO_WH = $(abspath $(DEMO_DIR))/warehouse
 dbt-unit: setup
 	test -f $(DEMO_WH)/warehouse.duckdb || $(MAKE) demo
-	LEADSLA_WAREHOUSE=$(DEMO_WH)/warehouse.duckdb $(BIN)/dbt test --resource-type unit_test \
+	LEADSLA_WAREHOUSE=$(DEMO_WH)/warehouse.duckdb $(BIN)/dbt test \
+		--select resource_type:unit_test tag:development \
 		--project-dir dbt_project --profiles-dir dbt_project \
 		--target-path $(DEMO_WH)/warehouse_dbt/target --log-path $(DEMO_WH)/warehouse_dbt/logs
 

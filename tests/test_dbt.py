@@ -176,6 +176,16 @@ def test_incremental_build_takes_the_new_tick_and_fills_issue_marts(
     assert {k.rsplit(".", 1)[-1] for k in unit} >= UNIT_TESTS
     assert set(unit.values()) == {"pass"}
     assert not any(k.startswith("unit_test.") for k in result.statuses)  # the review's build
+    # the views' key tests (tag development) run with the unit tests, not in the review's build
+    view_keys = {
+        k
+        for k in full.statuses
+        if k.startswith("test.") and ("rpt_held_back" in k or "rpt_sop_mistakes" in k)
+    }
+    assert len(view_keys) == 2
+    assert {full.statuses[k] for k in view_keys} == {"pass"}
+    assert not view_keys & set(result.statuses)
+    assert any("unique_not_null_fct_escalations" in k for k in result.statuses)
     assert _marts(paths.warehouse) == _marts(rebuilt)
 
     # the same warehouse judged three hours after its newest tick: the feed is stale
