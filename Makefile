@@ -34,10 +34,14 @@ bench: setup
 # not the day's data), for development (the review's builds leave them out; `make test` runs them
 # too). The unit tests read only their fixtures, but dbt takes their inputs' column types from
 # the built warehouse, and the tagged tests read its views: the demo's, made by `make demo` when
-# it is missing.
+# it is missing or older than a file of the dbt project (a warehouse built by older SQL lacks
+# the new models and columns, and a unit test reading them fails with a compilation error).
 DEMO_WH = $(abspath $(DEMO_DIR))/warehouse
-dbt-unit: setup
-	test -f $(DEMO_WH)/warehouse.duckdb || $(MAKE) demo
+DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -path dbt_project/logs \
+	-prune -o \( -name '*.sql' -o -name '*.yml' \) -print)
+$(DEMO_WH)/warehouse.duckdb: $(DBT_FILES) | setup
+	$(MAKE) demo
+dbt-unit: setup $(DEMO_WH)/warehouse.duckdb
 	LEADSLA_WAREHOUSE=$(DEMO_WH)/warehouse.duckdb $(BIN)/dbt test \
 		--select resource_type:unit_test tag:development \
 		--project-dir dbt_project --profiles-dir dbt_project \
