@@ -301,6 +301,7 @@ def build(
     0.4 s after the last node, a tenth of an incremental build at 10M events). The manifest
     the build used is the one :func:`parse` wrote into the same target folder.
     """
+    from dbt.artifacts.schemas.run import RunExecutionResult
     from dbt.cli.main import dbtRunner
 
     manifest = parse(warehouse)
@@ -308,10 +309,7 @@ def build(
     runner = dbtRunner(manifest=manifest)
     try:
         extra = [*extra, "--no-write-json"]
-        args = dbt_args(command, warehouse, variables, extra, unit_tests=unit_tests)
-        res = runner.invoke(args)
-        from dbt.artifacts.schemas.run import RunExecutionResult
-
+        res = runner.invoke(dbt_args(command, warehouse, variables, extra, unit_tests=unit_tests))
         if isinstance(res.result, RunExecutionResult):
             res.result.write(str(target_path(warehouse) / "run_results.json"))
         result = summarise(res.success, res.result, res.exception)
