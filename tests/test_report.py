@@ -65,7 +65,8 @@ def _expected(db: Path, team: str | None) -> dict[str, str]:
         )
 
     leads_in = events("lead_received")
-    escalations = events("escalated", "coalesce(e.details->>'team', l.team)")
+    # a lead escalation belongs to the team recorded on it (the lead's team when it fired)
+    escalations = events("escalated", "coalesce(e.details->>'team', 'unassigned')")
     # an issue escalation belongs to the first team it was routed to
     issue_escalations = events(
         "issue_escalated", "coalesce(e.details->>'team', e.details->'teams'->>0, 'unassigned')"

@@ -12,8 +12,6 @@
 --  * whose lead_state values, newest note or the org's zone changed (state_hash, a 64-bit hash
 --    of every input column compared with the stored one: a full scan of lead_state's few
 --    columns, far cheaper than rebuilding a million rows), or new leads.
--- Rewritten rows get refresh_id = one more than the largest so far (macro next_refresh_id), so
--- int_lead_steps can take the leads refreshed since it last ran.
 with leads as (
     select * from {{ ref('stg_leadsla__lead_states') }}
 ),
@@ -102,8 +100,7 @@ select
         as feed_lag_step_count,
     l.last_note_at,
     l.state_hash,
-    s.last_recorded_at as events_recorded_at,
-    {{ next_refresh_id() }} as refresh_id
+    s.last_recorded_at as events_recorded_at
 from state as l
 left join summary as s on s.lead_id = l.lead_id
 {% if is_incremental() %}

@@ -1,7 +1,9 @@
 {{ config(materialized='view') }}
 -- One row per lead escalation step (event escalated): level, who was escalated to, and how
 -- long until the lead got its first response and its outcome after it. A view over
--- int_lead_steps (incremental by lead), which holds the step with its lead's columns.
+-- int_lead_steps (the step events with their lead's columns as they are now). The team is the
+-- one the tick recorded on the step (the team the lead was in when it escalated), as the
+-- daily review counts it.
 select
     event_id as escalation_id,
     lead_id,
@@ -11,7 +13,7 @@ select
     hop,
     owner_id,
     target_id,
-    coalesce(team_id, lead_team_id) as team_id,
+    coalesce(team_id, 'unassigned') as team_id,
     lead_source,
     record_url,
     occurred_at as escalated_at,

@@ -27,17 +27,15 @@ counts as (
     union all
     select due_date, team_id, 'missed', count(*) from leads where is_missed group by all
     union all
-    select escalated_date, team_id, 'escalation', count(*)
-    from {{ ref('fct_escalations') }} group by all
+    -- lead escalations and reassignments on the team recorded on the step (as fct_escalations),
+    -- counted from the step events: their lead's columns are not needed here
+    {% for step_type, kind in [('escalated', 'escalation'), ('reassigned', 'reassigned')] %}
+    select occurred_date, coalesce(team_id, 'unassigned'), '{{ kind }}', count(*)
+    from {{ ref('int_lead_step_events') }} where event_type = '{{ step_type }}' group by all
     union all
+    {% endfor %}
     select escalated_date, team_id, 'issue_escalation', count(*)
     from {{ ref('fct_issue_escalations') }} group by all
-    union all
-    -- reassignments of leads in lead_state, on their team (lead_team_id is null otherwise)
-    select occurred_date, lead_team_id, 'reassigned', count(*)
-    from {{ ref('int_lead_steps') }}
-    where event_type = 'reassigned' and lead_team_id is not null
-    group by all
     union all
     select recovered_date, team_id, 'recovered', count(*)
     from {{ ref('rpt_recovered_after_escalation') }} group by all

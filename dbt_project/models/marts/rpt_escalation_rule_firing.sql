@@ -1,9 +1,9 @@
 -- One row per (rule, event type, team): how often a step rule fired, in all and in the last
 -- 7 days against the 7 before (the weekly report's "how that changed"). Lead steps come from
--- int_lead_steps (details already unpacked), issue escalations from the log (few).
+-- int_lead_step_events (details already unpacked), issue escalations from the log (few).
 with steps as (
     select rule_id, event_type, team_id, occurred_at
-    from {{ ref('int_lead_steps') }}
+    from {{ ref('int_lead_step_events') }}
     where event_type in ('reminder_sent', 'escalated', 'reassigned', 'sla_missed')
     union all
     select rule_id, event_type, team_id, occurred_at

@@ -2,7 +2,8 @@
 -- One row per thing that did not reach a person as planned: messages suppressed (the lead was
 -- answered meanwhile), deferred (quiet hours) or dead (delivery gave up), and lead steps that
 -- fired only because the feed showed the response late. A view: the feed-lag steps are a
--- filter over int_lead_steps (incremental by lead), the messages a few = scans of the log.
+-- filter over int_lead_steps (step events with their lead's first response), the messages a
+-- few = scans of the log.
 with messages as (
     {% for kind in ['notification_suppressed', 'notification_deferred', 'notification_dead'] %}
     select event_id, event_type, lead_id, issue_id, team_id, occurred_at, reason, channel

@@ -3,8 +3,8 @@
 -- mandatory details (issue_rejected), an escalation with no admin note on the lead afterwards,
 -- and an issue raised long after the lead's first-response deadline passed unanswered.
 -- A view: lead escalations (the many) are a filter over int_lead_steps, which carries the lead's
--- newest note time (int_lead_sla refreshes a lead when a note arrives; the tick escalates only
--- leads it has in lead_state); issue events are few and read from the log with = filters.
+-- newest note time (from int_lead_sla; the tick escalates only leads it has in lead_state);
+-- issue events are few and read from the log with = filters.
 with notes as (
     select lead_id, max(occurred_at) as last_note_at
     from {{ ref('stg_leadsla__activities') }}
