@@ -56,22 +56,7 @@ new_steps as (
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 )
-select
-    event_id,
-    event_type,
-    lead_id,
-    rule_id,
-    policy_id,
-    level,
-    hop,
-    owner_id,
-    target_id,
-    team_id,
-    occurred_at,
-    {{ org_date('occurred_at') }} as occurred_date,
-    recorded_at,
-    escalated_at,
-    minutes_after_escalation
+select *, {{ org_date('occurred_at') }} as occurred_date
 from new_steps
 {% if is_incremental() %}
 -- the re-taken newest tick: its steps already here are not added again

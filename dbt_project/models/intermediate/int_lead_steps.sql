@@ -6,21 +6,7 @@
 -- and joins on int_lead_sla's key, one row per lead. Steps of leads not (or no longer) in
 -- lead_state keep null lead columns.
 select
-    s.event_id,
-    s.event_type,
-    s.lead_id,
-    s.rule_id,
-    s.policy_id,
-    s.level,
-    s.hop,
-    s.owner_id,
-    s.target_id,
-    s.team_id,
-    s.occurred_at,
-    s.occurred_date,
-    s.recorded_at,
-    s.escalated_at,
-    s.minutes_after_escalation,
+    s.*,
     l.team_id as lead_team_id,
     l.first_response_at,
     l.lead_source,
