@@ -67,11 +67,11 @@ class EvalResult:
     rounds: int
 
 
-#: Rows found again by ``rowid`` (``srid``): a temp table built from ``lead_state`` in this
+#: Rows found again by ``rowid`` (``srid``): a work table built from ``lead_state`` in this
 #: transaction remembers each lead's rowid, so an UPDATE joins on an integer the scan gets for
 #: free instead of reading and hashing a million lead ids. A rowid is stable until its row is
 #: deleted; DuckDB turns an UPDATE of a LIST column (``previous_owners``, at reassignment) into
-#: a delete and an insert, so a temp table is only used this way before any such UPDATE runs
+#: a delete and an insert, so a work table is only used this way before any such UPDATE runs
 #: after it was built (the watermark UPDATE at the end, which follows reassignments, joins on
 #: ``lead_id``).
 
@@ -125,7 +125,7 @@ def classify(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> i
     run(
         con,
         f"""
-        CREATE OR REPLACE TEMP TABLE classified AS
+        CREATE OR REPLACE TABLE work.classified AS
         WITH l AS (
             SELECT l.*, l.rowid AS srid,
                    list_filter([{empty}], lambda x: x IS NOT NULL) AS empty_fields
@@ -185,7 +185,7 @@ def _member_load(con: duckdb.DuckDBPyConnection) -> None:
     run(
         con,
         """
-        CREATE OR REPLACE TEMP TABLE member_load AS
+        CREATE OR REPLACE TABLE work.member_load AS
         SELECT owner AS member_id, count(*) AS open_leads FROM lead_state
         WHERE closed_seen_at IS NULL AND responded_seen_at IS NULL AND owner IS NOT NULL
         GROUP BY owner
@@ -206,7 +206,7 @@ def assign(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
     run(
         con,
         f"""
-        CREATE OR REPLACE TEMP TABLE to_assign AS
+        CREATE OR REPLACE TABLE work.to_assign AS
         WITH l AS (
             SELECT l.lead_id, l.rowid AS srid, l.created_at, l.crm_owner, l.team AS forced_team,
                    l.intent,
@@ -257,7 +257,7 @@ def assign(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
     run(
         con,
         """
-        CREATE OR REPLACE TEMP TABLE rr_pick AS
+        CREATE OR REPLACE TABLE work.rr_pick AS
         WITH need AS (
             SELECT a.*, row_number() OVER (PARTITION BY team ORDER BY created_at, lead_id) AS k
             FROM to_assign a WHERE kept_owner IS NULL
@@ -333,7 +333,7 @@ def set_due(con: duckdb.DuckDBPyConnection) -> None:
     """The hop-0 first-response deadline of leads that do not have one yet."""
     run(
         con,
-        "CREATE OR REPLACE TEMP TABLE due_src AS SELECT lead_id, rowid AS srid, policy_id, "
+        "CREATE OR REPLACE TABLE work.due_src AS SELECT lead_id, rowid AS srid, policy_id, "
         "created_at AS start_at FROM lead_state WHERE due_at IS NULL AND policy_id IS NOT NULL",
     )
     run(
@@ -352,7 +352,7 @@ def log_responses(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
     run(
         con,
         """
-        CREATE OR REPLACE TEMP TABLE resp_src AS
+        CREATE OR REPLACE TABLE work.resp_src AS
         SELECT lead_id, rowid AS srid, policy_id, created_at AS start_at, response_at, due_at,
                owner, response_via, responded_seen_at, first_seen_at
         FROM lead_state
@@ -365,7 +365,7 @@ def log_responses(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
     run(
         con,
         f"""
-        CREATE OR REPLACE TEMP TABLE resp AS
+        CREATE OR REPLACE TABLE work.resp AS
         WITH c AS ({clock_sql("resp_src")})
         SELECT c.*, {pos_sql("c.response_at", "i")} - c.start_pos AS bus_us,
                (SELECT max(e.occurred_at) FROM sla_events e
@@ -444,7 +444,7 @@ def _due_steps(
     run(
         con,
         f"""
-        CREATE OR REPLACE TEMP TABLE clock_leads AS
+        CREATE OR REPLACE TABLE work.clock_leads AS
         SELECT lead_id, policy_id, qual_policy_id, next_policy_id, hop_started_at, hop, owner,
                team, source_id, first_seen_at, evaluated_until, responded_seen_at,
                closed_seen_at, progressed_seen_at, response_at, response_logged,
@@ -458,7 +458,7 @@ def _due_steps(
     run(
         con,
         """
-        CREATE OR REPLACE TEMP TABLE clock_src AS
+        CREATE OR REPLACE TABLE work.clock_src AS
         -- first-response clocks: open, or closed by something seen after the watermark (a
         -- response that showed up late still leaves the steps due before it was seen)
         SELECT l.lead_id, l.policy_id, l.hop_started_at AS start_at, l.hop, l.owner, l.team,
@@ -492,11 +492,11 @@ def _due_steps(
         """,
     )
     if not only_moved:
-        run(con, "CREATE OR REPLACE TEMP TABLE evaluated AS SELECT DISTINCT lead_id FROM clock_src")
+        run(con, "CREATE OR REPLACE TABLE work.evaluated AS SELECT DISTINCT lead_id FROM clock_src")
     run(
         con,
         f"""
-        CREATE OR REPLACE TEMP TABLE due_steps AS
+        CREATE OR REPLACE TABLE work.due_steps AS
         WITH c AS ({clock_sql("clock_src")}),
         s AS (
             SELECT c.*, st.step_id, st.kind, st.ord, st.step_action,
@@ -518,7 +518,7 @@ def _due_steps(
     run(
         con,
         f"""
-        {"INSERT INTO next_step" if only_moved else "CREATE OR REPLACE TEMP TABLE next_step AS"}
+        {"INSERT INTO next_step" if only_moved else "CREATE OR REPLACE TABLE work.next_step AS"}
         SELECT lead_id, min(coalesce(threshold_at, $now + INTERVAL 30 DAY)) AS next_at
         FROM due_steps WHERE threshold_at IS NULL OR threshold_at > $now GROUP BY lead_id
         """,
@@ -539,7 +539,7 @@ def _record_steps(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
     run(
         con,
         """
-        CREATE OR REPLACE TEMP TABLE reassign_pick AS
+        CREATE OR REPLACE TABLE work.reassign_pick AS
         WITH r AS (
             SELECT d.*, p.max_hops, l.previous_owners FROM due_steps d
             JOIN policies p USING (policy_id) JOIN clock_leads l USING (lead_id)
@@ -698,7 +698,7 @@ def evaluate(
         if not _due_steps(con, now, only_moved=only_moved, full=full):
             break
         total += _record_steps(con, rules, now)
-        run(con, "CREATE OR REPLACE TEMP TABLE moved AS SELECT lead_id FROM reassign_pick WHERE ok")
+        run(con, "CREATE OR REPLACE TABLE work.moved AS SELECT lead_id FROM reassign_pick WHERE ok")
         moved = int(scalar(con, "SELECT count(*) FROM moved") or 0)
         reassigned += moved
         if moved == 0:

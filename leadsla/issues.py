@@ -63,7 +63,7 @@ def apply_issues(
     run(
         con,
         f"""
-        CREATE OR REPLACE TEMP TABLE ijoined AS
+        CREATE OR REPLACE TABLE work.ijoined AS
         SELECT i.*, {fingerprint} AS h, s.issue_id IS NULL AS is_new,
                coalesce(i.responded_at, CASE WHEN list_contains({sql_list(RESPONDED_STATUSES)},
                    lower(trim(i.status))) THEN $export_at END) AS resp,
@@ -172,7 +172,7 @@ def evaluate_issues(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetim
     run(
         con,
         f"""
-        CREATE OR REPLACE TEMP TABLE iv AS
+        CREATE OR REPLACE TABLE work.iv AS
         WITH s AS (
             SELECT s.*, coalesce(src.mandatory, $default_mandatory) AS mand
             FROM issue_state s LEFT JOIN issue_sources src USING (source_id)
@@ -319,7 +319,7 @@ def _route(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
     run(
         con,
         """
-        CREATE OR REPLACE TEMP TABLE iroute AS
+        CREATE OR REPLACE TABLE work.iroute AS
         WITH v AS (
             SELECT s.* FROM issue_state s JOIN iv USING (issue_id)
             WHERE iv.reason IS NULL AND s.teams IS NULL
@@ -384,7 +384,7 @@ def _climb(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
     run(
         con,
         """
-        CREATE OR REPLACE TEMP TABLE isrc1 AS
+        CREATE OR REPLACE TABLE work.isrc1 AS
         SELECT s.*, 'issue:' || s.sla_class || ':' || s.calendar_id AS policy_id,
                s.valid_from AS start_at
         FROM issue_state s
@@ -396,20 +396,20 @@ def _climb(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
     )
     if not scalar(con, "SELECT count(*) FROM isrc1"):
         return 0
-    run(con, f"CREATE OR REPLACE TEMP TABLE ic1 AS {clock_sql('isrc1')}")
+    run(con, f"CREATE OR REPLACE TABLE work.ic1 AS {clock_sql('isrc1')}")
     run(
         con,
         """
-        CREATE OR REPLACE TEMP TABLE isrc2 AS
+        CREATE OR REPLACE TABLE work.isrc2 AS
         SELECT issue_id, 'issue:l2:' || calendar_id AS policy_id, due_at AS start_at
         FROM ic1 WHERE climbs AND due_at IS NOT NULL
         """,
     )
-    run(con, f"CREATE OR REPLACE TEMP TABLE ic2 AS {clock_sql('isrc2')}")
+    run(con, f"CREATE OR REPLACE TABLE work.ic2 AS {clock_sql('isrc2')}")
     run(
         con,
         """
-        CREATE OR REPLACE TEMP TABLE isrc3 AS
+        CREATE OR REPLACE TABLE work.isrc3 AS
         SELECT c.issue_id, 'issue:l3:' || c.calendar_id AS policy_id, c.due_at AS start_at,
                'sla_timeout' AS reason FROM ic2 c WHERE c.due_at IS NOT NULL
         UNION ALL
@@ -417,11 +417,11 @@ def _climb(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
         FROM isrc1 WHERE direct_reason IS NOT NULL
         """,
     )
-    run(con, f"CREATE OR REPLACE TEMP TABLE ic3 AS {clock_sql('isrc3')}")
+    run(con, f"CREATE OR REPLACE TABLE work.ic3 AS {clock_sql('isrc3')}")
     run(
         con,
         """
-        CREATE OR REPLACE TEMP TABLE isteps AS
+        CREATE OR REPLACE TABLE work.isteps AS
         SELECT issue_id, 1 AS level, valid_from AS threshold_at, 'initial' AS reason,
                due_at FROM ic1
         UNION ALL
@@ -447,7 +447,7 @@ def _climb(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
     run(
         con,
         """
-        CREATE OR REPLACE TEMP TABLE iesc AS
+        CREATE OR REPLACE TABLE work.iesc AS
         WITH first AS (
             SELECT * FROM isteps
             QUALIFY row_number() OVER (PARTITION BY issue_id, level
@@ -573,7 +573,7 @@ def _responses(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
     run(
         con,
         f"""
-        CREATE OR REPLACE TEMP TABLE iresp AS
+        CREATE OR REPLACE TABLE work.iresp AS
         WITH r AS (
             SELECT issue_id, lead_id, raised_by, raised_at, calendar_id, max_level,
                    'issue_responded' AS kind, responded_at AS happened_at,

@@ -101,14 +101,14 @@ def apply_leads(
     run(
         con,
         """
-        CREATE OR REPLACE TEMP TABLE known AS
+        CREATE OR REPLACE TABLE work.known AS
         SELECT s.lead_id, s.rowid AS srid FROM lead_state s SEMI JOIN incoming i USING (lead_id)
         """,
     )
     run(
         con,
         f"""
-        CREATE OR REPLACE TEMP TABLE joined AS
+        CREATE OR REPLACE TABLE work.joined AS
         SELECT i.*, {resp} AS resp_new, {via} AS resp_via,
                replace($url, '{{lead_id}}', i.lead_id) AS url,
                s.lead_id IS NULL AS is_new,

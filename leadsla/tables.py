@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from leadsla.rules import RuleSet
+from leadsla.store import drop_work
 
 US = 60_000_000  # microseconds in a minute
 
@@ -109,9 +110,12 @@ def _register(
 
 
 def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop one tick's temp tables and views. A connection that lives across ticks (replays,
-    the demo, the bench) would otherwise keep the largest of them, a first load's million-row
-    copies, inside DuckDB's memory limit, and every later tick would run spilling to disk."""
+    """Drop one tick's temp tables and views, and any work table a statement run outside a
+    transaction left (:func:`leadsla.store.drop_work`). A connection that lives across ticks
+    (replays, the demo, the bench) would otherwise keep the largest of them, a first load's
+    million-row copies, inside DuckDB's memory limit, and every later tick would run spilling
+    to disk."""
+    drop_work(con)
     for kind, catalog in (("VIEW", "duckdb_views"), ("TABLE", "duckdb_tables")):
         for (name,) in con.execute(
             f"SELECT {'view_name' if kind == 'VIEW' else 'table_name'} FROM {catalog}() "

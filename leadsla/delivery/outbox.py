@@ -83,7 +83,7 @@ WHERE l.lead_id = n.lead_id AND (n.owner IS NULL OR n.intent IS NULL OR n.team I
 """
 
 ENQUEUE_SQL = f"""
-CREATE OR REPLACE TEMP TABLE notif_ev AS
+CREATE OR REPLACE TABLE work.notif_ev AS
 WITH e AS (
     SELECT event_id, event_type, lead_id, issue_id, level, owner, target, policy_id,
            json_extract_string(details, {[f"$.{f}" for f in _FIELDS]}) AS x,
@@ -102,7 +102,7 @@ SELECT e.* EXCLUDE (x), {
        ps.kind AS step_kind
 FROM e LEFT JOIN policy_steps ps ON ps.policy_id = e.policy_id AND ps.step_id = x[1];
 
-CREATE OR REPLACE TEMP TABLE notif_new AS
+CREATE OR REPLACE TABLE work.notif_new AS
 WITH pick AS (  -- the first route (file order) whose conditions the event meets
     SELECT ev.event_id, arg_min(r.route_id, r.ord) AS route_id
     FROM notif_ev ev JOIN notif_routes r ON r.event_type = ev.event_type
