@@ -89,6 +89,8 @@ class FileResult:
     rows_quarantined: int = 0
     rows_superseded: int = 0
     footer_lines: int = 0
+    #: records the read found (typed rows, unchanged snapshot rows and bad rows alike)
+    records: int = 0
 
 
 class BadFile(Exception):
@@ -223,27 +225,41 @@ def _local_path(url: str, tmpdir: Path) -> str:
     return str(target)
 
 
-def read_file(
-    con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source, now: datetime
-) -> FileResult:
-    """Read, type and validate one export into the temp tables ``incoming`` (canonical columns
-    plus ``line`` and ``raw_hash``) and ``quarantine_rows``. Raises :class:`BadFile`.
+def read_file(con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source) -> FileResult:
+    """Read one export into the temp tables ``raw_rows`` (the rows that may change something,
+    as text) and ``raw_rejects``; status ``read``. Raises :class:`BadFile`.
 
     Call it on the tick's connection *outside* a transaction: it writes only temp tables, and a
-    failed read (a file DuckDB cannot parse) then aborts nothing but itself. Snapshot rows whose
-    mapped text is exactly what lead state already holds are skipped before any typing: most
-    rows of a snapshot are unchanged, so a full export costs little more than reading it."""
+    failed read (a file DuckDB cannot parse, tried in another encoding) then aborts nothing but
+    itself. Snapshot rows whose mapped text is exactly what lead state already holds are
+    skipped before any typing: most rows of a snapshot are unchanged, so a full export costs
+    little more than reading it. :func:`type_rows` then types what was kept."""
     try:
-        res, total = read_raw(con, f, source)
-        changed = int(scalar(con, "SELECT count(*) FROM raw_rows") or 0)
-        good, bad = canonicalise(con, f, source, now)
-        res.status = "loaded"
-        res.rows_loaded = good + total - changed
-        res.rows_quarantined = bad
-        res.rows_read = res.rows_loaded + bad
-        return res
+        res, records = read_raw(con, f, source)
     except duckdb.Error as exc:
         raise BadFile(f"cannot read: {str(exc).splitlines()[0]}") from exc
+    res.status = "read"
+    res.records = records
+    return res
+
+
+def type_rows(
+    con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source, now: datetime, res: FileResult
+) -> FileResult:
+    """Type and validate what :func:`read_file` kept into ``incoming`` (canonical columns plus
+    ``line`` and ``raw_hash``) and ``quarantine_rows``, inside the file's transaction: they are
+    work tables (:data:`leadsla.store.WORK_SCHEMA`), built on both cores. Raises
+    :class:`BadFile`; a DuckDB error has then aborted the transaction."""
+    try:
+        changed = int(scalar(con, "SELECT count(*) FROM raw_rows") or 0)
+        good, bad = canonicalise(con, f, source, now)
+    except duckdb.Error as exc:
+        raise BadFile(f"cannot read: {str(exc).splitlines()[0]}") from exc
+    res.status = "loaded"
+    res.rows_loaded = good + res.records - changed
+    res.rows_quarantined = bad
+    res.rows_read = res.rows_loaded + bad
+    return res
 
 
 def read_raw(
@@ -703,7 +719,7 @@ def canonicalise(
     run(
         con,
         f"""
-        CREATE OR REPLACE TEMP TABLE checked AS
+        CREATE OR REPLACE TABLE work.checked AS
         WITH t AS (SELECT line, raw_hash, {", ".join(select)} FROM raw_rows),
         mapped AS (SELECT t.* {status_col} FROM t {status_join})
         SELECT *, {reasons} AS reasons, {warn} AS warnings FROM mapped
@@ -720,7 +736,7 @@ def canonicalise(
         + ")) AS VARCHAR)"
     )
     quarantine_sql = f"""
-        CREATE OR REPLACE TEMP TABLE quarantine_rows AS
+        CREATE OR REPLACE TABLE work.quarantine_rows AS
         SELECT $source_id AS source_id, $file AS file, CAST(c.line AS BIGINT) AS line,
                {raw_expr} AS raw,
                array_to_string(CASE WHEN len(c.reasons) > 0 THEN c.reasons
@@ -745,7 +761,7 @@ def canonicalise(
     run(
         con,
         """
-        CREATE OR REPLACE TEMP VIEW incoming AS
+        CREATE OR REPLACE VIEW work.incoming AS
         SELECT * EXCLUDE (reasons, warnings) FROM checked WHERE len(reasons) = 0
         """,
     )

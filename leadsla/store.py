@@ -332,28 +332,30 @@ class DuckDBStore:
         self.close()
 
 
+_WORK_OBJECTS = """
+SELECT 'VIEW' AS kind, view_name AS name, schema_name FROM duckdb_views()
+WHERE database_name = current_database() AND NOT internal
+UNION ALL
+SELECT 'TABLE', table_name, schema_name FROM duckdb_tables()
+WHERE database_name = current_database()
+"""
+
+
 def drop_work(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop every table in :data:`WORK_SCHEMA`. A work table named like a table of the schema
-    would be shadowed by it (names resolve in ``main`` first): that is a bug, refused here."""
-    names = [
-        r[0]
-        for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = ?",
-            [WORK_SCHEMA],
-        ).fetchall()
-    ]
-    if not names:
-        return
-    shadowed = con.execute(
-        "SELECT list(table_name) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'main' AND list_contains(?, table_name)",
-        [names],
-    ).fetchall()[0][0]
+    """Drop every view and table in :data:`WORK_SCHEMA`. A work object named like one of the
+    schema's would be shadowed by it (names resolve in ``main`` first): that is a bug, refused
+    here."""
+    objs = con.execute(
+        f"SELECT kind, name, (SELECT count(*) FROM ({_WORK_OBJECTS}) m "
+        f"WHERE m.schema_name = 'main' AND m.name = w.name) > 0 "
+        f"FROM ({_WORK_OBJECTS}) w WHERE w.schema_name = ? ORDER BY kind DESC",
+        [WORK_SCHEMA],
+    ).fetchall()
+    shadowed = [name for _, name, clash in objs if clash]
     if shadowed:
         raise RuntimeError(f"work tables named like stored tables: {', '.join(shadowed)}")
-    for name in names:
-        con.execute(f'DROP TABLE {WORK_SCHEMA}."{name}"')
+    for kind, name, _ in objs:  # views first: they read the tables
+        con.execute(f'DROP {kind} {WORK_SCHEMA}."{name}"')
 
 
 @contextmanager

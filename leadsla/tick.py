@@ -24,7 +24,7 @@ from leadsla.delivery.channels import Channels
 from leadsla.delivery.deliver import DeliveryResult, deliver
 from leadsla.delivery.outbox import enqueue
 from leadsla.evaluate import evaluate
-from leadsla.ingest import BadFile, ExportFile, FileResult, discover, read_file
+from leadsla.ingest import BadFile, ExportFile, FileResult, discover, read_file, type_rows
 from leadsla.issues import apply_issues, evaluate_issues
 from leadsla.rules import RuleSet, load_rules
 from leadsla.sql import run, scalar
@@ -118,7 +118,7 @@ def _discover(
     return discover(exports, rules.sources, now, known=_settled(con))
 
 
-def _read_one(con: duckdb.DuckDBPyConnection, f: ExportFile, now: datetime) -> FileResult:
+def _read_one(con: duckdb.DuckDBPyConnection, f: ExportFile) -> FileResult:
     """Read one file into temp tables, outside any transaction (see ``read_file``)."""
     source = f.source
     if source is None:
@@ -130,7 +130,7 @@ def _read_one(con: duckdb.DuckDBPyConnection, f: ExportFile, now: datetime) -> F
     ):
         return FileResult(status="duplicate", reason="identical to an export already loaded")
     try:
-        return read_file(con, f, source, now)
+        return read_file(con, f, source)
     except BadFile as exc:
         return FileResult(status="failed", reason=str(exc))
 
@@ -180,13 +180,22 @@ def _apply_one(
 
 def _load(store: DuckDBStore, exports: list[ExportFile], now: datetime) -> list[dict[str, Any]]:
     """Load files in export-time order, one transaction per file (read first, outside it, so
-    an unreadable file aborts nothing). A crash between files leaves the loaded ones recorded
-    and the rest for the next tick. The rule tables must be registered on the connection."""
+    an unreadable file aborts nothing; typed inside it, in work tables). A file whose rows
+    cannot be typed is recorded as failed in a transaction of its own. A crash between files
+    leaves the loaded ones recorded and the rest for the next tick. The rule tables must be
+    registered on the connection."""
     out = []
     for f in sorted(exports, key=lambda f: (f.export_at, f.name)):
-        res = _read_one(store.con, f, now)
-        with transaction(store) as con:
-            _apply_one(con, f, res, now)
+        res = _read_one(store.con, f)
+        try:
+            with transaction(store) as con:
+                if res.status == "read" and f.source is not None:
+                    res = type_rows(con, f, f.source, now, res)
+                _apply_one(con, f, res, now)
+        except BadFile as exc:
+            res = FileResult(status="failed", reason=str(exc))
+            with transaction(store) as con:
+                _apply_one(con, f, res, now)
         out.append(
             {
                 "name": f.name,

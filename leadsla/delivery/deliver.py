@@ -39,7 +39,7 @@ import pyarrow as pa
 
 from leadsla.delivery.channels import Channels, Outgoing, SendError
 from leadsla.delivery.check import resolve_endpoints
-from leadsla.delivery.outbox import render_pending
+from leadsla.delivery.outbox import crm_payloads, render_pending
 from leadsla.delivery.render import environment, mask
 from leadsla.rules import RuleSet
 from leadsla.rules.delivery_models import LEAD_STEP_EVENTS, NotificationsFile
@@ -581,6 +581,7 @@ def deliver(
     _crash_point("noise")
     with transaction(store) as con:
         render_pending(con, rules, n, now, DUE, {"now": now, "live": live})
+        crm_payloads(con, DUE, {"now": now, "live": live})
     units, no_endpoint = _units(store.con, rules, channels, now, limit)
     result.waiting += no_endpoint
     try:

@@ -68,10 +68,12 @@ def register_delivery_rules(con: duckdb.DuckDBPyConnection, rules: RuleSet) -> N
 
 _RCPT = "coalesce(a.address, a.role || ':' || coalesce(a.rid, '?'))"
 
-#: The details fields routing and the CRM payload read, parsed once per event (a JSON path
-#: per field would parse every event's details once per field).
-_FIELDS = ("step", "intent", "team", "raised_by", "due_at", "task.lead_name", "admin_note",
-           "high_value")  # fmt: skip
+#: The details fields routing reads, parsed once per event (a JSON path per field would parse
+#: every event's details once per field).
+_FIELDS = ("step", "intent", "team", "raised_by")
+
+#: The details fields a CRM action reads (:func:`crm_payloads`).
+_CRM_FIELDS = ("task.lead_name", "due_at", "intent", "high_value", "admin_note")
 
 #: Events that do not say their owner, intent or team take them from lead state: a join over
 #: every lead, so it runs only when some event needs it.
@@ -193,29 +195,9 @@ FROM outbox WHERE created_at = $now AND status = 'dead' AND attempts = 0
 
 INSERT INTO outbox (message_id, event_id, event_type, lead_id, issue_id, channel, recipient,
                     recipient_role, team, urgency, status, attempts, next_attempt_at,
-                    created_at, payload)
+                    created_at)
 SELECT {event_id_sql("ev.event_id", "c.channel")}, ev.event_id, ev.event_type, ev.lead_id,
-       ev.issue_id, c.channel, 'crm', 'crm', ev.team, 'normal', 'pending', 0, $now, $now,
-       json_object(
-           'action', CASE ev.event_type WHEN 'task_created' THEN 'create_task'
-                         WHEN 'reassigned' THEN 'reassign' WHEN 'escalated' THEN 'update_priority'
-                         ELSE 'add_note' END,
-           'lead_id', ev.lead_id, 'issue_id', ev.issue_id, 'event_type', ev.event_type,
-           'owner', CASE WHEN ev.event_type = 'reassigned' THEN ev.target ELSE ev.owner END,
-           'task_subject', CASE WHEN ev.event_type = 'task_created'
-                                THEN 'First response: '
-                                     || coalesce(ev.task_lead_name, ev.lead_id) END,
-           'task_due_at', CASE WHEN ev.event_type = 'task_created'
-                               THEN ev.due_at END,
-           'priority', CASE WHEN ev.event_type = 'escalated'
-                              OR (ev.event_type = 'issue_escalated'
-                                  AND coalesce(TRY_CAST(ev.high_value AS BOOLEAN),
-                                               false)) THEN 'High'
-                            WHEN ev.event_type = 'task_created' AND ev.intent = 'high'
-                            THEN 'High' END,
-           'note', CASE WHEN ev.event_type = 'issue_escalated' THEN ev.admin_note
-                        WHEN ev.event_type = 'reassigned'
-                        THEN 'Reassigned by leadsla: no response from ' || ev.owner END)
+       ev.issue_id, c.channel, 'crm', 'crm', ev.team, 'normal', 'pending', 0, $now, $now
 FROM notif_ev ev, (SELECT unnest($crm_channels) AS channel) c
 WHERE list_contains($crm_events, ev.event_type)
   AND ({event_id_sql("ev.event_id", "c.channel")}) NOT IN (
@@ -259,6 +241,49 @@ def enqueue(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> in
     for stmt in rest:
         run(con, stmt, params)
     return int(scalar(con, "SELECT count(*) FROM outbox") or 0) - before
+
+
+CRM_PAYLOAD_SQL = f"""
+UPDATE outbox t SET payload = p.payload
+FROM (
+    SELECT o.message_id, json_object(
+           'action', CASE e.event_type WHEN 'task_created' THEN 'create_task'
+                         WHEN 'reassigned' THEN 'reassign' WHEN 'escalated' THEN 'update_priority'
+                         ELSE 'add_note' END,
+           'lead_id', e.lead_id, 'issue_id', e.issue_id, 'event_type', e.event_type,
+           'owner', CASE WHEN e.event_type = 'reassigned' THEN e.target ELSE e.owner END,
+           'task_subject', CASE WHEN e.event_type = 'task_created'
+                                THEN 'First response: ' || coalesce(e.x[1], e.lead_id) END,
+           'task_due_at', CASE WHEN e.event_type = 'task_created' THEN e.x[2] END,
+           'priority', CASE WHEN e.event_type = 'escalated'
+                              OR (e.event_type = 'issue_escalated'
+                                  AND coalesce(TRY_CAST(e.x[4] AS BOOLEAN), false)) THEN 'High'
+                            WHEN e.event_type = 'task_created' AND e.x[3] = 'high'
+                            THEN 'High' END,
+           'note', CASE WHEN e.event_type = 'issue_escalated' THEN e.x[5]
+                        WHEN e.event_type = 'reassigned'
+                        THEN 'Reassigned by leadsla: no response from ' || e.owner END)
+           AS payload
+    FROM outbox o JOIN (
+        SELECT event_id, event_type, lead_id, issue_id, owner, target,
+               json_extract_string(details, {[f"$.{f}" for f in _CRM_FIELDS]}) AS x
+        FROM sla_events
+    ) e USING (event_id)
+    WHERE o.channel LIKE 'crm%' AND o.payload IS NULL AND {{due}}
+) p
+WHERE t.message_id = p.message_id
+"""
+
+
+def crm_payloads(con: duckdb.DuckDBPyConnection, due: str, params: dict[str, Any]) -> None:
+    """``payload`` (the CRM action) of the CRM rows about to be delivered (``due``, an SQL
+    condition on ``o``) that have none yet.
+
+    Like subject and bodies (:func:`render_pending`) it waits until a row is delivered: the
+    outbox row written with the event fixes which action goes where, and a tick whose CRM
+    write-back nobody collects (or a first load of a CRM's history) builds no JSON for it. The
+    action depends only on its event, so building it later gives the same payload."""
+    run(con, CRM_PAYLOAD_SQL.format(due=due), params)
 
 
 def render_pending(
