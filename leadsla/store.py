@@ -29,10 +29,10 @@ MEMORY_LIMIT = "1GB"
 CHECKPOINT_THRESHOLD = "1GB"
 
 #: Rows per row group of the database file. DuckDB gives a scan one thread per row group, and a
-#: tick's work (the 50k leads a snapshot changed, their 200k ladder steps) is a few hundred
-#: thousand rows at most: at DuckDB's default of 122,880 most of its statements ran on one of
-#: the machine's two cores. At 16,384 they use both: the 1M-lead bench tick went from 4.9 to
-#: 4.1 s (medians of four, alternated).
+#: tick's work (the 50k leads a snapshot changed, 180k candidate ladder steps, 100k messages)
+#: is under DuckDB's default of 122,880 rows, so most of its statements ran on one of the
+#: machine's two cores. At 16,384 they use both: the 1M-lead bench tick went from 4.9 to 4.1 s
+#: (medians of four, alternated), with the work tables of :data:`WORK_SCHEMA`.
 ROW_GROUP_SIZE = 16_384
 
 #: Schema of the work tables a transaction builds (``CREATE TABLE work.x``): they live in the
