@@ -304,8 +304,8 @@ class DuckDBStore:
         )
         # Large appends would otherwise be written straight into the file before the commit:
         # a work table past one row group too, only to be dropped at the commit. (With them on
-        # and work tables in the file, filtered scans on this connection also missed rows a
-        # tick had just committed; with them off the WAL carries the appends, as it did before.)
+        # and work tables in the file, scans on this connection also missed rows a tick had
+        # just committed; with them off the WAL carries the appends, as it did before.)
         self.con.execute("SET enable_optimistic_write = false")
         if not read_only:
             for ddl in SCHEMA_DDL:
@@ -332,29 +332,30 @@ class DuckDBStore:
         self.close()
 
 
-_WORK_OBJECTS = """
-SELECT 'VIEW' AS kind, view_name AS name, schema_name FROM duckdb_views()
-WHERE database_name = current_database() AND NOT internal
+#: Views and tables of one schema of the store's file, views first (they read the tables).
+_OBJECTS = """
+SELECT 'VIEW' AS kind, view_name AS name FROM duckdb_views()
+WHERE database_name = current_database() AND schema_name = $schema AND NOT internal
 UNION ALL
-SELECT 'TABLE', table_name, schema_name FROM duckdb_tables()
-WHERE database_name = current_database()
+SELECT 'TABLE', table_name FROM duckdb_tables()
+WHERE database_name = current_database() AND schema_name = $schema
+ORDER BY kind DESC
 """
 
 
 def drop_work(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop every view and table in :data:`WORK_SCHEMA`. A work object named like one of the
-    schema's would be shadowed by it (names resolve in ``main`` first): that is a bug, refused
-    here."""
-    objs = con.execute(
-        f"SELECT kind, name, (SELECT count(*) FROM ({_WORK_OBJECTS}) m "
-        f"WHERE m.schema_name = 'main' AND m.name = w.name) > 0 "
-        f"FROM ({_WORK_OBJECTS}) w WHERE w.schema_name = ? ORDER BY kind DESC",
-        [WORK_SCHEMA],
-    ).fetchall()
-    shadowed = [name for _, name, clash in objs if clash]
+    """Drop every view and table in :data:`WORK_SCHEMA`. It runs at every commit (delivery
+    commits after each send), so an empty schema costs one catalog query. A work object named
+    like one of the schema's would be shadowed by it (names resolve in ``main`` first): that is
+    a bug, refused here."""
+    objs = con.execute(_OBJECTS, {"schema": WORK_SCHEMA}).fetchall()
+    if not objs:
+        return
+    stored = {name for _, name in con.execute(_OBJECTS, {"schema": "main"}).fetchall()}
+    shadowed = [name for _, name in objs if name in stored]
     if shadowed:
         raise RuntimeError(f"work tables named like stored tables: {', '.join(shadowed)}")
-    for kind, name, _ in objs:  # views first: they read the tables
+    for kind, name in objs:
         con.execute(f'DROP {kind} {WORK_SCHEMA}."{name}"')
 
 
