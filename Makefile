@@ -61,7 +61,7 @@ schema: setup
 	$(BIN)/leadsla schema --out sla_rules/schema
 
 lock:
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench/out .pytest_cache .mypy_cache .ruff_cache

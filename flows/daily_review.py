@@ -27,10 +27,10 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
 
+from flows.blocks import load_email_block
 from leadsla import warehouse
 from leadsla.report.run import Paths, day_as_of, dbt_vars, org_zone, render_all, send_all
 from leadsla.rules import load_rules
-from leadsla.smtp import SmtpSettings
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[10, 30])
@@ -60,27 +60,6 @@ def publish(warehouse_path: str, published: str) -> str:
     return str(warehouse.publish(Path(warehouse_path), Path(published)))
 
 
-def smtp_from_block(block_name: str) -> SmtpSettings:
-    """A prefect-email ``EmailServerCredentials`` block as leadsla's SmtpSettings."""
-    from prefect_email import EmailServerCredentials
-
-    creds = EmailServerCredentials.load(block_name)
-    kind = getattr(creds.smtp_type, "name", str(creds.smtp_type)).upper()
-    security = {"SSL": "ssl", "STARTTLS": "starttls"}.get(kind, "plain")
-    server = getattr(creds.smtp_server, "value", creds.smtp_server)
-    port = creds.smtp_port or getattr(creds.smtp_type, "value", 25)
-    password = creds.password.get_secret_value() if creds.password else None
-    return SmtpSettings(
-        host=str(server),
-        port=int(port),
-        security=security,  # type: ignore[arg-type]
-        username=creds.username or None,
-        password=password or None,
-        sender=os.environ.get("LEADSLA_EMAIL_FROM", "leadsla@localhost"),
-        verify_tls=bool(creds.verify) if creds.verify is not None else True,
-    )  # fmt: skip
-
-
 @task(cache_policy=NO_CACHE)
 def render_and_send(
     published: str, report_date: date, rules_dir: str, out: str, email_block: str | None
@@ -88,8 +67,9 @@ def render_and_send(
     rules = load_rules(rules_dir)
     rendered, files, headline = render_all(Path(published), report_date, rules, Path(out))
     sent: list[str] = []
-    if email_block:
-        sent = send_all(rendered, smtp_from_block(email_block))
+    smtp = load_email_block(email_block, get_run_logger())  # missing: the files are the review
+    if smtp is not None:
+        sent = send_all(rendered, smtp)
     return {
         "files": {k: [str(p) for p in v] for k, v in files.items()},
         "sent": sent,

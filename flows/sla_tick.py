@@ -34,12 +34,12 @@ from prefect.client.schemas.objects import State, TaskRun
 from prefect.tasks import Task
 from pydantic import AwareDatetime
 
+from flows.blocks import load_email_block
 from leadsla import tick
 from leadsla.delivery.channels import Channels
 from leadsla.delivery.check import endpoint_names
 from leadsla.delivery.deliver import channels_from_env
 from leadsla.rules import load_rules
-from leadsla.smtp import Security, SmtpSettings
 
 #: Failures worth retrying: the file system (a share remounting, a file being replaced) and
 #: DuckDB's I/O errors, chiefly "Could not set lock on file" while a report build or an analyst
@@ -104,9 +104,10 @@ def resolve_inputs(
     retry_condition_fn=retry_on_io_error,
     cache_policy=NO_CACHE,
 )
-def discover(rules_dir: str, exports: str, db: str, now: datetime) -> list[dict[str, Any]]:
-    """Export files dated at or before ``now`` that the manifest has not settled yet, as plain
-    descriptors (path, checksum, export time) the load task can take as its input."""
+def discover(rules_dir: str, exports: str, db: str, now: datetime) -> dict[str, Any]:
+    """``files``: export files dated at or before ``now`` that the manifest has not settled
+    yet, as plain descriptors (path, checksum, export time) the load task takes as its input;
+    ``later``: files left for a later tick because their export time is after ``now``."""
     return tick.discover_phase(
         rules_dir=Path(rules_dir),
         exports=exports,
@@ -141,12 +142,14 @@ def evaluate(rules_dir: str, db: str, now: datetime, loaded: bool) -> dict[str, 
     retry_condition_fn=retry_on_io_error,
     cache_policy=NO_CACHE,
 )
-def record(db: str, now: datetime) -> dict[str, Any]:
+def record(db: str, now: datetime, later: list[dict[str, str]]) -> dict[str, Any]:
     """Leave what this tick recorded where a person looks: a table artifact of the steps and
     changes that fired and a markdown summary, both read back from the event log (the truth),
     not from what the earlier tasks returned. Retried on I/O like the reads before it: it writes
     nothing to the database, and a repeated artifact is only a newer version under its key."""
-    summary = tick.summarize(db=Path(db), now=now)
+    summary = tick.summarize(db=Path(db), now=now, later=tick.later_from_descriptors(later))
+    if summary.later_line:
+        get_run_logger().warning(summary.later_line)
     create_table_artifact(
         key="sla-tick-fired",
         table=summary.fired_rows,
@@ -160,29 +163,6 @@ def record(db: str, now: datetime) -> dict[str, Any]:
         description=f"Files loaded and events by type at {now.isoformat()}",
     )
     return {"events_recorded": summary.new_events, "events_by_type": summary.events_by_type}
-
-
-def smtp_settings_from_block(name: str) -> SmtpSettings:
-    """A prefect-email ``EmailServerCredentials`` block as plain settings, so ``leadsla/``
-    never imports Prefect. The sender is ``LEADSLA_EMAIL_FROM``, else the block's username."""
-    from prefect_email import EmailServerCredentials, SMTPType
-
-    block = EmailServerCredentials.load(name)
-    smtp_type = block.smtp_type
-    if isinstance(smtp_type, str):
-        smtp_type = SMTPType[smtp_type.upper()]
-    modes: dict[SMTPType, Security] = {SMTPType.SSL: "ssl", SMTPType.STARTTLS: "starttls"}
-    security: Security = modes.get(smtp_type, "plain")
-    sender = os.environ.get("LEADSLA_EMAIL_FROM") or block.username or "leadsla@localhost"
-    return SmtpSettings(
-        host=block.smtp_server,
-        port=int(block.smtp_port or smtp_type.value),
-        security=security,
-        username=block.username,
-        password=block.password.get_secret_value() if block.password else None,
-        sender=sender,
-        verify_tls=block.verify,
-    )
 
 
 def channels_for_flow(rules_dir: str, email_block: str | None) -> Channels:
@@ -200,12 +180,7 @@ def channels_for_flow(rules_dir: str, email_block: str | None) -> Channels:
                     blocks[src[6:]] = str(secret.get())
                 except (ValueError, OSError) as exc:  # a missing block: its messages wait
                     get_run_logger().warning("Secret block %s not loaded: %s", src[6:], exc)
-    smtp = None
-    if email_block:
-        try:
-            smtp = smtp_settings_from_block(email_block)
-        except ValueError as exc:  # no such block (yet): emails wait in the outbox
-            get_run_logger().warning("email block %s not loaded: %s", email_block, exc)
+    smtp = load_email_block(email_block, get_run_logger())  # missing: emails wait in the outbox
     return channels_from_env(rules, os.environ, smtp_settings=smtp, blocks=blocks)
 
 
@@ -256,14 +231,16 @@ def sla_tick(
     and adds none).
     """
     inputs = resolve_inputs(now, rules_dir, exports, db)
-    files = discover(inputs.rules_dir, inputs.exports, inputs.db, inputs.now)
+    found = discover(inputs.rules_dir, inputs.exports, inputs.db, inputs.now)
+    files = found["files"]
     loaded = load(inputs.rules_dir, inputs.db, files, inputs.now) if files else NOTHING_LOADED
     evaluated = evaluate(inputs.rules_dir, inputs.db, inputs.now, bool(files))
-    recorded = record(inputs.db, inputs.now)
+    recorded = record(inputs.db, inputs.now, found["later"])
     delivered = deliver(inputs.rules_dir, inputs.db, inputs.now, email_block)
     result: dict[str, Any] = {
         "now": inputs.now.isoformat(),
         "files_discovered": len(files),
+        "files_left_for_later": len(found["later"]),
         "files_loaded": loaded["files_loaded"],
         "files_failed": loaded["files_failed"],
         "rows_loaded": loaded["rows_loaded"],

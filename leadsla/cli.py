@@ -18,6 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from leadsla.ingest import ExportsUnavailable
+from leadsla.progress import Bar
 from leadsla.rules import RulesInvalid, load_rules
 
 DEFAULTS = {"rules": "./sla_rules", "exports": "./exports", "db": "./leadsla.duckdb"}
@@ -132,6 +134,10 @@ def cmd_tick(args: argparse.Namespace) -> int:
     data = {
         "now": now.isoformat(),
         "files": summary.files,
+        "files_left_for_later": [
+            {"name": f.name, "export_at": f.export_at.isoformat(), "dated_by": f.export_at_from}
+            for f in summary.later
+        ],
         "events_by_type": summary.events_by_type,
         "new_events": summary.new_events,
     }
@@ -147,21 +153,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return 2
     started = time.perf_counter()
     total = int((args.to - args.from_) / args.every) + 1
-
-    def progress(now: datetime, n: int) -> None:
-        if not args.json and (n % 100 == 0 or n == total):
-            print(f"  tick {n}/{total} at {now.isoformat()}", file=sys.stderr)
-
-    ticks = replay(
-        rules_dir=Path(_setting(args, "rules")),
-        exports=_setting(args, "exports"),
-        db=Path(_setting(args, "db")),
-        start=args.from_,
-        end=args.to,
-        every=args.every,
-        progress=progress,
-        channels=_channels(_setting(args, "rules")),
-    )
+    with Bar(enabled=not args.json) as bar:
+        ticks = replay(
+            rules_dir=Path(_setting(args, "rules")),
+            exports=_setting(args, "exports"),
+            db=Path(_setting(args, "db")),
+            start=args.from_,
+            end=args.to,
+            every=args.every,
+            progress=lambda now, n: bar.report(f"ticks every {args.every}", n, total),
+            channels=_channels(_setting(args, "rules")),
+        )
     took = time.perf_counter() - started
     _emit(
         args,
@@ -191,14 +193,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from leadsla.demo import run_demo
 
     out = Path(args.out)
-    result = run_demo(
-        out=out,
-        rules_dir=Path(_setting(args, "rules")),
-        every=args.every,
-        progress=None if args.json else lambda msg: print(msg, file=sys.stderr),
-        channels=_channels(_setting(args, "rules")),
-        report=not args.no_report,
-    )
+    with Bar(enabled=not args.json) as bar:
+        result = run_demo(
+            out=out,
+            rules_dir=Path(_setting(args, "rules")),
+            every=args.every,
+            progress=bar.report,
+            channels=_channels(_setting(args, "rules")),
+            report=not args.no_report,
+        )
     _emit(args, result.as_dict(), result.human())
     return 0
 
@@ -212,8 +215,10 @@ def cmd_issue_raise(args: argparse.Namespace) -> int:
     from leadsla.tick import run_tick
 
     now = args.now or datetime.now(UTC)  # clock-edge
-    issue_id = args.issue_id or "ISS-" + content_id(args.lead or "", args.type or "",
-                                                    now.isoformat())[:10].upper()  # fmt: skip
+    issue_id = (
+        args.issue_id
+        or "ISS-" + content_id(args.lead or "", args.type or "", now.isoformat())[:10].upper()
+    )
     record = {
         "issue_id": issue_id,
         "lead_id": args.lead,
@@ -230,8 +235,14 @@ def cmd_issue_raise(args: argparse.Namespace) -> int:
     exports = _setting(args, "exports")
     path = write_issue(exports, record, now)
     db = Path(_setting(args, "db"))
-    run_tick(rules_dir=Path(_setting(args, "rules")), exports=exports, db=db, now=now,
-             env=dict(os.environ), channels=_channels(_setting(args, "rules")))  # fmt: skip
+    run_tick(
+        rules_dir=Path(_setting(args, "rules")),
+        exports=exports,
+        db=db,
+        now=now,
+        env=dict(os.environ),
+        channels=_channels(_setting(args, "rules")),
+    )
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.execute(
             "SELECT event_type, level, target, CAST(details AS VARCHAR) FROM sla_events "
@@ -276,14 +287,16 @@ def cmd_report(args: argparse.Namespace) -> int:
             print("--send needs LEADSLA_SMTP_URL (e.g. smtp://localhost:1025)", file=sys.stderr)
             return 2
     try:
-        run = run_report(
-            db=Path(_setting(args, "db")),
-            rules=rules,
-            out=Path(args.out),
-            report_date=day,
-            now=now,
-            smtp=smtp,
-        )
+        with Bar(enabled=not args.json) as bar:
+            run = run_report(
+                db=Path(_setting(args, "db")),
+                rules=rules,
+                out=Path(args.out),
+                report_date=day,
+                now=now,
+                smtp=smtp,
+                progress=bar.report,
+            )
     except WarehouseError as exc:
         print(str(exc), file=sys.stderr)
         return 1
@@ -299,6 +312,37 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prefect_setup(args: argparse.Namespace) -> int:
+    """Create or update what the deployments need on the Prefect server (flows/ops_setup.py)."""
+    import getpass
+
+    from flows.ops_setup import setup
+
+    def ask(prompt: str, secret: bool) -> str:
+        return getpass.getpass(prompt + ": ") if secret else input(prompt + ": ")
+
+    project = Path(args.project or os.environ.get("LEADSLA_HOME") or ".")
+    if not (project / "prefect.yaml").is_file():
+        print(
+            f"no prefect.yaml in {project}: run this from the checkout, or pass --project",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        steps = setup(
+            project=project,
+            rules_dir=Path(_setting(args, "rules")),
+            env=os.environ,
+            ask=ask if sys.stdin.isatty() and not args.json else None,
+            late_after=args.late_after,
+        )
+    except ConnectionError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    _emit(args, {"steps": [vars(s) for s in steps]}, "\n".join(s.line() for s in steps))
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from leadsla.rules.schema import write_schemas
 
@@ -307,37 +351,90 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+NOW_HELP = "logical time, ISO 8601 with an offset (default: now)"
+
+#: One example per command, shown at the end of its --help.
+EXAMPLES = {
+    "check": "leadsla check --rules sla_rules",
+    "tick": "leadsla tick --exports exports --db leadsla.duckdb --now 2026-11-23T10:40:00+05:30",
+    "replay": "leadsla replay --exports demo_out/exports --db /tmp/replay.duckdb \\\n"
+    "      --from 2026-11-16T00:00:00+05:30 --to 2026-11-23T00:00:00+05:30 --every 5m",
+    "deliver": "LEADSLA_SMTP_URL=smtp://localhost:1025 leadsla deliver --db leadsla.duckdb",
+    "demo": "leadsla demo --out demo_out --every 30m",
+    "raise": "leadsla issue raise --lead L1 --type coupon --summary 'code SAVE10 rejected' \\\n"
+    "      --impact conversion_risk --raised-by rahul",
+    "report": "leadsla report --db demo_out/leadsla.duckdb --date 2026-11-20 --out reports",
+    "setup": "LEADSLA_SMTP_URL=smtp+starttls://u:p@mail.example.com:587 \\\n"
+    "      LEADSLA_OPS_WEBHOOK_URL=https://hooks.slack.com/services/... leadsla prefect setup",
+    "schema": "leadsla schema --out sla_rules/schema",
+}
+
+
+def _sub(sub: Any, name: str, help_: str, key: str | None = None) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=help_,
+        description=help_,
+        epilog=f"example:\n  {EXAMPLES[key or name]}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leadsla", description="Response-time SLAs for sales leads."
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("check", help="validate sla_rules/ (exit 2 on errors)")
+    p = _sub(sub, "check", "validate sla_rules/ (exit 2 on errors)")
     _add_common(p, "rules")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("tick", help="one pass: load new exports, fire due steps")
+    p = _sub(sub, "tick", "one pass: load new exports, fire due steps, deliver")
     _add_common(p, "rules", "exports", "db")
-    p.add_argument("--now", type=parse_time, help="logical time (ISO 8601 with offset)")
+    p.add_argument("--now", type=parse_time, help=NOW_HELP)
     p.set_defaults(func=cmd_tick)
 
-    p = sub.add_parser("replay", help="ticks over archived exports in logical time")
+    p = _sub(sub, "replay", "ticks over archived exports in logical time, in one process")
     _add_common(p, "rules", "exports", "db")
-    p.add_argument("--from", dest="from_", type=parse_time, required=True)
-    p.add_argument("--to", type=parse_time, required=True)
-    p.add_argument("--every", type=parse_every, default=timedelta(minutes=5))
+    p.add_argument(
+        "--from",
+        dest="from_",
+        metavar="TS",
+        type=parse_time,
+        required=True,
+        help="first tick's time, ISO 8601 with an offset",
+    )
+    p.add_argument(
+        "--to",
+        metavar="TS",
+        type=parse_time,
+        required=True,
+        help="last tick at or before this time, ISO 8601 with an offset",
+    )
+    p.add_argument(
+        "--every",
+        type=parse_every,
+        default=timedelta(minutes=5),
+        help="cadence of the ticks, like 5m, 2h or 1d (default 5m)",
+    )
     p.set_defaults(func=cmd_replay)
 
-    p = sub.add_parser("deliver", help="send what the outbox holds and is due (exit 1: dead)")
+    p = _sub(sub, "deliver", "send what the outbox holds and is due (exit 1: dead messages)")
     _add_common(p, "rules", "db")
-    p.add_argument("--now", type=parse_time, help="logical time (ISO 8601 with offset)")
+    p.add_argument("--now", type=parse_time, help=NOW_HELP)
     p.set_defaults(func=cmd_deliver)
 
-    p = sub.add_parser("demo", help="generate a week of CRM exports and replay it")
+    p = _sub(sub, "demo", "generate a week of CRM exports, replay it and write the review")
     _add_common(p, "rules")
     p.add_argument("--out", default="demo_out", help="output folder (default demo_out)")
-    p.add_argument("--every", type=parse_every, default=timedelta(minutes=30))
+    p.add_argument(
+        "--every",
+        type=parse_every,
+        default=timedelta(minutes=30),
+        help="cadence of the replayed ticks, like 30m or 2h (default 30m)",
+    )
     p.add_argument(
         "--no-report",
         action="store_true",
@@ -345,24 +442,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("issue", help="lead issues (seed 002): raise one")
+    p = sub.add_parser(
+        "issue", help="lead issues (seed 002): raise one", description="lead issues (seed 002)"
+    )
     isub = p.add_subparsers(dest="issue_command", required=True)
-    p = isub.add_parser("raise", help="raise a lead issue (exit 2 when it is not escalated)")
+    p = _sub(isub, "raise", "raise a lead issue (exit 2 when it is not escalated)")
     _add_common(p, "rules", "exports", "db")
     p.add_argument("--lead", help="lead id")
     p.add_argument("--type", help="issue type, e.g. pickup, pricing (issues.yaml types)")
     p.add_argument("--summary", help="what blocks the lead")
     p.add_argument("--impact", help="conversion_risk, high_value, complaint_risk, other[: text]")
-    p.add_argument("--customer-name")
-    p.add_argument("--customer-phone")
-    p.add_argument("--device")
-    p.add_argument("--city")
-    p.add_argument("--raised-by", help="the agent raising it")
+    p.add_argument("--customer-name", help="the customer's name, as the CRM has it")
+    p.add_argument("--customer-phone", help="the customer's phone number")
+    p.add_argument("--device", help="the product or device concerned")
+    p.add_argument("--city", help="the customer's city (routing and serviceability)")
+    p.add_argument("--raised-by", help="the agent raising it (org.yaml member id)")
     p.add_argument("--issue-id", help="default: derived from lead, type and time")
     p.add_argument("--no-escalation-reason", help="e.g. customer_thinking (not a blocker)")
-    p.add_argument("--now", type=parse_time, help="logical time (ISO 8601 with offset)")
+    p.add_argument("--now", type=parse_time, help=NOW_HELP)
     p.set_defaults(func=cmd_issue_raise)
-    p = sub.add_parser("report", help="build the marts and write (or email) the daily review")
+
+    p = _sub(sub, "report", "build the marts and write (or email) the daily review")
     _add_common(p, "rules", "db")
     p.add_argument(
         "--date",
@@ -375,8 +475,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("schema", help="write the JSON Schemas of the rule files")
-    p.add_argument("--out", default="sla_rules/schema")
+    p = sub.add_parser(
+        "prefect",
+        help="Prefect deployment helpers: setup",
+        description="Prefect deployment helpers",
+    )
+    psub = p.add_subparsers(dest="prefect_command", required=True)
+    p = _sub(
+        psub,
+        "setup",
+        "create or update, idempotently, what prefect.yaml's deployments need on the server "
+        "at PREFECT_API_URL: work pool, email block (LEADSLA_SMTP_URL), Secret blocks, "
+        "pipeline-health automations (LEADSLA_OPS_WEBHOOK_URL)",
+    )
+    _add_common(p, "rules")
+    p.add_argument(
+        "--project",
+        help="the checkout holding prefect.yaml (default LEADSLA_HOME, else the current folder)",
+    )
+    p.add_argument(
+        "--late-after",
+        type=int,
+        default=3,
+        help="alert when no tick completed for this many schedule intervals (default 3)",
+    )
+    p.set_defaults(func=cmd_prefect_setup)
+
+    p = _sub(sub, "schema", "write the JSON Schemas of the rule files")
+    p.add_argument(
+        "--out",
+        default="sla_rules/schema",
+        help="folder for the *.schema.json files (default sla_rules/schema)",
+    )
     p.set_defaults(func=cmd_schema)
     return parser
 
@@ -384,10 +514,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
     except RulesInvalid as exc:
         print(f"rules are invalid (run `leadsla check`):\n{exc}", file=sys.stderr)
         return 2
+    except ExportsUnavailable as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # the reader went away (`leadsla tick | head`): end quietly, as Unix tools do; stdout
+        # is pointed at devnull so the interpreter's own flush at exit cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ import csv
 import random
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from leadsla.calendars import BusinessCalendar
 from leadsla.delivery.channels import Channels
+from leadsla.progress import Report, silent
 from leadsla.rules import load_rules
 from leadsla.store import DuckDBStore
 from leadsla.tick import replay
@@ -583,7 +583,7 @@ def run_demo(
     out: Path,
     rules_dir: Path,
     every: timedelta = timedelta(minutes=30),
-    progress: Callable[[str], None] | None = None,
+    progress: Report = silent,
     channels: Channels | None = None,
     report: bool = True,
 ) -> DemoResult:
@@ -604,18 +604,16 @@ def run_demo(
             p.unlink(missing_ok=True)
     (out / "leadsla_marts.duckdb").unlink(missing_ok=True)
     shutil.rmtree(out / "warehouse", ignore_errors=True)  # the review's copy of the old log
+    progress("writing a week of CRM exports", 0, None)
     leads = generate_leads(cal)
     files = write_exports(leads, exports)
     files += write_issue_exports(generate_issues(leads, cal), exports)
-    if progress:
-        progress(f"wrote {files} export files for {len(leads)} leads to {exports}")
     start = WEEK_START.astimezone(UTC)
     end = (WEEK_END + timedelta(hours=12)).astimezone(UTC)
     total = int((end - start) / every) + 1
 
     def tick_progress(now: datetime, n: int) -> None:
-        if progress and (n % 200 == 0 or n == total):
-            progress(f"  replayed {n}/{total} ticks (now {now.isoformat()})")
+        progress(f"replaying {files} files, every {every}", n, total)
 
     ticks = replay(
         rules_dir=rules_dir,
@@ -659,11 +657,14 @@ def run_demo(
 
         # the week's last business day (Friday), reviewed as the 08:00 run would the next day
         run = run_report(
-            db=db, rules=rules, out=out / "reports", report_date=DEMO_REPORT_DAY, now=end
+            db=db,
+            rules=rules,
+            out=out / "reports",
+            report_date=DEMO_REPORT_DAY,
+            now=end,
+            progress=progress,
         )
         report_dir = run.out_dir
-        if progress:
-            progress(f"wrote the review of {DEMO_REPORT_DAY} to {report_dir}")
     return DemoResult(
         out=out,
         exports=exports,

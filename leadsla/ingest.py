@@ -17,6 +17,7 @@ from __future__ import annotations
 import fnmatch
 import gzip
 import hashlib
+import os
 import re
 import tempfile
 from collections.abc import Iterable
@@ -97,6 +98,19 @@ class BadFile(Exception):
     """The whole file cannot be used (unreadable, undecodable, required columns missing)."""
 
 
+class ExportsUnavailable(Exception):
+    """The exports folder itself is missing or unreadable: one sentence naming it."""
+
+
+@dataclass(frozen=True)
+class Later:
+    """A file left for a later tick because its export time is after ``now``."""
+
+    name: str
+    export_at: datetime
+    export_at_from: str  # "filename" (its stamp) or "mtime" (no stamp: modification time)
+
+
 def export_time_from_name(name: str) -> datetime | None:
     """Read the export time from a file name such as ``leads_20261123T090500Z.csv``.
 
@@ -143,19 +157,32 @@ def discover(
     sources: list[Source],
     now: datetime,
     known: dict[str, tuple[int, float | None, str]] | None = None,
+    later: list[Later] | None = None,
 ) -> list[ExportFile]:
     """List export files in a folder or fsspec URL whose export time is at or before ``now``
     and that are not settled in the manifest yet.
 
-    Files stamped after ``now`` are left for a later tick: a replay over archived exports must
-    see exactly what a live tick at that moment would have seen. ``known`` maps settled paths
-    to (size, mtime, checksum): a file with the same size and mtime is not hashed again (the
-    no-change tick stays cheap); any other file is hashed and compared by checksum.
+    A file's export time is the stamp in its name (:func:`export_time_from_name`); a file with
+    no stamp is dated by its modification time. Files dated after ``now`` are left for a later
+    tick, and appended to ``later`` when given: a replay over archived exports must see exactly
+    what a live tick at that moment would have seen. ``known`` maps settled paths to (size,
+    mtime, checksum): a file with the same size and mtime is not hashed again (the no-change
+    tick stays cheap); any other file is hashed and compared by checksum. Raises
+    :class:`ExportsUnavailable` when the folder is missing or unreadable.
     """
     known = known or {}
     fs, root = fsspec.core.url_to_fs(exports)
-    if not fs.exists(root):
-        return []
+    shown = str(Path(root).resolve()) if _is_local(fs) else exports
+    if not fs.isdir(root):
+        what = "is not a folder" if fs.exists(root) else "does not exist"
+        raise ExportsUnavailable(
+            f"exports folder {shown} {what}: create it, or point --exports (LEADSLA_EXPORTS, "
+            "the deployment's `exports` parameter) at the folder the CRM exports land in"
+        )
+    if _is_local(fs) and not os.access(root, os.R_OK | os.X_OK):
+        raise ExportsUnavailable(
+            f"exports folder {shown} is not readable by this user: grant read access"
+        )
     found: list[ExportFile] = []
     for info in fs.find(root, detail=True).values():
         path = info["name"]
@@ -185,6 +212,8 @@ def discover(
             origin = "mtime"
         stamp = stamp.astimezone(UTC)
         if stamp > now:
+            if later is not None:
+                later.append(Later(name, stamp, origin))
             continue
         checksum = _checksum(fs, path)
         if prev is not None and prev[2] == checksum:

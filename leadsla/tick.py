@@ -24,7 +24,15 @@ from leadsla.delivery.channels import Channels
 from leadsla.delivery.deliver import DeliveryResult, deliver
 from leadsla.delivery.outbox import enqueue
 from leadsla.evaluate import evaluate
-from leadsla.ingest import BadFile, ExportFile, FileResult, discover, read_file, type_rows
+from leadsla.ingest import (
+    BadFile,
+    ExportFile,
+    FileResult,
+    Later,
+    discover,
+    read_file,
+    type_rows,
+)
 from leadsla.issues import apply_issues, evaluate_issues
 from leadsla.rules import RuleSet, load_rules
 from leadsla.sql import run, scalar
@@ -42,6 +50,25 @@ class TickSummary:
     events_by_type: dict[str, int] = field(default_factory=dict)
     fired_rows: list[dict[str, Any]] = field(default_factory=list)
     new_events: int = 0
+    #: files left for a later tick: their export time is after ``now``
+    later: list[Later] = field(default_factory=list)
+
+    @property
+    def later_line(self) -> str | None:
+        """One sentence on the files left for later, naming the first few; None if none."""
+        if not self.later:
+            return None
+        first = ", ".join(
+            f"{f.name} ({f.export_at.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+            f"{', by its modification time' if f.export_at_from == 'mtime' else ''})"
+            for f in self.later[:3]
+        )
+        more = f" and {len(self.later) - 3} more" if len(self.later) > 3 else ""
+        return (
+            f"{len(self.later)} file(s) left for a later tick, their export time being after "
+            f"now: {first}{more}. A file's export time is the stamp in its name (e.g. "
+            "leads_20261123T090500Z.csv), else its modification time."
+        )
 
     @property
     def markdown(self) -> str:
@@ -55,6 +82,8 @@ class TickSummary:
             ]
         else:
             lines.append("No new export files.")
+        if self.later_line:
+            lines += ["", self.later_line]
         lines += ["", f"**{self.new_events} new events**", ""]
         lines += [f"- {k}: {v}" for k, v in sorted(self.events_by_type.items())]
         return "\n".join(lines)
@@ -103,9 +132,11 @@ def _discover(
     exports: str,
     now: datetime,
     env: Mapping[str, str] | None = None,
+    later: list[Later] | None = None,
 ) -> list[ExportFile]:
-    """Files to load. With ``env`` (a live tick, not a replay) database sources are pulled
-    into snapshot files first; a failed pull is recorded in the manifest as a failed file."""
+    """Files to load (files dated after ``now`` go to ``later``). With ``env`` (a live tick,
+    not a replay) database sources are pulled into snapshot files first; a failed pull is
+    recorded in the manifest as a failed file."""
     if env is not None:
         for r in sqlsource.pull(rules.sources, exports, now, env):
             if r.status == "failed":
@@ -115,7 +146,7 @@ def _discover(
                     "reason, recorded_at) VALUES (?, '', ?, 'leads', 'failed', ?, ?)",
                     [f"sql:{r.source_id}", r.source_id, r.reason, now],
                 )
-    return discover(exports, rules.sources, now, known=_settled(con))
+    return discover(exports, rules.sources, now, known=_settled(con), later=later)
 
 
 def _read_one(con: duckdb.DuckDBPyConnection, f: ExportFile) -> FileResult:
@@ -259,12 +290,29 @@ def discover_phase(
     db: Path,
     now: datetime,
     env: Mapping[str, str] | None = None,
-) -> list[dict[str, Any]]:
-    """Export files at or before ``now`` that the manifest has not settled yet (database
-    sources pulled first when ``env`` is given)."""
+) -> dict[str, Any]:
+    """``files``: export files at or before ``now`` that the manifest has not settled yet
+    (database sources pulled first when ``env`` is given), as descriptors for the load phase;
+    ``later``: the files left for a later tick (see :func:`later_descriptors`)."""
     rules = load_rules(rules_dir)
+    later: list[Later] = []
     with DuckDBStore(db) as store:
-        return [_descriptor(f) for f in _discover(store.con, rules, exports, now, env)]
+        files = [_descriptor(f) for f in _discover(store.con, rules, exports, now, env, later)]
+    return {"files": files, "later": later_descriptors(later)}
+
+
+def later_descriptors(later: list[Later]) -> list[dict[str, str]]:
+    """Files left for later as plain values (they cross a Prefect task boundary)."""
+    return [
+        {"name": f.name, "export_at": f.export_at.isoformat(), "export_at_from": f.export_at_from}
+        for f in later
+    ]
+
+
+def later_from_descriptors(rows: list[dict[str, str]]) -> list[Later]:
+    return [
+        Later(r["name"], datetime.fromisoformat(r["export_at"]), r["export_at_from"]) for r in rows
+    ]
 
 
 def load_phase(
@@ -312,13 +360,20 @@ def crm_dir(rules: RuleSet, db: Path) -> Path:
     return Path(db).parent / folder
 
 
-def summarize(*, db: Path, now: datetime, limit: int = 200) -> TickSummary:
+def summarize(
+    *, db: Path, now: datetime, later: list[Later] | None = None, limit: int = 200
+) -> TickSummary:
     """Events recorded at this ``now`` (the tick's own), by type, plus the first rows."""
     with DuckDBStore(db) as store:
-        return _summarize(store.con, now, limit)
+        return _summarize(store.con, now, later, limit)
 
 
-def _summarize(con: duckdb.DuckDBPyConnection, now: datetime, limit: int = 200) -> TickSummary:
+def _summarize(
+    con: duckdb.DuckDBPyConnection,
+    now: datetime,
+    later: list[Later] | None = None,
+    limit: int = 200,
+) -> TickSummary:
     by_type = dict(
         con.execute(
             # the tick's decisions; delivery outcomes have their own summary (DeliveryResult)
@@ -370,6 +425,7 @@ def _summarize(con: duckdb.DuckDBPyConnection, now: datetime, limit: int = 200) 
         events_by_type={k: int(v) for k, v in by_type.items()},
         fired_rows=rows,
         new_events=sum(int(v) for v in by_type.values()),
+        later=later or [],
     )
 
 
@@ -400,7 +456,8 @@ class Ticker:
         _ = self.rules.business_calendars  # pay the holidays import and expansion up front
 
     def tick(self, now: datetime, *, summary: bool = True) -> TickSummary | None:
-        files = _discover(self.store.con, self.rules, self.exports, now, self.env)
+        later: list[Later] = []
+        files = _discover(self.store.con, self.rules, self.exports, now, self.env, later)
         if files:
             _load(self.store, files, now)
         with transaction(self.store) as con:
@@ -416,7 +473,7 @@ class Ticker:
             self.delivered.deferred += res.deferred
             self.delivered.waiting = res.waiting
             self.delivered.crm_files += res.crm_files
-        out = _summarize(self.store.con, now) if summary else None
+        out = _summarize(self.store.con, now, later) if summary else None
         drop_work_tables(self.store.con)
         return out
 

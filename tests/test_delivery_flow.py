@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from prefect_email import EmailServerCredentials
 
-from flows.sla_tick import sla_tick, smtp_settings_from_block
+from flows.blocks import smtp_settings_from_block
+from flows.sla_tick import sla_tick
 
 from .conftest import REPO, SmtpSink
 

@@ -373,7 +373,7 @@ def flaky_discover(monkeypatch: pytest.MonkeyPatch) -> Callable[[Exception], lis
         attempts: list[int] = []
         real = tick.discover_phase
 
-        def discover_phase(**kwargs: Any) -> list[dict[str, Any]]:
+        def discover_phase(**kwargs: Any) -> dict[str, Any]:
             attempts.append(len(attempts) + 1)
             if len(attempts) == 1:
                 raise error

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from leadsla import warehouse
+from leadsla.progress import Report, silent
 from leadsla.report import data as report_data
 from leadsla.report.render import Rendered, email, render
 from leadsla.rules.loader import RuleSet
@@ -45,6 +46,9 @@ class Paths:
 
     @classmethod
     def beside(cls, db: Path) -> Paths:
+        """Absolute paths beside the tick's file: dbt resolves relative ones against its own
+        project folder, which would put a relative ``db``'s warehouse inside the package."""
+        db = Path(db).absolute()
         return cls(
             warehouse=db.parent / "warehouse" / "warehouse.duckdb",
             # not marts.duckdb: that catalog name would shadow the schema marts in queries
@@ -187,13 +191,17 @@ def run_report(
     now: datetime,
     smtp: SmtpSettings | None = None,
     paths: Paths | None = None,
+    progress: Report = silent,
 ) -> ReportRun:
     """The whole review for one day, in process (the CLI's path)."""
     paths = paths or Paths.beside(db)
+    progress("building the marts (snapshot, dbt build, publish)", 0, None)
     prepare(db, paths, dbt_vars(rules, day_as_of(report_date, org_zone(rules), now)))
+    progress(f"rendering the review of {report_date}", 0, None)
     rendered, files, headline = render_all(paths.published, report_date, rules, out)
     run = ReportRun(report_date, out / report_date.isoformat(), paths.published, files)
     run.headline = headline
     if smtp is not None:
+        progress("emailing the reports", 0, len(rendered))
         run.sent = send_all(rendered, smtp)
     return run
