@@ -13,18 +13,21 @@ the reviews to a real SMTP server on loopback.
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -59,6 +62,8 @@ SCHEDULE_BOUND_S = 90.0
 #: Server start (12-15 s on a fresh database here), and one flow run end to end.
 START_BOUND_S = 120.0
 RUN_BOUND_S = 300.0
+#: From a failed run to the ops webhook's POST (the server's event pipeline; about 5 s here).
+ALERT_BOUND_S = 60.0
 DEPLOYMENTS = ("sla-tick/sla-tick", "daily-review/daily-review", "weekly-patterns/weekly-patterns")
 
 
@@ -306,3 +311,45 @@ def test_with_the_block_setup_makes_the_review_emails_every_manager(
     assert set(rules.org.management) <= received
     assert all(str(m["Subject"]).strip() for _, m in sink.messages)
     assert {"daily-review", "daily-review-summary"} <= deployed.artifact_keys(run_id)
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    """The ops channel: a webhook on loopback that keeps what it was sent."""
+
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.received.append(json.loads(body or b"{}"))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet in test output
+        pass
+
+
+def test_a_failed_tick_reaches_the_ops_channel_through_setups_automation(
+    deployed: Deployed,
+) -> None:
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/ops"
+        setup = deployed.cli("leadsla", "prefect", "setup", env={"LEADSLA_OPS_WEBHOOK_URL": url})
+        assert setup.returncode == 0, setup.stderr
+        for name in ("sla-tick failed", "sla-tick late", "daily-review failed"):
+            assert f"created   automation leadsla: {name}" in setup.stdout
+        # a tick pointed at a folder that does not exist fails, with the folder named
+        run_id = deployed.run_deployment(
+            "sla-tick/sla-tick", now=TICK_NOW.isoformat(), exports="no-such-folder"
+        )
+        assert deployed.flow_run(run_id)["state_type"] == "FAILED"
+        assert "no-such-folder does not exist" in deployed.logs(run_id)
+        started = time.monotonic()
+        while not _Hook.received and time.monotonic() - started < ALERT_BOUND_S:
+            time.sleep(0.5)
+        texts = [m.get("text", "") for m in _Hook.received]
+        assert any("an SLA tick failed" in t for t in texts), texts
+    finally:
+        server.shutdown()
+        server.server_close()
