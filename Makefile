@@ -26,6 +26,10 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
+# Everything but the demo week (with its dbt builds) and Prefect servers: for the edit loop.
+test-fast: setup
+	$(BIN)/python -m pytest -q -n 2 -m "not slow and not demo_week"
+
 bench: setup
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.dbt_bench
@@ -48,6 +52,7 @@ dbt-unit: setup $(DEMO_WH)/warehouse.duckdb
 		--target-path $(DEMO_WH)/warehouse_dbt/target --log-path $(DEMO_WH)/warehouse_dbt/logs
 
 lint: setup
+	$(BIN)/uv pip check --python $(BIN)/python   # every installed package's requirements met
 	$(BIN)/ruff check leadsla flows tests bench
 	$(BIN)/ruff format --check leadsla flows tests bench
 	$(BIN)/mypy

@@ -109,6 +109,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "demo_week" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("demo_week"))
+            item.add_marker(pytest.mark.demo_week)  # `make test-fast` leaves these out
 
 
 # ---- a real SMTP server on loopback ------------------------------------------------------------
