@@ -651,6 +651,13 @@ def _register_udfs(con: duckdb.DuckDBPyConnection) -> None:
 #: ``lsla_offmin`` reads an offset as minutes (NULL when it is no UTC offset). Numbers:
 #: ``lsla_num`` reads a sign, an optional currency symbol or code, digits with optional
 #: thousands separators, a fraction, an exponent and an optional percent sign, nothing else.
+#: The common shapes, matched in full and cast directly: ISO 8601 without a zone (read in the
+#: source's zone), and with ``Z`` or an offset within -14:00..+14:00 (an instant).
+ISO_NAIVE = r"\d{4}-\d{1,2}-\d{1,2}(?:(?:T|\s+)\d{1,2}:\d\d(?::\d\d(?:\.\d{1,9})?)?)?"
+ISO_ZONED = (
+    r"\d{4}-\d{1,2}-\d{1,2}(?:T|\s+)\d{1,2}:\d\d(?::\d\d(?:\.\d{1,9})?)?"
+    r"(?:Z|[+-](?:0\d|1[0-4])(?::?[0-5]\d)?)"
+)
 VALUE_MACROS = r"""
 CREATE OR REPLACE TEMP MACRO lsla_id(x) AS
     nullif(CASE WHEN regexp_matches(x, '[^\x20-\x7e]') THEN lsla_nfkc(x) ELSE x END, '');
@@ -659,7 +666,7 @@ CREATE OR REPLACE TEMP MACRO lsla_split(x) AS regexp_extract(x,
     '([+-]\d{1,2}(?::?\d\d)?)?$', ['body', 'word', 'offset']);
 CREATE OR REPLACE TEMP MACRO lsla_zone(m) AS
     CASE WHEN m.body = '' OR (m.word = '' AND m.offset = '') THEN 'naive'
-         WHEN lower(m.word) NOT IN ('', 'z', 'utc', 'gmt', 'ut') THEN 'word'
+         WHEN NOT regexp_full_match(m.word, '(?i)(?:z|utc|gmt|ut)?') THEN 'word'
          WHEN lsla_offmin(m.offset) IS NULL THEN 'offset'
          ELSE 'known' END;
 CREATE OR REPLACE TEMP MACRO lsla_hm(h, m) AS CASE WHEN h <= 14 AND m < 60 THEN h * 60 + m END;
@@ -752,27 +759,40 @@ def canonicalise(
     # a: each field's text (ids normalised) and its parts; b: read; t: typed and bounded
     sel_a = [f"CASE WHEN regexp_matches({key_text}, '[^\\x20-\\x7e]') THEN {key_text} END"
              f" AS {key}__shape"]  # fmt: skip
-    sel_b: list[str] = []
-    sel_t: list[str] = []
+    # stages: a) each field's text; b) its shape; c) the parts of an unusual timestamp;
+    # d) its wall-clock time and zone; t) typed and bounded. Most values take a fast path: an
+    # ISO 8601 shape matched in full (cheap) is cast directly, the rest is cut into parts
+    stages: dict[str, list[str]] = {"b": [], "c": [], "d": [], "t": []}
     helpers = [f"{key}__shape"]
     checks: list[str] = []
     warns: list[str] = []
     for fld in fields:
         e = exprs[fld] or "NULL::VARCHAR"
         if fld in TIMESTAMP_FIELDS:
-            sel_a += [f"{e} AS {fld}__raw", f"lsla_split({e}) AS {fld}__m"]
-            sel_b += [
-                f"lsla_local(CASE WHEN {fld}__m.body = '' THEN {fld}__raw ELSE {fld}__m.body END,"
-                f" $fmt) AS {fld}__local",
-                f"lsla_zone({fld}__m) AS {fld}__zone",
+            sel_a.append(f"{e} AS {fld}__raw")
+            stages["b"].append(f"""CASE WHEN {fld}__raw IS NULL THEN NULL
+                WHEN $fmt IS NULL AND regexp_full_match({fld}__raw, '{ISO_NAIVE}') THEN 'naive'
+                WHEN regexp_full_match({fld}__raw, '{ISO_ZONED}') THEN 'instant'
+                ELSE 'other' END AS {fld}__kind""")
+            stages["c"].append(
+                f"CASE WHEN {fld}__kind = 'other' THEN lsla_split({fld}__raw) END AS {fld}__m"
+            )
+            stages["d"] += [
+                f"CASE {fld}__kind WHEN 'other' THEN lsla_zone({fld}__m) ELSE {fld}__kind END"
+                f" AS {fld}__zone",
+                f"""CASE {fld}__kind WHEN 'naive' THEN TRY_CAST({fld}__raw AS TIMESTAMP)
+                    WHEN 'instant' THEN timezone('UTC', TRY_CAST({fld}__raw AS TIMESTAMPTZ))
+                    ELSE lsla_local(CASE WHEN {fld}__m.body = '' THEN {fld}__raw
+                                         ELSE {fld}__m.body END, $fmt) END AS {fld}__local""",
             ]
-            sel_t.append(
+            stages["t"].append(
                 f"CASE WHEN {fld}__local BETWEEN $guard_lo AND $guard_hi THEN"
                 f" CASE {fld}__zone WHEN 'naive' THEN timezone($tz, {fld}__local)"
+                f" WHEN 'instant' THEN timezone('UTC', {fld}__local)"
                 f" WHEN 'known' THEN timezone('UTC', {fld}__local)"
                 f" - to_minutes(lsla_offmin({fld}__m.offset)) END END AS {fld}"
             )
-            helpers += [f"{fld}__m", f"{fld}__local", f"{fld}__zone"]
+            helpers += [f"{fld}__kind", f"{fld}__m", f"{fld}__local", f"{fld}__zone"]
             checks.append(f"""CASE WHEN {fld}__raw IS NULL THEN NULL
                 WHEN {fld}__zone = 'word' THEN '{fld}: the zone ''' || left({fld}__m.word, 12)
                     || ''' after the time is not read (abbreviations such as PST, IST or CST are'
@@ -791,15 +811,19 @@ def canonicalise(
             END""")
         elif fld in NUMBER_FIELDS:
             rng: NumberRange = getattr(source.number_bounds, fld)
-            sel_a += [f"{e} AS {fld}__raw", f"lsla_num_parts({e}) AS {fld}__m"]
-            sel_b.append(f"lsla_num({fld}__m) AS {fld}__num")
-            sel_t.append(
+            sel_a.append(f"{e} AS {fld}__raw")
+            stages["b"].append(
+                f"CASE WHEN regexp_full_match({fld}__raw, '[-+]?\\d+(?:\\.\\d+)?')"
+                f" THEN TRY_CAST({fld}__raw AS DOUBLE)"
+                f" ELSE lsla_num(lsla_num_parts({fld}__raw)) END AS {fld}__num"
+            )
+            stages["t"].append(
                 f"CASE WHEN isfinite({fld}__num) AND {fld}__num BETWEEN ${fld}_min AND"
                 f" ${fld}_max THEN {fld}__num END AS {fld}"
             )
             params |= {f"{fld}_min": rng.min, f"{fld}_max": rng.max,
                        f"{fld}_range": f"from {rng.min:,.15g} to {rng.max:,.15g}"}  # fmt: skip
-            helpers += [f"{fld}__m", f"{fld}__num"]
+            helpers.append(f"{fld}__num")
             warns.append(f"""CASE
                 WHEN {fld}__raw IS NOT NULL AND {fld}__num IS NULL THEN '{fld}: cannot read '''
                     || {fld}__raw || ''' as a number; loaded without it'
@@ -869,13 +893,15 @@ def canonicalise(
         f"""
         CREATE OR REPLACE TABLE work.checked AS
         WITH a AS (SELECT line, raw_hash, {", ".join(sel_a)} FROM raw_rows),
-        b AS (SELECT *{"".join(", " + x for x in sel_b)} FROM a),
-        t AS (SELECT *{"".join(", " + x for x in sel_t)} FROM b),
+        b AS (SELECT *{"".join(", " + x for x in stages["b"])} FROM a),
+        c AS (SELECT *{"".join(", " + x for x in stages["c"])} FROM b),
+        d AS (SELECT *{"".join(", " + x for x in stages["d"])} FROM c),
+        t AS (SELECT *{"".join(", " + x for x in stages["t"])} FROM d),
         mapped AS (SELECT t.* {status_col} FROM t {status_join}),
-        c AS (SELECT *, {reasons} AS reasons, {warn} AS warnings FROM mapped)
+        v AS (SELECT *, {reasons} AS reasons, {warn} AS warnings FROM mapped)
         SELECT * EXCLUDE ({", ".join(h for h in helpers if h != f"{key}__shape")})
             {f"REPLACE ({', '.join(drops)})" if drops else ""}
-        FROM c
+        FROM v
         """,
         params,
     )
