@@ -53,11 +53,13 @@ def iso(t: datetime | None) -> str | None:
     return None if t is None else t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def verdicts(con: duckdb.DuckDBPyConnection, field: str) -> dict[str, tuple[Any, str | None]]:
+def verdicts(
+    con: duckdb.DuckDBPyConnection, field: str, id_column: str = "lead_id"
+) -> dict[str, tuple[Any, str | None]]:
     """lead_id -> (the field in lead state or 'quarantined', the quarantine reason)."""
     loaded = dict(con.execute(f"SELECT lead_id, {field} FROM lead_state").fetchall())
     raws = con.execute("SELECT raw, reason, action FROM quarantine").fetchall()
-    reasons = {json.loads(raw)["lead_id"]: (reason, action) for raw, reason, action in raws}
+    reasons = {json.loads(raw)[id_column]: (reason, action) for raw, reason, action in raws}
     out: dict[str, tuple[Any, str | None]] = {}
     for lid in loaded.keys() | reasons.keys():
         reason, action = reasons.get(lid, (None, None))
@@ -193,6 +195,27 @@ def test_timestamps_are_read_with_their_zone_or_refused_with_a_reason(
             assert reason is not None, value
             assert reason.startswith("created_at: "), value
             assert expected in reason, (value, reason)
+
+
+def test_a_zone_after_a_formatted_time_is_read_too(
+    rules_dir: Path, exports: Path, tmp_path: Path
+) -> None:
+    """The Salesforce preset reads ``%m/%d/%Y %I:%M %p`` in Asia/Kolkata; a zone after it is
+    read or refused exactly as after an ISO time."""
+    (exports / f"salesforce_{EXPORT}.csv").write_text(
+        "Lead ID,Create Date\n"
+        "S1,11/23/2026 10:00 AM\n"
+        "S2,11/23/2026 04:00 AM UTC\n"
+        "S3,11/23/2026 09:30 AM +05:30\n"
+        "S4,11/23/2026 10:00 AM PST\n"
+    )
+    with tick(rules_dir, exports, tmp_path / "t.duckdb") as con:
+        got = verdicts(con, "created_at", "Lead ID")
+    assert got["S1"] == ("2026-11-23T04:30:00Z", None)
+    assert got["S2"] == ("2026-11-23T04:00:00Z", None)
+    assert got["S3"] == ("2026-11-23T04:00:00Z", None)
+    assert got["S4"][0] == "quarantined"
+    assert "zone 'PST'" in str(got["S4"][1])
 
 
 def test_the_plausible_range_is_set_per_source(
@@ -467,6 +490,27 @@ def test_a_differently_spelt_id_in_a_later_file_is_the_same_lead(
             "SELECT count(*) FROM sla_events WHERE event_type = 'lead_received'"
         ).fetchall() == [(1,)]
         assert con.execute("SELECT count(*) FROM quarantine").fetchall() == [(0,)]
+
+
+def test_two_spellings_of_an_issue_id_in_one_file_are_reported(
+    rules_dir: Path, exports: Path, tmp_path: Path
+) -> None:
+    base = {"lead_id": "L1", "raised_by": "rahul", "raised_at": "2026-11-23 10:00"}
+    write_issues(
+        exports,
+        [
+            {**base, "issue_id": "I1"},
+            {**base, "issue_id": f"I1{ZW}"},
+            {**base, "issue_id": f"Ｉ２{ZW}", "lead_id": f"L1{ZW}"},
+        ],
+    )
+    with tick(rules_dir, exports, tmp_path / "t.duckdb") as con:
+        got = con.execute("SELECT issue_id, lead_id FROM issue_state ORDER BY 1").fetchall()
+        reasons = con.execute("SELECT line, reason FROM quarantine").fetchall()
+    assert got == [("I1", "L1"), ("I2", "L1")]
+    assert len(reasons) == 1
+    assert reasons[0][0] == 3
+    assert reasons[0][1].startswith(r"issue_id: 'I1\u200b' here and 'I1' on line 2 are one id")
 
 
 # ---- values that arrive typed ------------------------------------------------------------------
