@@ -329,6 +329,9 @@ def test_a_response_before_creation_is_dropped_never_met(
             {**ROW, "lead_id": "EARLY", "first_response_at": "2026-11-23 09:00"},  # before 10:00
             {**ROW, "lead_id": "UPD", "updated_at": "2026-11-22 10:00"},
             {**ROW, "lead_id": "FINE", "first_response_at": "2026-11-23 10:20"},
+            # answered per its status, created 3 minutes after the export time (clock skew):
+            # the response (the export time) is clamped to the creation, never before it
+            {**ROW, "lead_id": "SKEW", "created_at": "2026-11-23T05:03:00Z", "status": "working"},
         ],
     )
     with tick(rules_dir, exports, tmp_path / "t.duckdb") as con:
@@ -341,6 +344,7 @@ def test_a_response_before_creation_is_dropped_never_met(
         assert state["EARLY"] == (None, None, None)
         assert state["UPD"][2] is None
         assert iso(state["FINE"][1]) == "2026-11-23T04:50:00Z"
+        assert iso(state["SKEW"][1]) == "2026-11-23T05:03:00Z"
         reasons = dict(
             con.execute(
                 "SELECT json_extract_string(raw, '$.lead_id'), reason FROM quarantine"
@@ -357,7 +361,7 @@ def test_a_response_before_creation_is_dropped_never_met(
             "SELECT lead_id, details->>'business_minutes' FROM sla_events"
             " WHERE event_type IN ('sla_met', 'first_response')"
         ).fetchall()
-        assert {lid for lid, _ in met} == {"FINE"}
+        assert {lid for lid, _ in met} == {"FINE", "SKEW"}
         assert all(float(m) >= 0 for _, m in met)
 
 
