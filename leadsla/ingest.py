@@ -644,13 +644,6 @@ def _register_udfs(con: duckdb.DuckDBPyConnection) -> None:
             )
 
 
-#: The value macros of one SQL projection (:func:`canonicalise`). Timestamps: ``lsla_split``
-#: cuts a value into the date and time, a zone word and an offset at its end (only after a
-#: time); ``lsla_local`` reads the date and time strictly (the source's strptime format, ISO
-#: 8601 with an optional AM/PM; DuckDB's own cast alone would drop anything after the time);
-#: ``lsla_offmin`` reads an offset as minutes (NULL when it is no UTC offset). Numbers:
-#: ``lsla_num`` reads a sign, an optional currency symbol or code, digits with optional
-#: thousands separators, a fraction, an exponent and an optional percent sign, nothing else.
 #: The common shapes, matched in full and cast directly: ISO 8601 without a zone (read in the
 #: source's zone), and with ``Z`` or an offset within -14:00..+14:00 (an instant).
 ISO_NAIVE = r"\d{4}-\d{1,2}-\d{1,2}(?:(?:T|\s+)\d{1,2}:\d\d(?::\d\d(?:\.\d{1,9})?)?)?"
@@ -658,6 +651,13 @@ ISO_ZONED = (
     r"\d{4}-\d{1,2}-\d{1,2}(?:T|\s+)\d{1,2}:\d\d(?::\d\d(?:\.\d{1,9})?)?"
     r"(?:Z|[+-](?:0\d|1[0-4])(?::?[0-5]\d)?)"
 )
+#: The value macros of one SQL projection (:func:`canonicalise`). Timestamps: ``lsla_split``
+#: cuts a value into the date and time, a zone word and an offset at its end (only after a
+#: time); ``lsla_local`` reads the date and time strictly (the source's strptime format, ISO
+#: 8601 with an optional AM/PM; DuckDB's own cast alone would drop anything after the time);
+#: ``lsla_offmin`` reads an offset as minutes (NULL when it is no UTC offset). Numbers:
+#: ``lsla_num`` reads a sign, an optional currency symbol or code, digits with optional
+#: thousands separators, a fraction, an exponent and an optional percent sign, nothing else.
 VALUE_MACROS = r"""
 CREATE OR REPLACE TEMP MACRO lsla_id(x) AS
     nullif(CASE WHEN regexp_matches(x, '[^\x20-\x7e]') THEN lsla_nfkc(x) ELSE x END, '');
@@ -756,7 +756,7 @@ def canonicalise(
     }
     key = KEY_FIELD[entity]
     key_text = _text_expr(key, source, headers) or "NULL::VARCHAR"
-    # a: each field's text (ids normalised) and its parts; b: read; t: typed and bounded
+    # the key's own spelling where it is not plain ASCII (see _report_collisions)
     sel_a = [f"CASE WHEN regexp_matches({key_text}, '[^\\x20-\\x7e]') THEN {key_text} END"
              f" AS {key}__shape"]  # fmt: skip
     # stages: a) each field's text; b) its shape; c) the parts of an unusual timestamp;
