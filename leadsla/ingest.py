@@ -125,7 +125,7 @@ def export_time_from_name(name: str) -> datetime | None:
     z = "+0000" if z == "Z" else z.replace(":", "")
     try:
         return datetime.strptime(d + t + z, "%Y%m%d%H%M%S%z").astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # no such time, or beyond year 1..9999 in UTC
         return None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -92,6 +93,30 @@ def test_a_year_0001_row_is_refused_and_later_ticks_go_on(
         ).fetchall()
         assert got == [("OK1", True, True), ("OK2", True, True)]
         assert con.execute("SELECT count(*) FROM tick_log").fetchall() == [(2,)]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["leads_00010101T000000+0530.csv", "leads_99991231T235959-0500.csv"],
+)
+def test_a_file_name_stamped_beyond_the_calendar_fails_no_tick(
+    rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads, name: str
+) -> None:
+    """Such a stamp is no time in UTC (year 0 or 10000): the file's mtime stands in for it."""
+    path = exports / name
+    path.write_text("lead_id,created_at\nX1,2026-11-23 10:00\n")
+    stamp = (NOW - timedelta(minutes=30)).timestamp()
+    os.utime(path, (stamp, stamp))
+    write_leads(EXPORT, [{**ROW, "lead_id": "OK1"}])
+    db = tmp_path / "t.duckdb"
+    for hours in (0, 1):
+        tick(rules_dir, exports, db, NOW + timedelta(hours=hours)).close()
+    with duckdb.connect(str(db), read_only=True) as con:
+        got = con.execute("SELECT lead_id FROM lead_state ORDER BY 1").fetchall()
+        assert got == [("OK1",), ("X1",)]
+        assert con.execute(
+            "SELECT export_at_from FROM export_manifest WHERE path = ?", [str(path)]
+        ).fetchall() == [("mtime",)]
 
 
 @pytest.mark.parametrize(
