@@ -21,11 +21,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import duckdb
 
 from leadsla.rules import RuleSet
+from leadsla.rules.models import TimestampBounds
 from leadsla.sql import run, scalar
 from leadsla.state import EVENT_COLS, event_id_sql
 from leadsla.tables import (
@@ -84,15 +85,22 @@ def prepare(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> No
     registered by the caller once per connection (``register_rules``)."""
     # every clock this tick may compute: open ones, and deadlines or responses not yet settled
     # (an old closed lead loaded today still needs its deadline on the real calendar)
+    # Clamped to [the earliest timestamp any source accepts, now] in SQL: whatever state
+    # holds (a year-0001 or year-9999 value loaded before bounds existed, which DuckDB would
+    # hand back as text or not at all), the calendar range stays a real, bounded one.
+    floor = min((s.timestamp_bounds.earliest for s in rules.sources), default=None)
+    floor = floor or TimestampBounds().earliest
     oldest = scalar(
         con,
-        "SELECT min(t) FROM ("
+        "SELECT CASE WHEN min(t) IS NOT NULL THEN least(greatest(min(t), $floor), $now) END"
+        " FROM ("
         " SELECT min(least(hop_started_at, created_at, response_at)) AS t FROM lead_state"
         " WHERE closed_seen_at IS NULL OR due_at IS NULL OR NOT response_logged"
         " UNION ALL SELECT min(raised_at) FROM issue_state"
         " WHERE verdict IS DISTINCT FROM 'rejected' AND NOT resolved_logged)",
+        {"floor": datetime.combine(floor, time(), UTC), "now": now},
     )
-    need_lo = (oldest or now) - timedelta(days=1)
+    need_lo = (oldest if isinstance(oldest, datetime) else now) - timedelta(days=1)
     need_hi = now + HORIZON
     have = (
         con.execute("SELECT lo, hi FROM cal_range").fetchall()

@@ -14,32 +14,44 @@ canonical field list are spliced into SQL, always quoted.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import gzip
 import hashlib
 import os
 import re
 import tempfile
+import unicodedata
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import duckdb
 import fsspec
 import pyarrow as pa
+from duckdb.func import PythonUDFType
 
-from leadsla.rules.models import ENTITY_FIELDS, Source
+from leadsla.rules.models import ENTITY_FIELDS, NumberRange, Source
 from leadsla.sql import run, scalar
-
-#: How far past its export time a row's timestamps may be before they count as future typos.
-FUTURE_TOLERANCE = timedelta(minutes=5)
 
 TIMESTAMP_FIELDS = {"created_at", "first_response_at", "updated_at", "occurred_at", "raised_at",
                     "responded_at", "resolved_at"}  # fmt: skip
 NUMBER_FIELDS = {"lead_score", "estimated_value"}
+#: Identifiers: normalised (:func:`_normalise_id`) so that one id is one id whatever an exporter
+#: or a hand edit did to it (a zero-width space, fullwidth digits, a trailing tab).
+ID_FIELDS = {"lead_id", "issue_id", "activity_id", "owner", "actor", "raised_by"}
+#: The id that names a record of each entity: two spellings of it in one file are reported.
+KEY_FIELD = {"leads": "lead_id", "activities": "activity_id", "issues": "issue_id"}
+#: Timestamps that cannot precede another of the same row (a response or an update before the
+#: lead or issue existed): such a value is dropped with a warning and the row loads without it.
+NOT_BEFORE: dict[str, dict[str, str]] = {
+    "leads": {"first_response_at": "created_at", "updated_at": "created_at"},
+    "issues": {"responded_at": "raised_at", "resolved_at": "raised_at"},
+    "activities": {},
+}
 REQUIRED = {
     "leads": ("lead_id", "created_at"),
     "activities": ("activity_id", "lead_id", "occurred_at"),
@@ -127,7 +139,7 @@ def export_time_from_name(name: str) -> datetime | None:
     z = "+0000" if z == "Z" else z.replace(":", "")
     try:
         return datetime.strptime(d + t + z, "%Y%m%d%H%M%S%z").astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # no such time, or beyond year 1..9999 in UTC
         return None
 
 
@@ -611,14 +623,11 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: str) -> FileResult:
     return FileResult(status="read")
 
 
-def _field_expr(field: str, source: Source, headers: set[str]) -> str | None:
-    """SQL for one canonical field from the export's own columns, or None if absent."""
+def _text_expr(field: str, source: Source, headers: set[str]) -> str | None:
+    """SQL of one canonical field's text from the export's own columns, or None if absent."""
     mapped = source.columns.get(field)
-    if mapped is None:
-        return f"nullif(trim({_q(field)}), '')" if field in headers else None
-    names = [mapped] if isinstance(mapped, str) else list(mapped)
-    missing = [n for n in names if n not in headers]
-    if missing:
+    names = [field] if mapped is None else [mapped] if isinstance(mapped, str) else list(mapped)
+    if any(n not in headers for n in names):
         return None
     if len(names) == 1:
         return f"nullif(trim({_q(names[0])}), '')"
@@ -626,16 +635,98 @@ def _field_expr(field: str, source: Source, headers: set[str]) -> str | None:
     return f"nullif(concat_ws(' ', {parts}), '')"
 
 
-TS_MACRO = """
-CREATE OR REPLACE TEMP MACRO lsla_ts(x, tz, fmt) AS
-CASE
-    WHEN x IS NULL THEN NULL
-    WHEN regexp_matches(x, '(Z|z|[+-]\\d\\d:?\\d\\d)$') AND regexp_matches(x, '^\\d{4}-')
-        THEN TRY_CAST(x AS TIMESTAMPTZ)
-    ELSE timezone(tz, coalesce(
-        CASE WHEN fmt IS NULL THEN NULL ELSE try_strptime(x, fmt) END,
-        TRY_CAST(x AS TIMESTAMP)))
-END
+def _field_expr(field: str, source: Source, headers: set[str]) -> str | None:
+    """SQL for one canonical field from the export's own columns, or None if absent.
+    Identifiers come out normalised (``lsla_id``, :data:`VALUE_MACROS`)."""
+    text = _text_expr(field, source, headers)
+    return f"lsla_id({text})" if text is not None and field in ID_FIELDS else text
+
+
+def _normalise_id(value: str) -> str:
+    """An identifier as one id: control and format characters (zero-width spaces and joiners,
+    word joiner, BOM, bidi marks, soft hyphen) removed, Unicode NFKC (fullwidth ``Ｌ１`` is
+    ``L1``), surrounding white space stripped."""
+    kept = "".join(ch for ch in value if unicodedata.category(ch) not in ("Cc", "Cf"))
+    return unicodedata.normalize("NFKC", kept).strip()
+
+
+def _nfkc_udf(values: pa.Array) -> pa.Array:
+    return pa.array(
+        [None if v is None else _normalise_id(v) for v in values.to_pylist()], pa.string()
+    )
+
+
+def _ascii_udf(values: pa.Array) -> pa.Array:
+    """A value shown with its invisible characters escaped (``'L1\\u200b'``), for reasons."""
+    return pa.array([None if v is None else ascii(v) for v in values.to_pylist()], pa.string())
+
+
+def _register_udfs(con: duckdb.DuckDBPyConnection) -> None:
+    """The two Python functions the value macros call, once per connection. SQL calls
+    ``lsla_nfkc`` only for ids that are not plain printable ASCII (a few in a million), so it
+    costs the load nothing measurable; ``lsla_ascii`` only for reported collisions."""
+    for name, fn in (("lsla_nfkc", _nfkc_udf), ("lsla_ascii", _ascii_udf)):
+        # a second registration on the same connection raises: it is already there
+        with contextlib.suppress(duckdb.NotImplementedException):
+            con.create_function(
+                name, fn, ["varchar"], "varchar", type=PythonUDFType.ARROW, side_effects=False
+            )
+
+
+#: The common shapes, matched in full and cast directly: ISO 8601 without a zone (read in the
+#: source's zone), and with ``Z`` or an offset within -14:00..+14:00 (an instant).
+ISO_NAIVE = r"\d{4}-\d{1,2}-\d{1,2}(?:(?:T|\s+)\d{1,2}:\d\d(?::\d\d(?:\.\d{1,9})?)?)?"
+ISO_ZONED = (
+    r"\d{4}-\d{1,2}-\d{1,2}(?:T|\s+)\d{1,2}:\d\d(?::\d\d(?:\.\d{1,9})?)?"
+    r"(?:Z|[+-](?:0\d|1[0-4])(?::?[0-5]\d)?)"
+)
+#: The value macros of one SQL projection (:func:`canonicalise`). Timestamps: ``lsla_split``
+#: cuts a value into the date and time, a zone word and an offset at its end (only after a
+#: time); ``lsla_local`` reads the date and time strictly (the source's strptime format, ISO
+#: 8601 with an optional AM/PM; DuckDB's own cast alone would drop anything after the time);
+#: ``lsla_offmin`` reads an offset as minutes (NULL when it is no UTC offset). Numbers:
+#: ``lsla_num`` reads a sign, an optional currency symbol or code, digits with optional
+#: thousands separators, a fraction, an exponent and an optional percent sign, nothing else.
+VALUE_MACROS = r"""
+CREATE OR REPLACE TEMP MACRO lsla_id(x) AS
+    nullif(CASE WHEN regexp_matches(x, '[^\x20-\x7e]') THEN lsla_nfkc(x) ELSE x END, '');
+CREATE OR REPLACE TEMP MACRO lsla_split(x) AS regexp_extract(x,
+    '^(.*?(?:\d:\d\d|T\d{4,6})(?:\.\d+)?(?:\s*[AaPp]\.?[Mm]\b\.?)?)\s*([A-Za-z][A-Za-z_/]*)?\s*'
+    '([+-]\d{1,2}(?::?\d\d)?)?$', ['body', 'word', 'offset']);
+CREATE OR REPLACE TEMP MACRO lsla_zone(m) AS
+    CASE WHEN m.body = '' OR (m.word = '' AND m.offset = '') THEN 'naive'
+         WHEN NOT regexp_full_match(m.word, '(?i)(?:z|utc|gmt|ut)?') THEN 'word'
+         WHEN lsla_offmin(m.offset) IS NULL THEN 'offset'
+         ELSE 'known' END;
+CREATE OR REPLACE TEMP MACRO lsla_hm(h, m) AS CASE WHEN h <= 14 AND m < 60 THEN h * 60 + m END;
+CREATE OR REPLACE TEMP MACRO lsla_offmin(o) AS
+    CASE WHEN o = '' THEN 0
+         ELSE CASE WHEN left(o, 1) = '-' THEN -1 ELSE 1 END * lsla_hm(
+            CAST(regexp_extract(o, '^.(\d{1,2}?):?(\d\d)?$', 1) AS INTEGER),
+            coalesce(TRY_CAST(regexp_extract(o, '^.(\d{1,2}?):?(\d\d)?$', 2) AS INTEGER), 0))
+    END;
+CREATE OR REPLACE TEMP MACRO lsla_local(b, fmt) AS coalesce(
+    CASE WHEN fmt IS NOT NULL THEN try_strptime(b, fmt) END,
+    CASE WHEN regexp_full_match(b,
+              '-?\d{4,6}-\d{1,2}-\d{1,2}(?:(?:T|\s+)\d{1,2}:\d\d(?::\d\d(?:\.\d{1,9})?)?)?')
+         THEN TRY_CAST(b AS TIMESTAMP)
+         WHEN regexp_full_match(b,
+              '-?\d{4,6}-\d{1,2}-\d{1,2}(?:T|\s+)\d{1,2}:\d\d(?::\d\d(?:\.\d{1,9})?)?'
+              '\s*[AaPp]\.?[Mm]\b\.?')
+         THEN lsla_ampm(TRY_CAST(regexp_extract(b, '^(.*?\d)\s*[AaPp]', 1) AS TIMESTAMP),
+                        lower(regexp_extract(b, '([AaPp])\.?[Mm]\.?$', 1)))
+    END);
+CREATE OR REPLACE TEMP MACRO lsla_ampm(t, p) AS
+    CASE WHEN hour(t) BETWEEN 1 AND 12 THEN t + to_hours(
+        CASE WHEN p = 'p' AND hour(t) < 12 THEN 12 WHEN p = 'a' AND hour(t) = 12 THEN -12
+             ELSE 0 END) END;
+CREATE OR REPLACE TEMP MACRO lsla_num_parts(x) AS regexp_extract(x,
+    '^([-+]?)\s*(?:[A-Z]{3}\s*|[$€£₹¥]\s*)?'
+    '([-+]?(?:\d{1,3}(?:,\d{3})+|\d{1,2}(?:,\d{2})+,\d{3}|\d+)?(?:\.\d+)?(?:[eE][-+]?\d+)?)'
+    '\s*(?:%|[A-Z]{3})?$', ['sign', 'digits']);
+CREATE OR REPLACE TEMP MACRO lsla_num(m) AS
+    CASE WHEN regexp_matches(m.digits, '^[-+]?[.]?\d')
+         THEN TRY_CAST(m.sign || replace(m.digits, ',', '') AS DOUBLE) END;
 """
 
 
@@ -646,6 +737,18 @@ def canonicalise(
 
     Returns (rows loaded, rows quarantined). Raises :class:`BadFile` when a required column is
     not in the export at all.
+
+    One SQL projection types, maps and checks every row (no Python per row):
+
+    - timestamps are read with their zone (``Z``, ``UTC``, ``GMT``, an offset, ``UTC+5:30``;
+      none: the source's zone) and must lie in the source's ``timestamp_bounds``; another
+      word after the time (``PST``, ``IST``) or a value outside the bounds refuses the row;
+    - a response or update dated before the lead's (issue's) creation is dropped with a
+      ``loaded_without_value`` warning: the row loads without it, so it never counts as met;
+    - numbers must be finite and in ``number_bounds``; otherwise they are dropped with a
+      warning, as unreadable ones are;
+    - identifiers are normalised (:func:`_normalise_id`) and two spellings of one id in one
+      file are reported: the rows with the later spelling are quarantined.
     """
     entity = source.entity
     fields = ENTITY_FIELDS[entity]
@@ -660,35 +763,119 @@ def canonicalise(
             f"required columns missing: {', '.join(wanted)}; the file has: "
             f"{', '.join(sorted(headers)) or 'no header'}"
         )
-    run(con, TS_MACRO)
-    select: list[str] = []
+    _register_udfs(con)
+    run(con, VALUE_MACROS)
+    bounds = source.timestamp_bounds
+    earliest = datetime.combine(bounds.earliest, time(), UTC)
+    after = timedelta(minutes=bounds.minutes_after_export)
+    latest = f.export_at + after
+    params: dict[str, Any] = {
+        "tz": source.timezone,
+        "fmt": source.datetime_format,
+        "earliest": earliest,
+        "latest": latest,
+        # wall-clock times outside these cannot be in bounds in any zone (offsets are at most
+        # 14 hours): converting them is skipped, so no year 0001 or 294247 reaches the zone
+        # arithmetic
+        "guard_lo": (earliest - timedelta(days=1)).replace(tzinfo=None),
+        "guard_hi": (latest.astimezone(UTC) + timedelta(days=1)).replace(tzinfo=None),
+        "earliest_text": earliest.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "export_text": f.export_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "after_text": f"{bounds.minutes_after_export:g}",
+    }
+    key = KEY_FIELD[entity]
+    key_text = _text_expr(key, source, headers) or "NULL::VARCHAR"
+    # the key's own spelling where it is not plain ASCII (see _report_collisions)
+    sel_a = [f"CASE WHEN regexp_matches({key_text}, '[^\\x20-\\x7e]') THEN {key_text} END"
+             f" AS {key}__shape"]  # fmt: skip
+    # stages: a) each field's text; b) its shape; c) the parts of an unusual timestamp;
+    # d) its wall-clock time and zone; t) typed and bounded. Most values take a fast path: an
+    # ISO 8601 shape matched in full (cheap) is cast directly, the rest is cut into parts
+    stages: dict[str, list[str]] = {"b": [], "c": [], "d": [], "t": []}
+    helpers = [f"{key}__shape"]
     checks: list[str] = []
+    warns: list[str] = []
     for fld in fields:
         e = exprs[fld] or "NULL::VARCHAR"
         if fld in TIMESTAMP_FIELDS:
-            select.append(f"lsla_ts({e}, $tz, $fmt) AS {fld}")
-            select.append(f"{e} AS {fld}__raw")
-            checks.append(
-                f"CASE WHEN {fld}__raw IS NOT NULL AND {fld} IS NULL THEN "
-                f"'{fld}: cannot read ''' || {fld}__raw || ''' as a timestamp' END"
+            sel_a.append(f"{e} AS {fld}__raw")
+            stages["b"].append(f"""CASE WHEN {fld}__raw IS NULL THEN NULL
+                WHEN $fmt IS NULL AND regexp_full_match({fld}__raw, '{ISO_NAIVE}') THEN 'naive'
+                WHEN regexp_full_match({fld}__raw, '{ISO_ZONED}') THEN 'instant'
+                ELSE 'other' END AS {fld}__kind""")
+            stages["c"].append(
+                f"CASE WHEN {fld}__kind = 'other' THEN lsla_split({fld}__raw) END AS {fld}__m"
             )
-            checks.append(
-                f"CASE WHEN {fld} > $export_at + INTERVAL {int(FUTURE_TOLERANCE.total_seconds())} "
-                f"SECOND THEN '{fld}: ' || strftime({fld}, '%Y-%m-%dT%H:%M:%SZ') || "
-                f"' is after the export time (a future timestamp)' END"
+            stages["d"] += [
+                f"CASE {fld}__kind WHEN 'other' THEN lsla_zone({fld}__m) ELSE {fld}__kind END"
+                f" AS {fld}__zone",
+                f"""CASE {fld}__kind WHEN 'naive' THEN TRY_CAST({fld}__raw AS TIMESTAMP)
+                    WHEN 'instant' THEN timezone('UTC', TRY_CAST({fld}__raw AS TIMESTAMPTZ))
+                    ELSE lsla_local(CASE WHEN {fld}__m.body = '' THEN {fld}__raw
+                                         ELSE {fld}__m.body END, $fmt) END AS {fld}__local""",
+            ]
+            stages["t"].append(
+                f"CASE WHEN {fld}__local BETWEEN $guard_lo AND $guard_hi THEN"
+                f" CASE {fld}__zone WHEN 'naive' THEN timezone($tz, {fld}__local)"
+                f" WHEN 'instant' THEN timezone('UTC', {fld}__local)"
+                f" WHEN 'known' THEN timezone('UTC', {fld}__local)"
+                f" - to_minutes(lsla_offmin({fld}__m.offset)) END END AS {fld}"
             )
+            helpers += [f"{fld}__kind", f"{fld}__m", f"{fld}__local", f"{fld}__zone"]
+            checks.append(f"""CASE WHEN {fld}__raw IS NULL THEN NULL
+                WHEN {fld}__zone = 'word' THEN '{fld}: the zone ''' || left({fld}__m.word, 12)
+                    || ''' after the time is not read (abbreviations such as PST, IST or CST are'
+                    || ' ambiguous); give Z, UTC, GMT or an offset such as +05:30'
+                WHEN {fld}__zone = 'offset' THEN '{fld}: ''' || {fld}__m.offset
+                    || ''' is not a UTC offset (-14:00 to +14:00)'
+                WHEN {fld}__local IS NULL
+                    THEN '{fld}: cannot read ''' || {fld}__raw || ''' as a timestamp'
+                WHEN {fld}__local < $guard_lo OR {fld} < $earliest
+                    THEN '{fld}: ''' || {fld}__raw || ''' is before ' || $earliest_text
+                    || ', the earliest plausible time (timestamp_bounds.earliest)'
+                WHEN {fld}__local > $guard_hi OR {fld} > $latest
+                    THEN '{fld}: ''' || {fld}__raw || ''' is after the export time '
+                    || $export_text || ' by more than ' || $after_text
+                    || ' minutes (a future timestamp; timestamp_bounds.minutes_after_export)'
+            END""")
         elif fld in NUMBER_FIELDS:
-            clean = f"regexp_replace({e}, '[^0-9.eE+-]', '', 'g')"
-            select.append(f"TRY_CAST({clean} AS DOUBLE) AS {fld}")
-            select.append(f"{e} AS {fld}__raw")
+            rng: NumberRange = getattr(source.number_bounds, fld)
+            sel_a.append(f"{e} AS {fld}__raw")
+            stages["b"].append(
+                f"CASE WHEN regexp_full_match({fld}__raw, '[-+]?\\d+(?:\\.\\d+)?')"
+                f" THEN TRY_CAST({fld}__raw AS DOUBLE)"
+                f" ELSE lsla_num(lsla_num_parts({fld}__raw)) END AS {fld}__num"
+            )
+            stages["t"].append(
+                f"CASE WHEN isfinite({fld}__num) AND {fld}__num BETWEEN ${fld}_min AND"
+                f" ${fld}_max THEN {fld}__num END AS {fld}"
+            )
+            params |= {f"{fld}_min": rng.min, f"{fld}_max": rng.max,
+                       f"{fld}_range": f"from {rng.min:,.15g} to {rng.max:,.15g}"}  # fmt: skip
+            helpers.append(f"{fld}__num")
+            warns.append(f"""CASE
+                WHEN {fld}__raw IS NOT NULL AND {fld}__num IS NULL THEN '{fld}: cannot read '''
+                    || {fld}__raw || ''' as a number; loaded without it'
+                WHEN {fld}__num IS NOT NULL AND {fld} IS NULL THEN '{fld}: ''' || {fld}__raw
+                    || ''' is not a finite number ' || ${fld}_range
+                    || ' (number_bounds.{fld}); loaded without it'
+            END""")
         else:
-            select.append(f"{e} AS {fld}")
+            sel_a.append(f"{e} AS {fld}")
     for fld in REQUIRED[entity]:
         checks.insert(
             0,
             f"CASE WHEN {fld}{'__raw' if fld in TIMESTAMP_FIELDS else ''} IS NULL "
             f"THEN '{fld} is empty' END",
         )
+    # a response or update before the record existed: dropped with a warning
+    drops: list[str] = []
+    for fld, origin in NOT_BEFORE[entity].items():
+        warns.append(
+            f"CASE WHEN {fld} < {origin} THEN '{fld}: ''' || {fld}__raw || ''' is before "
+            f"{origin} ''' || {origin}__raw || '''; loaded without it' END"
+        )
+        drops.append(f"CASE WHEN {fld} < {origin} THEN NULL ELSE {fld} END AS {fld}")
     status_check = ""
     if entity == "leads":
         run(
@@ -716,16 +903,7 @@ def canonicalise(
             )
     reasons = f"list_filter([{', '.join(checks)}{status_check}], lambda r: r IS NOT NULL)"
     warn = (
-        "list_filter(["
-        + ", ".join(
-            f"CASE WHEN {n}__raw IS NOT NULL AND {n} IS NULL THEN "
-            f"'{n}: cannot read ''' || {n}__raw || ''' as a number; loaded without it' END"
-            for n in NUMBER_FIELDS
-            if n in fields
-        )
-        + "], lambda r: r IS NOT NULL)"
-        if entity == "leads"
-        else "[]::VARCHAR[]"
+        f"list_filter([{', '.join(warns)}], lambda r: r IS NOT NULL)" if warns else "[]::VARCHAR[]"
     )
     status_join = (
         "LEFT JOIN status_map m ON m.crm_status = lower(trim(t.status))"
@@ -739,22 +917,24 @@ def canonicalise(
         if entity == "leads"
         else ""
     )
-    params = {
-        "tz": source.timezone,
-        "fmt": source.datetime_format,
-        "export_at": f.export_at,
-    }
-    # one pass types, maps and checks every row; ``incoming`` is a view of the good ones
     run(
         con,
         f"""
         CREATE OR REPLACE TABLE work.checked AS
-        WITH t AS (SELECT line, raw_hash, {", ".join(select)} FROM raw_rows),
-        mapped AS (SELECT t.* {status_col} FROM t {status_join})
-        SELECT *, {reasons} AS reasons, {warn} AS warnings FROM mapped
+        WITH a AS (SELECT line, raw_hash, {", ".join(sel_a)} FROM raw_rows),
+        b AS (SELECT *{"".join(", " + x for x in stages["b"])} FROM a),
+        c AS (SELECT *{"".join(", " + x for x in stages["c"])} FROM b),
+        d AS (SELECT *{"".join(", " + x for x in stages["d"])} FROM c),
+        t AS (SELECT *{"".join(", " + x for x in stages["t"])} FROM d),
+        mapped AS (SELECT t.* {status_col} FROM t {status_join}),
+        v AS (SELECT *, {reasons} AS reasons, {warn} AS warnings FROM mapped)
+        SELECT * EXCLUDE ({", ".join(h for h in helpers if h != f"{key}__shape")})
+            {f"REPLACE ({', '.join(drops)})" if drops else ""}
+        FROM v
         """,
         params,
     )
+    _report_collisions(con, key)
     # the raw row (as JSON of the export's own columns) is built only for rows that need it
     all_cols = [r[0] for r in run(con, "DESCRIBE raw_rows").fetchall()]
     raw_expr = (
@@ -789,10 +969,40 @@ def canonicalise(
     )
     run(
         con,
-        """
+        f"""
         CREATE OR REPLACE VIEW work.incoming AS
-        SELECT * EXCLUDE (reasons, warnings) FROM checked WHERE len(reasons) = 0
+        SELECT * EXCLUDE (reasons, warnings, {key}__shape) FROM checked WHERE len(reasons) = 0
         """,
     )
     good = scalar(con, "SELECT count(*) FROM incoming")
     return int(good or 0), int(bad or 0)
+
+
+def _report_collisions(con: duckdb.DuckDBPyConnection, key: str) -> None:
+    """Two spellings of one id in one file (``L1`` and ``L1`` with a zero-width space, or
+    fullwidth ``Ｌ１``) are one record after normalisation: the rows with the first spelling
+    (by line) load, the rows with any other spelling are quarantined naming both. Only ids
+    that were not plain ASCII can collide, so a file without any costs one count."""
+    if not scalar(con, f"SELECT count(*) FROM checked WHERE {key}__shape IS NOT NULL"):
+        return
+    run(
+        con,
+        f"""
+        UPDATE checked c SET reasons = list_append(c.reasons, x.reason)
+        FROM (
+            WITH s AS (
+                SELECT line, {key} AS k, coalesce({key}__shape, {key}) AS spelling
+                FROM checked
+                WHERE {key} IN (SELECT {key} FROM checked WHERE {key}__shape IS NOT NULL)
+            ),
+            f AS (SELECT k, arg_min(spelling, line) AS first, min(line) AS first_line
+                  FROM s GROUP BY k)
+            SELECT s.line, '{key}: ' || lsla_ascii(s.spelling) || ' here and '
+                   || lsla_ascii(f.first) || ' on line ' || f.first_line
+                   || ' are one id after normalisation (Unicode NFKC, invisible characters'
+                   || ' and surrounding space removed); the first spelling is kept' AS reason
+            FROM s JOIN f USING (k) WHERE s.spelling <> f.first
+        ) x
+        WHERE c.line = x.line
+        """,
+    )

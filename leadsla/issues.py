@@ -41,7 +41,7 @@ from leadsla.ingest import ExportFile
 from leadsla.rules import RuleSet
 from leadsla.rules.models import ISSUE_FIELDS, Source
 from leadsla.sql import run, scalar
-from leadsla.state import EVENT_COLS, event_id_sql, sql_list
+from leadsla.state import EVENT_COLS, event_id_sql, never_before_creation, sql_list
 from leadsla.tables import clock_sql, interval_at, pos_sql
 
 #: Statuses (lower case) that mean the owning team has responded / the issue is resolved, for
@@ -60,15 +60,21 @@ def apply_issues(
     rows superseded by a later line for the same issue."""
     params = {"export_at": f.export_at, "now": now, "source_id": source.id, "file": f.url}
     fingerprint = "hash(" + ", ".join(f"i.{c}" for c in ISSUE_FIELDS) + ")"
+    responded = (
+        f"coalesce(i.responded_at, CASE WHEN list_contains({sql_list(RESPONDED_STATUSES)}, "
+        "lower(trim(i.status))) THEN $export_at END)"
+    )
+    resolved = (
+        f"coalesce(i.resolved_at, CASE WHEN list_contains({sql_list(RESOLVED_STATUSES)}, "
+        "lower(trim(i.status))) THEN $export_at END)"
+    )
     run(
         con,
         f"""
         CREATE OR REPLACE TABLE work.ijoined AS
         SELECT i.*, {fingerprint} AS h, s.issue_id IS NULL AS is_new,
-               coalesce(i.responded_at, CASE WHEN list_contains({sql_list(RESPONDED_STATUSES)},
-                   lower(trim(i.status))) THEN $export_at END) AS resp,
-               coalesce(i.resolved_at, CASE WHEN list_contains({sql_list(RESOLVED_STATUSES)},
-                   lower(trim(i.status))) THEN $export_at END) AS reso
+               {never_before_creation(responded, "i.raised_at")} AS resp,
+               {never_before_creation(resolved, "i.raised_at")} AS reso
         FROM (SELECT * FROM incoming
               QUALIFY row_number() OVER (PARTITION BY issue_id ORDER BY line DESC) = 1) i
         LEFT JOIN issue_state s USING (issue_id)

@@ -43,6 +43,17 @@ EVENT_COLS = (
 )
 
 
+def never_before_creation(at: str, created: str) -> str:
+    """SQL of a response time ``at`` that is never before the record's creation ``created``.
+
+    Ingest already drops a response dated before the row's own creation (with a warning); what
+    is left is a response derived from a status (the export's time, within the clock skew of
+    a creation time) or a creation time that a later export moved. Clamping it to the creation
+    keeps business minutes from going negative: a response never counts as met by a negative
+    time."""
+    return f"CASE WHEN ({at}) IS NOT NULL THEN greatest({at}, {created}) END"
+
+
 def event_id_sql(*parts: str) -> str:
     """Content-derived event id: the same facts always give the same id. MD5 is an identity
     here, not a security boundary (nobody gains by forging an id for their own facts), and it
@@ -109,7 +120,8 @@ def apply_leads(
         con,
         f"""
         CREATE OR REPLACE TABLE work.joined AS
-        SELECT i.*, {resp} AS resp_new, {via} AS resp_via,
+        SELECT i.*, {never_before_creation(resp, "coalesce(s.created_at, i.created_at)")}
+                   AS resp_new, {via} AS resp_via,
                replace($url, '{{lead_id}}', i.lead_id) AS url,
                s.lead_id IS NULL AS is_new,
                s.crm_owner AS s_owner, s.crm_status AS s_status, s.outcome AS s_outcome,
@@ -317,6 +329,7 @@ def apply_activities(
             JOIN sources src ON src.source_id = l.source_id
             WHERE src.response_signal = 'activities' AND l.responded_seen_at IS NULL
               AND a.direction = 'outbound' AND a.type IN ('call', 'email', 'meeting', 'sms')
+              AND a.occurred_at >= l.created_at  -- a call before the lead existed answers nothing
               AND (a.actor = l.owner OR a.actor = l.crm_owner
                    OR list_contains(l.previous_owners, a.actor))
             GROUP BY a.lead_id

@@ -452,6 +452,46 @@ class SqlSource(Strict):
     export_every_minutes: int = Field(default=5, gt=0)
 
 
+class TimestampBounds(Strict):
+    """The plausible range of a feed's timestamps; a value outside it is refused with a reason
+    that states the range. The defaults refuse placeholder dates (0001-01-01, 1900-01-01, the
+    Unix epoch 1970-01-01) and anything dated after the export time beyond clock skew."""
+
+    earliest: date = Field(
+        default=date(2000, 1, 1),
+        description="the oldest plausible date in this feed (UTC midnight); earlier values "
+        "are refused",
+    )
+    minutes_after_export: float = Field(
+        default=5,
+        ge=0,
+        le=1440,
+        description="how far past the file's export time a value may be (clock skew); later "
+        "values are refused as future timestamps",
+    )
+
+
+class NumberRange(Strict):
+    """A closed range a number field must fall in."""
+
+    min: float = Field(allow_inf_nan=False)
+    max: float = Field(allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NumberRange:
+        if self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class NumberBounds(Strict):
+    """Plausible ranges of the number fields. A value that is not a finite number in its range
+    is dropped with a ``loaded_without_value`` warning; the lead itself loads."""
+
+    lead_score: NumberRange = NumberRange(min=-1_000_000, max=1_000_000)
+    estimated_value: NumberRange = NumberRange(min=0, max=1e13)
+
+
 class Source(Strict):
     id: Id
     crm: Literal["canonical", "hubspot", "salesforce", "pipedrive", "zoho", "servicenow", "custom"]
@@ -465,7 +505,18 @@ class Source(Strict):
     )
     timezone: str = Field(default="UTC", description="zone of naive timestamps in the export")
     datetime_format: str | None = Field(
-        default=None, description="strptime format of timestamps when not ISO 8601"
+        default=None,
+        description="strptime format of timestamps when not ISO 8601, without a zone (%z, "
+        "%Z): a zone after the time (Z, UTC, GMT, +05:30) is read whatever the format",
+    )
+    timestamp_bounds: TimestampBounds = Field(
+        default_factory=TimestampBounds,
+        description="plausible range of timestamps; values outside it are refused",
+    )
+    number_bounds: NumberBounds = Field(
+        default_factory=NumberBounds,
+        description="plausible ranges of lead_score and estimated_value; a value outside "
+        "them (or not finite) is dropped with a warning",
     )
     encoding: Literal["auto", "utf-8", "latin-1"] = "auto"
     footer_regex: str | None = Field(
@@ -491,6 +542,16 @@ class Source(Strict):
     )
 
     _zone = field_validator("timezone")(_check_zone)
+
+    @field_validator("datetime_format")
+    @classmethod
+    def _no_zone_in_format(cls, value: str | None) -> str | None:
+        if value is not None and re.search(r"%[zZ]", value):
+            raise ValueError(
+                "datetime_format must not contain %z or %Z: remove it; a zone after the time "
+                "(Z, UTC, GMT, +05:30) is read on its own"
+            )
+        return value
 
     @field_validator("footer_regex")
     @classmethod
