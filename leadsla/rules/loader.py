@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -266,6 +266,9 @@ def _dupes(ids: Iterable[str]) -> list[str]:
     return out
 
 
+Err = Callable[[str, str, str], None]
+
+
 def _cross_check(
     cals: CalendarsFile,
     org: OrgFile,
@@ -280,10 +283,23 @@ def _cross_check(
     def err(file: str, key: str, msg: str) -> None:
         errors.append(RuleError(file, key, msg))
 
-    cal_ids = {c.id for c in cals.calendars}
+    _check_unique_ids(cals, org, policies, sources, err)
+    _check_org_refs(cals, org, err)
+    _check_policy_refs(cals, org, policies, err)
+    _check_intent_refs(org, intents, policies, err)
     team_ids = {t.id for t in org.teams}
-    member_ids = {m.id for m in org.members}
-    policy_ids = {p.id for p in policies.policies}
+    if routing.default_team not in team_ids:
+        err("routing.yaml", "default_team", f"unknown team {routing.default_team!r}")
+    for d in _dupes(str(r.priority) for r in routing.rules):
+        err("routing.yaml", "rules", f"two rules share priority {d}")
+    for i, rr in enumerate(routing.rules):
+        if rr.team not in team_ids:
+            err("routing.yaml", f"rules[{i}].team", f"unknown team {rr.team!r}")
+
+
+def _check_unique_ids(
+    cals: CalendarsFile, org: OrgFile, policies: PoliciesFile, sources: list[Source], err: Err
+) -> None:
     for d in _dupes(c.id for c in cals.calendars):
         err("calendars.yaml", "calendars", f"calendar id {d!r} is defined twice")
     for d in _dupes(t.id for t in org.teams):
@@ -294,6 +310,12 @@ def _cross_check(
         err("policies.yaml", "policies", f"policy id {d!r} is defined twice")
     for d in _dupes(s.id for s in sources):
         err("sources/", "id", f"source id {d!r} is used by two files")
+
+
+def _check_org_refs(cals: CalendarsFile, org: OrgFile, err: Err) -> None:
+    cal_ids = {c.id for c in cals.calendars}
+    team_ids = {t.id for t in org.teams}
+    member_ids = {m.id for m in org.members}
     if org.default_calendar not in cal_ids:
         err("org.yaml", "default_calendar", f"unknown calendar {org.default_calendar!r}")
     for i, t in enumerate(org.teams):
@@ -301,18 +323,24 @@ def _cross_check(
             err("org.yaml", f"teams[{i}].calendar", f"unknown calendar {t.calendar!r}")
         if t.lead not in member_ids:
             err("org.yaml", f"teams[{i}].lead", f"unknown member {t.lead!r}: add it to members")
+        if not any(m.team == t.id for m in org.members):
+            err("org.yaml", "teams", f"team {t.id!r} has no members")
     for i, m in enumerate(org.members):
         if m.team not in team_ids:
             err("org.yaml", f"members[{i}].team", f"unknown team {m.team!r}")
         if m.manager is not None and m.manager not in member_ids:
             err("org.yaml", f"members[{i}].manager", f"unknown member {m.manager!r}")
+
+
+def _check_policy_refs(cals: CalendarsFile, org: OrgFile, policies: PoliciesFile, err: Err) -> None:
+    cal_ids = {c.id for c in cals.calendars}
+    team_ids = {t.id for t in org.teams}
+    seen_pairs: set[tuple[str, str]] = set()
     for i, p in enumerate(policies.policies):
         if p.calendar not in cal_ids:
             err("policies.yaml", f"policies[{i}].calendar", f"unknown calendar {p.calendar!r}")
         if p.team is not None and p.team not in team_ids:
             err("policies.yaml", f"policies[{i}].team", f"unknown team {p.team!r}")
-    seen_pairs: set[tuple[str, str]] = set()
-    for i, p in enumerate(policies.policies):
         if p.intent is None:
             continue
         pair = (p.intent, p.milestone)
@@ -323,9 +351,15 @@ def _cross_check(
                 f"two policies for intent {p.intent!r} and milestone {p.milestone!r}",
             )
         seen_pairs.add(pair)
+
+
+def _check_intent_refs(
+    org: OrgFile, intents: IntentsFile, policies: PoliciesFile, err: Err
+) -> None:
+    team_ids = {t.id for t in org.teams}
+    policy_ids = {p.id for p in policies.policies}
     all_rules = [*intents.rules, intents.fallback]
-    prios = _dupes(str(r.priority) for r in intents.rules)
-    for d in prios:
+    for d in _dupes(str(r.priority) for r in intents.rules):
         err("intents.yaml", "rules", f"two rules share priority {d}: the order would be a guess")
     for d in _dupes(r.id for r in all_rules):
         err("intents.yaml", "rules", f"rule id {d!r} is used twice")
@@ -343,16 +377,6 @@ def _cross_check(
             )
         if r.team is not None and r.team not in team_ids:
             err("intents.yaml", f"{key}.team", f"unknown team {r.team!r}")
-    if routing.default_team not in team_ids:
-        err("routing.yaml", "default_team", f"unknown team {routing.default_team!r}")
-    for d in _dupes(str(r.priority) for r in routing.rules):
-        err("routing.yaml", "rules", f"two rules share priority {d}")
-    for i, rr in enumerate(routing.rules):
-        if rr.team not in team_ids:
-            err("routing.yaml", f"rules[{i}].team", f"unknown team {rr.team!r}")
-    for t in org.teams:
-        if not any(m.team == t.id for m in org.members):
-            err("org.yaml", "teams", f"team {t.id!r} has no members")
 
 
 def _check_issues(
