@@ -317,6 +317,7 @@ def cmd_prefect_setup(args: argparse.Namespace) -> int:
     import getpass
 
     from flows.ops_setup import setup
+    from leadsla.smtp import SmtpConfigError
 
     def ask(prompt: str, secret: bool) -> str:
         return getpass.getpass(prompt + ": ") if secret else input(prompt + ": ")
@@ -336,7 +337,7 @@ def cmd_prefect_setup(args: argparse.Namespace) -> int:
             ask=ask if sys.stdin.isatty() and not args.json else None,
             late_after=args.late_after,
         )
-    except ConnectionError as exc:
+    except (ConnectionError, SmtpConfigError) as exc:
         print(str(exc), file=sys.stderr)
         return 2
     _emit(args, {"steps": [vars(s) for s in steps]}, "\n".join(s.line() for s in steps))

@@ -241,6 +241,10 @@ def test_setup_is_idempotent(deployed: Deployed) -> None:
     assert again.returncode == 0, again.stderr
     assert "unchanged work pool leadsla-process" in again.stdout
     assert not re.search(r"^(created|updated) ", again.stdout, re.MULTILINE), again.stdout
+    bad = deployed.cli("leadsla", "prefect", "setup", env={"LEADSLA_SMTP_URL": "ftp://mail"})
+    assert bad.returncode == 2
+    assert "LEADSLA_SMTP_URL" in bad.stderr
+    assert "Traceback" not in bad.stderr
 
 
 def _events(db: Path) -> set[tuple[Any, ...]]:
