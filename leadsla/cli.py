@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from leadsla.rules import RulesInvalid, load_rules
+from leadsla.smtp import SmtpConfigError
 
 DEFAULTS = {"rules": "./sla_rules", "exports": "./exports", "db": "./leadsla.duckdb"}
 
@@ -387,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except RulesInvalid as exc:
         print(f"rules are invalid (run `leadsla check`):\n{exc}", file=sys.stderr)
+        return 2
+    except SmtpConfigError as exc:  # one line naming the variable and the fix, no traceback
+        print(f"leadsla: {exc}", file=sys.stderr)
         return 2
 
 
