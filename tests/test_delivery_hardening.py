@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +67,34 @@ def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
         con.close()
 
 
-def smtp_at(port: int, host: str = "127.0.0.1", timeouts: Timeouts = FAST) -> Channels:
+def smtp_at(port: int, host: str = "127.0.0.1", **more: Any) -> Channels:
     return Channels(smtp=SmtpSettings(host=host, port=port, sender="sla@acme.example",
-                                      timeouts=timeouts))  # fmt: skip
+                                      timeouts=FAST), timeouts=FAST, **more)  # fmt: skip
+
+
+@pytest.fixture
+def crm_hook() -> Iterator[tuple[list[str], str]]:
+    """A CRM webhook on loopback that accepts everything: the Idempotency-Keys it got."""
+    keys: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            keys.append(self.headers["Idempotency-Key"])
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield keys, f"http://127.0.0.1:{server.server_address[1]}/crm"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 class Stalled:
@@ -151,21 +177,24 @@ def finishes(fn: Callable[[], Any], within: float = 60.0) -> Any:
 def test_stalled_smtp_server_pauses_email_keeps_the_rest_queued_and_a_later_run_sends_once(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads,
     stalled: Callable[..., Stalled], smtp_sink: tuple[SmtpSink, int],
+    crm_hook: tuple[list[str], str],
 ) -> None:  # fmt: skip
+    """Email is paused; the CRM webhook, another endpoint, delivers all its actions."""
     db = queue(8, rules_dir, exports, tmp_path, write_leads)
     rules = load_rules(rules_dir)
     assert rules.notifications is not None
     assert rules.notifications.breaker.after_failures == 3  # the shipped default
     server = stalled()
+    hook_keys, hook_url = crm_hook
+    channels = smtp_at(server.port, endpoints={"crm": hook_url})
     started = time.monotonic()
     with DuckDBStore(db) as store:
-        res = finishes(
-            lambda: deliver(store, rules, smtp_at(server.port), SEND_AT, crm_dir=tmp_path / "crm")
-        )
+        res = finishes(lambda: deliver(store, rules, channels, SEND_AT, crm_dir=tmp_path / "crm"))
     took = time.monotonic() - started
     # three attempts, each given up at the connect timeout (no greeting), then email paused
     assert server.accepted == 3
-    assert (res.sent, res.failed, res.dead, res.paused) == (0, 3, [], {"email": 5})
+    assert (res.sent, res.failed, res.dead, res.paused) == (8, 3, [], {"email": 5})
+    assert len(set(hook_keys)) == 8  # the CRM webhook is another endpoint: not paused
     errors = rows(db, "SELECT DISTINCT details->>'error' FROM sla_events "
                       "WHERE event_type = 'notification_failed'")  # fmt: skip
     assert errors == [("smtp: no answer in time (timed out)",)]

@@ -119,11 +119,15 @@ class Channels:
         return self._client
 
     def close(self) -> None:
+        self._close_http()
+        self._resolved.clear()
+        self._close_smtp()
+
+    def _close_http(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
         self._http_socks.clear()
-        self._close_smtp()
 
     def _close_smtp(self) -> None:
         if self._smtp_stack is not None:
@@ -210,7 +214,13 @@ class Channels:
     def _lookup(self, url: str, key: str) -> None:
         """The endpoint's name looked up once per run with a bound (httpx's own lookup has
         none: an unresolvable host could hang past a minute)."""
-        u = httpx.URL(url)
+        try:
+            u = httpx.URL(url)
+        except httpx.InvalidURL:
+            u = httpx.URL()
+        if u.scheme not in ("http", "https") or not u.host:  # queued until the setting is fixed
+            raise SendError(f"{key}: its URL is not an http(s) URL; fix the variable or block "
+                            "notifications.yaml names for it", transient=True)  # fmt: skip
         where = (u.host, u.port or (443 if u.scheme == "https" else 80))
         if where in self._resolved:
             return
@@ -246,10 +256,12 @@ class Channels:
                 raise SendError(f"{key}: timed out", transient=True) from None
             except httpx.TransportError as exc:
                 if deadline.expired:
-                    self.close()  # its connections were shut down: start afresh
+                    self._close_http()  # its connections were shut down: start afresh
                     raise SendError(f"{key}: no answer within {total:g} s in total",
                                     transient=True) from None  # fmt: skip
                 raise SendError(f"{key}: {type(exc).__name__}", transient=True) from None
+        if deadline.expired:  # just after the answer: its connections are shut down
+            self._close_http()
         if resp.status_code >= 500 or resp.status_code == 429:
             raise SendError(f"{key}: HTTP {resp.status_code}", transient=True)
         if resp.status_code >= 400:
@@ -277,6 +289,8 @@ class Channels:
                 self._close_smtp()
                 raise SendError(f"smtp: no answer within {total:g} s in total",
                                 transient=True) from None  # fmt: skip
+        if deadline.expired:  # just after the answer: the session's socket is shut down
+            self._close_smtp()
 
     def _smtp_error(self, exc: smtplib.SMTPException | OSError) -> None:
         """An SMTP failure as a SendError; the session is dropped, so the next message starts

@@ -24,7 +24,7 @@ outcome an event: a lead answered or closed before its message went out is
 ``notification_suppressed``; a message waiting for its recipient's business hours or over the
 hourly budget is ``notification_deferred``.
 
-``LEADSLA_CRASH_AT`` is a **test hook** (tests/test_delivery_crash.py): when it names a point
+``LEADSLA_CRASH_AT`` is a **test hook** (tests/test_delivery.py): when it names a point
 below, the process kills itself with SIGKILL there. It is never set in production.
 """
 
@@ -414,20 +414,19 @@ def _units(
 
 
 def _mark(store: Store, unit: _Unit, now: datetime) -> None:
-    with transaction(store) as con:
-        con.register("d_ids", pa.table({"message_id": unit.message_ids}))
-        run(
-            con,
-            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, digest_id = $dg, "
-            "next_attempt_at = $now WHERE message_id IN (SELECT message_id FROM d_ids)",
-            {"now": now, "dg": unit.digest_id},
-        )
-        con.unregister("d_ids")
+    """The attempt, before the send: one statement, committed on its own (DuckDB autocommit
+    makes a single statement atomic)."""
+    run(
+        store.con,
+        "UPDATE outbox SET status = 'sending', attempts = attempts + 1, digest_id = $dg, "
+        "next_attempt_at = $now WHERE message_id IN (SELECT unnest($ids))",
+        {"now": now, "dg": unit.digest_id, "ids": unit.message_ids},
+    )
 
 
 def _accepted(store: Store, unit: _Unit, now: datetime) -> None:
-    """The server accepted ``unit``: one statement, committed on its own (DuckDB autocommit),
-    the narrowest record there is; :func:`_settle` writes its event."""
+    """The server accepted ``unit``: one statement, committed on its own, the narrowest
+    record there is; :func:`_settle` writes its event."""
     run(
         store.con,
         "UPDATE outbox SET status = 'accepted', sent_at = $now, last_error = NULL "
@@ -698,7 +697,8 @@ def deliver(
         channels.close()
         if held:
             _hold(store, held, now)
-        _settle(store, now)
+        if result.sent:
+            _settle(store, now)
     folder = crm_dir if crm_dir is not None else Path(n.crm.folder)
     _crm_files(store, n, folder, now, result)
     _log_waiting(result)
