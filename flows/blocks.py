@@ -11,7 +11,7 @@ import logging
 import os
 from typing import Any
 
-from leadsla.smtp import Security, SmtpSettings
+from leadsla.smtp import Security, SmtpConfigError, SmtpSettings
 
 #: What a missing block's log line tells an ops person to run.
 SETUP_COMMAND = "LEADSLA_SMTP_URL=smtp+starttls://user:pass@host:587 leadsla prefect setup"
@@ -70,6 +70,9 @@ def load_email_block(name: str | None, logger: logging.Logger | Any) -> SmtpSett
         return None
     try:
         return smtp_settings_from_block(name)
+    except SmtpConfigError as exc:  # the block exists but cannot be used: one line, no email
+        logger.error("email block %r is not usable, so no email is sent by this run: %s", name, exc)
+        return None
     except ValueError:
         logger.warning(
             "email block %r does not exist yet, so no email is sent by this run; create it "

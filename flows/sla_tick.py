@@ -181,7 +181,8 @@ def channels_for_flow(rules_dir: str, email_block: str | None) -> Channels:
                 except (ValueError, OSError) as exc:  # a missing block: its messages wait
                     get_run_logger().warning("Secret block %s not loaded: %s", src[6:], exc)
     smtp = load_email_block(email_block, get_run_logger())  # missing: emails wait in the outbox
-    return channels_from_env(rules, os.environ, smtp_settings=smtp, blocks=blocks)
+    # a malformed LEADSLA_SMTP_URL is one error line (Channels.config_errors), not a failed run
+    return channels_from_env(rules, os.environ, smtp_settings=smtp, blocks=blocks, strict=False)
 
 
 @task(
@@ -207,6 +208,8 @@ def deliver(rules_dir: str, db: str, now: datetime, email_block: str | None) -> 
             markdown=res.markdown,
             description=f"Dead messages at {now.isoformat()}",
         )
+    for error in res.config_errors:
+        logger.error("email is not configured: %s (email messages wait in the outbox)", error)
     if res.waiting:
         logger.warning("%d message(s) wait in the outbox: no channel configured", res.waiting)
     return res.as_dict()

@@ -21,6 +21,7 @@ from typing import Any
 from leadsla.ingest import ExportsUnavailable
 from leadsla.progress import Bar
 from leadsla.rules import RulesInvalid, load_rules
+from leadsla.smtp import SmtpConfigError
 
 DEFAULTS = {"rules": "./sla_rules", "exports": "./exports", "db": "./leadsla.duckdb"}
 
@@ -317,7 +318,6 @@ def cmd_prefect_setup(args: argparse.Namespace) -> int:
     import getpass
 
     from flows.ops_setup import setup
-    from leadsla.smtp import SmtpConfigError
 
     def ask(prompt: str, secret: bool) -> str:
         return getpass.getpass(prompt + ": ") if secret else input(prompt + ": ")
@@ -337,7 +337,7 @@ def cmd_prefect_setup(args: argparse.Namespace) -> int:
             ask=ask if sys.stdin.isatty() and not args.json else None,
             late_after=args.late_after,
         )
-    except (ConnectionError, SmtpConfigError) as exc:
+    except ConnectionError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     _emit(args, {"steps": [vars(s) for s in steps]}, "\n".join(s.line() for s in steps))
@@ -520,6 +520,9 @@ def main(argv: list[str] | None = None) -> int:
         return code
     except RulesInvalid as exc:
         print(f"rules are invalid (run `leadsla check`):\n{exc}", file=sys.stderr)
+        return 2
+    except SmtpConfigError as exc:  # one line naming the variable and the fix, no traceback
+        print(f"leadsla: {exc}", file=sys.stderr)
         return 2
     except ExportsUnavailable as exc:
         print(str(exc), file=sys.stderr)

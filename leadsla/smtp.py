@@ -9,14 +9,19 @@ package never imports Prefect). The password never appears in ``repr``, logs or 
 
 from __future__ import annotations
 
+import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Literal
 from urllib.parse import unquote, urlsplit
+
+from leadsla.delivery.timeouts import Deadline, Timeouts, open_connection
 
 Security = Literal["plain", "starttls", "ssl"]
 
@@ -25,16 +30,33 @@ _SCHEMES: dict[str, tuple[Security, int]] = {
     "smtp+starttls": ("starttls", 587),
     "smtps": ("ssl", 465),
 }
+_EXAMPLE = "e.g. smtp+starttls://user:pass@mail.example.com:587"
+_SENDER = "set LEADSLA_EMAIL_FROM like sla@acme.example or 'Lead SLA <sla@acme.example>'"
+#: A host name (letters, digits, ``_ . -``, any script) or an IPv4/IPv6 literal.
+_HOST = re.compile(r"[\w.-]+|[0-9A-Fa-f:.]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class SmtpConfigError(ValueError):
-    """A malformed SMTP URL or sender; the message says what to fix (never the password)."""
+    """A malformed SMTP URL or sender; the message names the setting and says what to fix
+    (never the password, so it never repeats the URL)."""
+
+
+def _check(host: str, port: int, sender: str, where: str) -> None:
+    """Refuse settings that cannot work, naming ``where`` they came from."""
+    if not _HOST.fullmatch(host):
+        raise SmtpConfigError(f"{where}: the host is not a host name or IP address; {_EXAMPLE}")
+    if not 0 < port < 65536:
+        raise SmtpConfigError(f"{where}: the port is not a number from 1 to 65535; {_EXAMPLE}")
+    if _CONTROL.search(sender):  # a line break in From: would be header injection
+        raise SmtpConfigError(f"the sender address has control characters; {_SENDER}")
 
 
 @dataclass(frozen=True)
 class SmtpSettings:
     """Where and how to send mail. ``verify_tls`` can be switched off only for a loopback test
-    server with a self-signed certificate."""
+    server with a self-signed certificate. Impossible values (a port outside 1-65535, a host
+    that is no host name) are refused here, whichever edge built the settings."""
 
     host: str
     port: int
@@ -42,26 +64,48 @@ class SmtpSettings:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     sender: str = "leadsla@localhost"
-    timeout_s: float = 30.0
+    timeouts: Timeouts = field(default_factory=Timeouts)
     verify_tls: bool = True
+
+    def __post_init__(self) -> None:
+        _check(self.host, self.port, self.sender, "SMTP settings")
 
     @classmethod
     def from_url(cls, url: str, *, sender: str) -> SmtpSettings:
-        """``smtp://[user:pass@]host[:port]``, ``smtp+starttls://…`` or ``smtps://…``."""
-        parts = urlsplit(url)
-        if parts.scheme not in _SCHEMES:
+        """``smtp://[user:pass@]host[:port]``, ``smtp+starttls://…`` or ``smtps://…``. Any
+        mistake is one :class:`SmtpConfigError` naming ``LEADSLA_SMTP_URL`` and the fix."""
+        var = "LEADSLA_SMTP_URL"
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port
+            host = parts.hostname
+        except ValueError:  # a port that is no number, a broken [IPv6] literal
             raise SmtpConfigError(
-                f"LEADSLA_SMTP_URL scheme {parts.scheme!r} is not one of "
-                f"{', '.join(sorted(_SCHEMES))}; e.g. smtp+starttls://user:pass@mail.example.com"
+                f"{var} is not a valid URL (the port must be a number from 1 to 65535; a "
+                "password with any of : / ? # @ [ ] must be percent-encoded, # as %23); "
+                f"{_EXAMPLE}"
+            ) from None
+        if parts.scheme not in _SCHEMES:
+            scheme = _CONTROL.sub("?", parts.scheme)[:20]
+            raise SmtpConfigError(
+                f"{var}: the scheme {scheme!r} is not one of "
+                f"{', '.join(sorted(_SCHEMES))}; {_EXAMPLE}"
             )
-        if not parts.hostname:
-            raise SmtpConfigError("LEADSLA_SMTP_URL has no host; e.g. smtp://localhost:1025")
-        if "@" not in sender:
-            raise SmtpConfigError(f"LEADSLA_EMAIL_FROM {sender!r} is not an email address")
+        if not host:
+            raise SmtpConfigError(f"{var} has no host; {_EXAMPLE}")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise SmtpConfigError(
+                f"{var} has a path, query or fragment after the host (a password with / ? # "
+                f"must be percent-encoded, # as %23); {_EXAMPLE}"
+            )
         security, default_port = _SCHEMES[parts.scheme]
+        port = default_port if port is None else port
+        _check(host, port, sender, var)
+        if "@" not in parseaddr(sender)[1]:
+            raise SmtpConfigError(f"LEADSLA_EMAIL_FROM is not an email address; {_SENDER}")
         return cls(
-            host=parts.hostname,
-            port=parts.port or default_port,
+            host=host,
+            port=port,
             security=security,
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
@@ -84,37 +128,89 @@ class SmtpSettings:
         return f"{scheme}://{user}{self.host}:{self.port}"
 
 
+class _Bounded(smtplib.SMTP):
+    """An SMTP client whose connection is bounded: a name lookup that gives up, a connect
+    and greeting within the connect timeout, the socket handed to the send's deadline."""
+
+    deadline: Deadline | None = None
+    _host: str  # the TLS server name; smtplib sets it in __init__ only when given a host
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = open_connection(host, port, timeout)
+        if self.deadline is not None:
+            self.deadline.watch(sock)
+        return sock
+
+
+class _BoundedSSL(smtplib.SMTP_SSL, _Bounded):
+    """``smtps://``: TLS from the first byte, over a bounded connection."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = super()._get_socket(host, port, timeout)
+        if self.deadline is not None:
+            self.deadline.watch(sock)
+        return sock
+
+
 @contextmanager
-def connect(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
-    """One authenticated session, for sending a batch of messages over one connection."""
+def connect(settings: SmtpSettings, deadline: Deadline | None = None) -> Iterator[smtplib.SMTP]:
+    """One authenticated session, for sending a batch of messages over one connection. Its
+    lookup, connect, greeting, TLS and login each get ``timeouts.connect_s``; later reads
+    ``timeouts.read_s``. Sockets are handed to ``deadline`` (the current send's total
+    time), which :func:`watch` re-arms for each later send over the same session."""
     context = ssl.create_default_context()
     if not settings.verify_tls:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    client: smtplib.SMTP
+    t = settings.timeouts
+    client: _Bounded
     if settings.security == "ssl":
-        client = smtplib.SMTP_SSL(
-            settings.host, settings.port, timeout=settings.timeout_s, context=context
-        )
+        client = _BoundedSSL(timeout=t.connect_s, context=context)
     else:
-        client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_s)
+        client = _Bounded(timeout=t.connect_s)
+    client.deadline = deadline
+    client._host = settings.host
     try:
+        client.connect(settings.host, settings.port)
         if settings.security == "starttls":
             client.starttls(context=context)
+            watch(client, deadline)  # the TLS socket replaced the plain one
         if settings.username:
             client.login(settings.username, settings.password or "")
+        assert client.sock is not None
+        client.sock.settimeout(t.read_s)
+        client.timeout = t.read_s
+    except BaseException:
+        client.close()
+        raise
+    try:
         yield client
     finally:
         try:
             client.quit()
-        except smtplib.SMTPException:
+        except (smtplib.SMTPException, OSError):
             client.close()
 
 
+def watch(client: smtplib.SMTP, deadline: Deadline | None) -> None:
+    """Hand the session's socket to the deadline of the send about to use it."""
+    if deadline is not None and client.sock is not None:
+        deadline.watch(client.sock)
+
+
 def send(settings: SmtpSettings, message: EmailMessage) -> None:
-    """Send one message (the envelope comes from its To/Cc/Bcc headers). Raises
-    ``smtplib.SMTPException`` or ``OSError`` on failure; the caller records and retries."""
+    """Send one message (the envelope comes from its To/Cc/Bcc headers) within
+    ``timeouts.total_s``. Raises ``smtplib.SMTPException`` or ``OSError`` (a timeout is a
+    ``TimeoutError``) on failure; the caller records and retries."""
     if "From" not in message:
         message["From"] = settings.sender
-    with connect(settings) as client:
-        client.send_message(message)
+    with Deadline(settings.timeouts.total_s) as deadline:
+        try:
+            with connect(settings, deadline) as client:
+                client.send_message(message)
+        except (smtplib.SMTPException, OSError) as exc:
+            if deadline.expired:
+                raise TimeoutError(
+                    f"no answer within {settings.timeouts.total_s:g} s in total"
+                ) from exc
+            raise

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from leadsla.delivery.channels import Channels
+from leadsla.delivery.timeouts import Timeouts
 from leadsla.smtp import SmtpSettings
 from leadsla.tick import deliver_phase
 
@@ -20,6 +21,8 @@ if __name__ == "__main__":
         rules_dir=Path(rules),
         db=Path(db),
         now=datetime.fromisoformat(now),
-        channels=Channels(smtp=SmtpSettings(host="127.0.0.1", port=int(port), timeout_s=5)),
+        channels=Channels(
+            smtp=SmtpSettings(host="127.0.0.1", port=int(port), timeouts=Timeouts(2, 5, 10))
+        ),
     )
     print(res.as_dict())

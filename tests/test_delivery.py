@@ -26,9 +26,11 @@ import yaml
 
 from leadsla.cli import main
 from leadsla.delivery.channels import Channels, Outgoing, SendError
-from leadsla.delivery.deliver import _csv_cell, deliver
+from leadsla.delivery.deliver import deliver
 from leadsla.delivery.outbox import enqueue
-from leadsla.delivery.render import clean_subject, mask
+from leadsla.delivery.render import mask
+from leadsla.delivery.safety import clean_line, csv_cell
+from leadsla.delivery.timeouts import Timeouts
 from leadsla.rules import RulesInvalid, load_rules
 from leadsla.smtp import SmtpSettings
 from leadsla.state import EVENT_COLS
@@ -58,7 +60,7 @@ def sink(smtp_sink: tuple[SmtpSink, int]) -> tuple[SmtpSink, int]:
 
 def email_channels(port: int) -> Channels:
     return Channels(smtp=SmtpSettings(host="127.0.0.1", port=port, sender="sla@acme.example",
-                                      timeout_s=5))  # fmt: skip
+                                      timeouts=Timeouts(2, 5, 10)))  # fmt: skip
 
 
 def rows(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -485,7 +487,7 @@ def test_check_says_when_no_channel_is_configured(
     ],
 )
 def test_csv_cells_cannot_carry_formulas(raw: str | None, cell: str) -> None:
-    assert _csv_cell(raw) == cell
+    assert csv_cell(raw) == cell
 
 
 def test_logs_mask_contacts_and_subjects_lose_line_breaks() -> None:
@@ -493,7 +495,7 @@ def test_logs_mask_contacts_and_subjects_lose_line_breaks() -> None:
         "call +91******10 or a***@example.com"
     )
     assert mask("smtp: 451 4.3.0 try later") == "smtp: 451 4.3.0 try later"  # codes stay
-    assert clean_subject("Hi\r\nBcc: x@evil.example\x00") == "Hi Bcc: x@evil.example"
+    assert clean_line("Hi\r\nBcc: x@evil.example\x00") == "Hi Bcc: x@evil.example"
 
 
 def test_shipped_rules_have_no_secret_values() -> None:

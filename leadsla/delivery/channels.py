@@ -6,12 +6,17 @@ Every sender raises :class:`SendError` with ``transient`` set: timeouts, connect
 HTTP 5xx/429 and SMTP 4xx are worth another attempt later; HTTP 4xx and SMTP 5xx are not (the
 request itself is wrong, sending it again would fail the same way). Error texts never carry an
 endpoint URL or token: webhook URLs are secrets (a Slack webhook URL *is* its credential).
+
+Every send is bounded (:mod:`leadsla.delivery.timeouts`): name lookup and connect, each read,
+and the send in total, so a server that accepts and never answers costs ``connect_s`` or
+``read_s``, and a server that answers a byte at a time costs ``total_s``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import smtplib
+import socket
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -20,6 +25,8 @@ from typing import Any
 import httpx
 
 from leadsla import smtp
+from leadsla.delivery.safety import clean_json, clean_line, clean_text
+from leadsla.delivery.timeouts import Deadline, LookupTimeout, Timeouts, resolve
 from leadsla.smtp import SmtpSettings
 
 
@@ -35,7 +42,10 @@ class SendError(Exception):
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One unit to send: a message, or a digest of several (``message_ids``)."""
+    """One unit to send: a message, or a digest of several (``message_ids``). Every part is
+    cleaned here, the one door all channels send through: subject and recipient are one line
+    without control characters, bodies and payload strings lose theirs (line breaks and tabs
+    stay) (:mod:`leadsla.delivery.safety`)."""
 
     key: str  # Message-ID / Idempotency-Key
     channel: str
@@ -45,16 +55,31 @@ class Outgoing:
     html: str
     payload: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        clean = {
+            "recipient": clean_line(self.recipient),
+            "subject": clean_line(self.subject, 200),
+            "text": clean_text(self.text),
+            "html": clean_text(self.html),
+            "payload": clean_json(self.payload),
+        }
+        for name, value in clean.items():
+            object.__setattr__(self, name, value)  # frozen: set once, here
+
 
 @dataclass
 class Channels:
-    """Configured endpoints (values resolved at the edge) and SMTP settings."""
+    """Configured endpoints (values resolved at the edge), SMTP settings, and the time the
+    HTTP channels may take (SMTP has its own, in its settings)."""
 
     smtp: SmtpSettings | None = None
     endpoints: dict[str, str] = field(default_factory=dict)
     slack_api_url: str = "https://slack.com/api"
-    timeout_s: float = 10.0
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    config_errors: list[str] = field(default_factory=list)  # settings refused at the edge
     _client: httpx.Client | None = field(default=None, repr=False)
+    _resolved: set[tuple[str, int]] = field(default_factory=set, repr=False)
+    _http_socks: list[socket.socket] = field(default_factory=list, repr=False)
     _smtp_stack: contextlib.ExitStack | None = field(default=None, repr=False)
     _smtp: smtplib.SMTP | None = field(default=None, repr=False)
 
@@ -85,16 +110,24 @@ class Channels:
     @property
     def client(self) -> httpx.Client:
         if self._client is None:
+            t = self.timeouts
             self._client = httpx.Client(
-                timeout=self.timeout_s, transport=httpx.HTTPTransport(retries=1)
-            )
+                timeout=httpx.Timeout(connect=t.connect_s, read=t.read_s, write=t.read_s,
+                                      pool=t.connect_s),
+                transport=httpx.HTTPTransport(retries=0),  # the outbox retries, with backoff
+            )  # fmt: skip
         return self._client
 
     def close(self) -> None:
+        self._close_http()
+        self._resolved.clear()
+        self._close_smtp()
+
+    def _close_http(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
-        self._close_smtp()
+        self._http_socks.clear()
 
     def _close_smtp(self) -> None:
         if self._smtp_stack is not None:
@@ -102,14 +135,17 @@ class Channels:
                 self._smtp_stack.close()
         self._smtp_stack = self._smtp = None
 
-    def _smtp_client(self) -> smtplib.SMTP:
+    def _smtp_client(self, deadline: Deadline) -> smtplib.SMTP:
         """One SMTP session for a whole delivery run (a connection per message would cost a
-        TCP/TLS handshake and a login each); dropped and reopened after a connection error."""
+        TCP/TLS handshake and a login each); dropped and reopened after a connection error.
+        Its socket is handed to the deadline of the send about to use it."""
         assert self.smtp is not None
         if self._smtp is None:
             stack = contextlib.ExitStack()
-            self._smtp = stack.enter_context(smtp.connect(self.smtp))
+            self._smtp = stack.enter_context(smtp.connect(self.smtp, deadline))
             self._smtp_stack = stack
+        else:
+            smtp.watch(self._smtp, deadline)
         return self._smtp
 
     def send(self, out: Outgoing) -> None:
@@ -175,15 +211,57 @@ class Channels:
             }
         self._post(url, body, headers, key)
 
+    def _lookup(self, url: str, key: str) -> None:
+        """The endpoint's name looked up once per run with a bound (httpx's own lookup has
+        none: an unresolvable host could hang past a minute)."""
+        try:
+            u = httpx.URL(url)
+        except httpx.InvalidURL:
+            u = httpx.URL()
+        if u.scheme not in ("http", "https") or not u.host:  # queued until the setting is fixed
+            raise SendError(f"{key}: its URL is not an http(s) URL; fix the variable or block "
+                            "notifications.yaml names for it", transient=True)  # fmt: skip
+        where = (u.host, u.port or (443 if u.scheme == "https" else 80))
+        if where in self._resolved:
+            return
+        try:
+            resolve(where[0], where[1], self.timeouts.connect_s)
+        except OSError as exc:
+            raise SendError(f"{key}: name lookup failed ({type(exc).__name__})",
+                            transient=True) from None  # fmt: skip
+        self._resolved.add(where)
+
     def _post(
         self, url: str, body: dict[str, Any], headers: dict[str, str], key: str
     ) -> httpx.Response:
-        try:
-            resp = self.client.post(url, json=body, headers=headers)
-        except httpx.TimeoutException:
-            raise SendError(f"{key}: timed out", transient=True) from None
-        except httpx.TransportError as exc:
-            raise SendError(f"{key}: {type(exc).__name__}", transient=True) from None
+        self._lookup(url, key)
+        total = self.timeouts.total_s
+        with Deadline(total) as deadline:
+
+            def trace(event: str, info: dict[str, Any]) -> None:
+                # every socket the request connects (and its TLS successor) joins the deadline
+                if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+                    sock = info["return_value"].get_extra_info("socket")
+                    if isinstance(sock, socket.socket):
+                        self._http_socks.append(sock)
+                        deadline.watch(sock)
+
+            for sock in self._http_socks:  # kept-alive connections this request may reuse
+                deadline.watch(sock)
+            try:
+                resp = self.client.post(
+                    url, json=body, headers=headers, extensions={"trace": trace}
+                )
+            except httpx.TimeoutException:
+                raise SendError(f"{key}: timed out", transient=True) from None
+            except httpx.TransportError as exc:
+                if deadline.expired:
+                    self._close_http()  # its connections were shut down: start afresh
+                    raise SendError(f"{key}: no answer within {total:g} s in total",
+                                    transient=True) from None  # fmt: skip
+                raise SendError(f"{key}: {type(exc).__name__}", transient=True) from None
+        if deadline.expired:  # just after the answer: its connections are shut down
+            self._close_http()
         if resp.status_code >= 500 or resp.status_code == 429:
             raise SendError(f"{key}: HTTP {resp.status_code}", transient=True)
         if resp.status_code >= 400:
@@ -201,20 +279,39 @@ class Channels:
         msg["X-Leadsla-Message"] = out.key
         msg.set_content(out.text)
         msg.add_alternative(out.html, subtype="html")
-        try:
-            self._smtp_client().send_message(msg)
-        except smtplib.SMTPRecipientsRefused as exc:
+        total = self.smtp.timeouts.total_s
+        with Deadline(total) as deadline:
+            try:
+                self._smtp_client(deadline).send_message(msg)
+            except (smtplib.SMTPException, OSError) as exc:
+                if not deadline.expired:
+                    self._smtp_error(exc)
+                self._close_smtp()
+                raise SendError(f"smtp: no answer within {total:g} s in total",
+                                transient=True) from None  # fmt: skip
+        if deadline.expired:  # just after the answer: the session's socket is shut down
             self._close_smtp()
+
+    def _smtp_error(self, exc: smtplib.SMTPException | OSError) -> None:
+        """An SMTP failure as a SendError; the session is dropped, so the next message starts
+        a fresh one, in a known state."""
+        self._close_smtp()
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
             codes = [c for c, _ in exc.recipients.values()]
             raise SendError(
                 f"smtp: recipient refused ({codes})", transient=all(400 <= c < 500 for c in codes)
             ) from None
-        except smtplib.SMTPResponseException as exc:
-            self._close_smtp()  # a fresh session for the next message, in a known state
+        if isinstance(exc, smtplib.SMTPResponseException):
             raise SendError(
                 f"smtp: {exc.smtp_code} {_text(exc.smtp_error)[:200]}",
                 transient=400 <= exc.smtp_code < 500,
             ) from None
-        except (smtplib.SMTPException, OSError) as exc:
-            self._close_smtp()
-            raise SendError(f"smtp: {type(exc).__name__}: {exc}"[:300], transient=True) from None
+        if isinstance(exc, LookupTimeout):
+            raise SendError(f"smtp: {exc}", transient=True) from None
+        if isinstance(exc, socket.gaierror):
+            host = self.smtp.host if self.smtp else "?"
+            raise SendError(f"smtp: name lookup of {host} failed ({exc.strerror})",
+                            transient=True) from None  # fmt: skip
+        if isinstance(exc, TimeoutError) or str(exc).endswith("timed out"):  # smtplib wraps it
+            raise SendError("smtp: no answer in time (timed out)", transient=True) from None
+        raise SendError(f"smtp: {type(exc).__name__}: {exc}"[:300], transient=True) from None

@@ -4,32 +4,40 @@ Runs after the decision transaction, never inside it, so a slow or dead mail ser
 hold up a tick. Per unit (one message, or one digest of several):
 
 1. **mark** the attempt and commit (``status = 'sending'``, ``attempts + 1``);
-2. **send**;
-3. **record** the outcome and commit at once: ``notification_sent``, or
-   ``notification_failed`` (with the error, never a secret) and a retry time with exponential
-   backoff, deterministic jitter and a cap, or ``notification_dead`` after the last attempt.
+2. **send**, within the channel's timeouts (:mod:`leadsla.delivery.timeouts`);
+3. **record** the outcome and commit at once. Acceptance is one statement committed on its
+   own right after the server's answer (``status = 'accepted'``); its ``notification_sent``
+   event is written with the others, set-based, when the run ends (or by the next run after a
+   crash: :func:`_settle`). A failure is ``notification_failed`` (with the error, never a
+   secret) and a retry time with exponential backoff, deterministic jitter and a cap, or
+   ``notification_dead`` after the last attempt.
 
 A crash before 2 leaves a marked row that the next run sends (once). A crash between the
-server's acceptance and 3 is the one window no sender can close: the next run sends again with
-the same ``Message-ID`` / ``Idempotency-Key`` so the receiver can de-duplicate; the window is
-one commit wide. Noise control comes first, set-based, each outcome an event: a lead answered or
-closed before its message went out is ``notification_suppressed``; a message waiting for its
-recipient's business hours or over the hourly budget is ``notification_deferred``.
+server's acceptance and the commit of 3 is the one window no sender can close: the next run
+sends that one message again with the same ``Message-ID`` / ``Idempotency-Key`` so the receiver
+can de-duplicate; the window is one single-row statement wide, so a kill costs at most one
+duplicate. **Circuit breaker**: after ``breaker.after_failures`` consecutive transient failures
+(timeouts, unreachable or unresolvable host, SMTP 4xx, HTTP 5xx/429) an endpoint is paused for
+the rest of the run; its remaining messages stay queued, each with a ``notification_deferred``
+event saying why, and the next run tries again. Noise control comes first, set-based, each
+outcome an event: a lead answered or closed before its message went out is
+``notification_suppressed``; a message waiting for its recipient's business hours or over the
+hourly budget is ``notification_deferred``.
 
-``LEADSLA_CRASH_AT`` is a **test hook** (tests/test_delivery_crash.py): when it names a point
+``LEADSLA_CRASH_AT`` is a **test hook** (tests/test_delivery.py): when it names a point
 below, the process kills itself with SIGKILL there. It is never set in production.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import logging
 import os
 import signal
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,9 +49,11 @@ from leadsla.delivery.channels import Channels, Outgoing, SendError
 from leadsla.delivery.check import resolve_endpoints
 from leadsla.delivery.outbox import crm_payloads, render_pending
 from leadsla.delivery.render import environment, mask
+from leadsla.delivery.safety import write_csv
+from leadsla.delivery.timeouts import Timeouts
 from leadsla.rules import RuleSet
 from leadsla.rules.delivery_models import LEAD_STEP_EVENTS, NotificationsFile
-from leadsla.smtp import SmtpSettings
+from leadsla.smtp import SmtpConfigError, SmtpSettings
 from leadsla.sql import run
 from leadsla.state import EVENT_COLS, event_id_sql
 from leadsla.store import Store, transaction
@@ -70,18 +80,34 @@ def channels_from_env(
     *,
     smtp_settings: SmtpSettings | None = None,
     blocks: Mapping[str, str] | None = None,
+    strict: bool = True,
 ) -> Channels:
     """The channel configuration at the CLI edge (environment) or the flow edge (blocks
-    already loaded into plain values)."""
+    already loaded into plain values), with the timeouts of ``notifications.yaml``.
+
+    A malformed ``LEADSLA_SMTP_URL`` raises :class:`SmtpConfigError` (one line naming the
+    variable and the fix); with ``strict=False`` (a scheduled flow) that line is kept in
+    ``Channels.config_errors`` (and the run's result) for the caller to log, email waits in
+    the outbox and the other channels deliver."""
     n = rules.notifications
+    errors: list[str] = []
     if smtp_settings is None:
-        smtp_settings = SmtpSettings.from_env(env)
+        try:
+            smtp_settings = SmtpSettings.from_env(env)
+        except SmtpConfigError as exc:
+            if strict:
+                raise
+            errors.append(str(exc))
     if n is None:
-        return Channels(smtp=smtp_settings)
+        return Channels(smtp=smtp_settings, config_errors=errors)
+    t = n.timeouts
+    timeouts = Timeouts(t.connect_seconds, t.read_seconds, t.total_seconds)
     return Channels(
-        smtp=smtp_settings,
+        smtp=replace(smtp_settings, timeouts=timeouts) if smtp_settings else None,
         endpoints=resolve_endpoints(n, env, blocks),
         slack_api_url=n.channels.slack.api_url,
+        timeouts=timeouts,
+        config_errors=errors,
     )
 
 
@@ -95,7 +121,9 @@ class DeliveryResult:
     suppressed: int = 0
     deferred: int = 0
     waiting: int = 0  # due, but their channel is not configured: they wait in the outbox
+    paused: dict[str, int] = field(default_factory=dict)  # endpoint -> messages held (breaker)
     crm_files: list[str] = field(default_factory=list)
+    config_errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -105,7 +133,9 @@ class DeliveryResult:
             "suppressed": self.suppressed,
             "deferred": self.deferred,
             "waiting": self.waiting,
+            "paused": self.paused,
             "crm_files": self.crm_files,
+            "config_errors": self.config_errors,
         }
 
     @property
@@ -117,6 +147,11 @@ class DeliveryResult:
             f"suppressed {self.suppressed}, deferred {self.deferred}, "
             f"waiting for a channel {self.waiting}",
         ]
+        lines += [
+            f"paused {endpoint} for the rest of the run (breaker): {held} message(s) stay queued"
+            for endpoint, held in self.paused.items()
+        ]
+        lines += [f"configuration error: {e}" for e in self.config_errors]
         if self.dead:
             lines += [
                 "",
@@ -141,11 +176,11 @@ def backoff(n: NotificationsFile, message_id: str, attempts: int) -> timedelta:
     return timedelta(seconds=min(r.cap_seconds, delay * (1 + r.jitter * (2 * u - 1))))
 
 
-def _event_sql(kind: str, extra_id: str, details: str) -> str:
+def _event_sql(kind: str, extra_id: str, details: str, occurred: str = "$now") -> str:
     return f"""
         INSERT INTO sla_events ({EVENT_COLS})
         SELECT {event_id_sql("o.message_id", f"'{kind}'", extra_id)}, '{kind}', o.lead_id,
-               o.issue_id, $now, $now, 'delivery:' || coalesce(o.route_id, o.channel), NULL,
+               o.issue_id, {occurred}, $now, 'delivery:' || coalesce(o.route_id, o.channel), NULL,
                NULL, NULL, o.recipient,
                json_object('message_id', o.message_id, 'event_id', o.event_id,
                            'event_type', o.event_type, 'channel', o.channel,
@@ -379,111 +414,150 @@ def _units(
 
 
 def _mark(store: Store, unit: _Unit, now: datetime) -> None:
+    """The attempt, before the send: one statement, committed on its own (DuckDB autocommit
+    makes a single statement atomic)."""
+    run(
+        store.con,
+        "UPDATE outbox SET status = 'sending', attempts = attempts + 1, digest_id = $dg, "
+        "next_attempt_at = $now WHERE message_id IN (SELECT unnest($ids))",
+        {"now": now, "dg": unit.digest_id, "ids": unit.message_ids},
+    )
+
+
+def _accepted(store: Store, unit: _Unit, now: datetime) -> None:
+    """The server accepted ``unit``: one statement, committed on its own, the narrowest
+    record there is; :func:`_settle` writes its event."""
+    run(
+        store.con,
+        "UPDATE outbox SET status = 'accepted', sent_at = $now, last_error = NULL "
+        "WHERE message_id IN (SELECT unnest($ids))",
+        {"now": now, "ids": unit.message_ids},
+    )
+
+
+#: ``notification_sent`` for every accepted message, then ``sent``: one transaction, so a
+#: crash leaves them accepted and the next run settles them (the event is never written twice).
+SETTLE_SQL = [
+    _event_sql(
+        "notification_sent", "'x'", "'digest_id', o.digest_id", occurred="o.sent_at"
+    ) + " FROM outbox o WHERE o.status = 'accepted'",
+    "UPDATE outbox SET status = 'sent' WHERE status = 'accepted'",
+]  # fmt: skip
+
+
+def _settle(store: Store, now: datetime) -> None:
     with transaction(store) as con:
-        con.register("d_ids", pa.table({"message_id": unit.message_ids}))
-        run(
-            con,
-            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, digest_id = $dg, "
-            "next_attempt_at = $now WHERE message_id IN (SELECT message_id FROM d_ids)",
-            {"now": now, "dg": unit.digest_id},
-        )
-        con.unregister("d_ids")
+        for sql in SETTLE_SQL:
+            run(con, sql, {"now": now})
 
 
-def _record(
+def _record_failure(
     store: Store,
     n: NotificationsFile,
     unit: _Unit,
     now: datetime,
-    error: SendError | None,
+    error: SendError,
     result: DeliveryResult,
 ) -> None:
     with transaction(store) as con:
         con.register("d_ids", pa.table({"message_id": unit.message_ids}))
         sel = " FROM outbox o WHERE o.message_id IN (SELECT message_id FROM d_ids)"
-        p = {"now": now, "dg": unit.digest_id}
-        if error is None:
+        p: dict[str, Any] = {"now": now, "dg": unit.digest_id}
+        text = str(error)
+        attempts = int(
             run(
                 con,
-                "UPDATE outbox SET status = 'sent', sent_at = $now, last_error = NULL "
-                "WHERE message_id IN (SELECT message_id FROM d_ids)",
+                "SELECT max(attempts) FROM outbox WHERE message_id IN "
+                "(SELECT message_id FROM d_ids)",
+            ).fetchall()[0][0]
+            or 0
+        )
+        dead = not error.transient or attempts >= n.retry.max_attempts
+        retry_at = now + backoff(n, unit.out.key, attempts)
+        p.update({"err": text, "retry_at": None if dead else retry_at})
+        run(
+            con,
+            _event_sql(
+                "notification_failed",
+                "CAST(o.attempts AS VARCHAR)",
+                "'error', $err, 'transient', "
+                + ("true" if error.transient else "false")
+                + ", 'retry_at', $retry_at",
+            )
+            + sel,
+            p,
+        )
+        result.failed += len(unit.message_ids)
+        log.warning(
+            "delivery of %s to %s failed (attempt %d): %s",
+            unit.out.key,
+            mask(unit.out.recipient),
+            attempts,
+            mask(text),
+        )
+        if dead:
+            run(
+                con,
+                "UPDATE outbox SET status = 'dead', last_error = $err, "
+                "next_attempt_at = NULL WHERE message_id IN (SELECT message_id FROM d_ids)",
                 p,
             )
-            run(con, _event_sql("notification_sent", "'x'", "'digest_id', $dg") + sel, p)
-            result.sent += len(unit.message_ids)
-        else:
-            text = str(error)
-            attempts = int(
-                run(
-                    con,
-                    "SELECT max(attempts) FROM outbox WHERE message_id IN "
-                    "(SELECT message_id FROM d_ids)",
-                ).fetchall()[0][0]
-                or 0
-            )
-            dead = not error.transient or attempts >= n.retry.max_attempts
-            retry_at = now + backoff(n, unit.out.key, attempts)
-            p.update({"err": text, "retry_at": None if dead else retry_at})
-            run(
-                con,
-                _event_sql(
-                    "notification_failed",
-                    "CAST(o.attempts AS VARCHAR)",
-                    "'error', $err, 'transient', "
-                    + ("true" if error.transient else "false")
-                    + ", 'retry_at', $retry_at",
+            run(con, _event_sql("notification_dead", "'x'", "'error', $err") + sel, p)
+            for mid in unit.message_ids:
+                result.dead.append(
+                    {
+                        "message_id": mid,
+                        "channel": unit.out.channel,
+                        "recipient": unit.out.recipient,
+                        "error": text,
+                    }
                 )
-                + sel,
-                p,
-            )
-            result.failed += len(unit.message_ids)
-            log.warning(
-                "delivery of %s to %s failed (attempt %d): %s",
+            log.error(
+                "message %s to %s is dead after %d attempt(s): %s",
                 unit.out.key,
                 mask(unit.out.recipient),
                 attempts,
                 mask(text),
             )
-            if dead:
-                run(
-                    con,
-                    "UPDATE outbox SET status = 'dead', last_error = $err, "
-                    "next_attempt_at = NULL WHERE message_id IN (SELECT message_id FROM d_ids)",
-                    p,
-                )
-                run(con, _event_sql("notification_dead", "'x'", "'error', $err") + sel, p)
-                for mid in unit.message_ids:
-                    result.dead.append(
-                        {
-                            "message_id": mid,
-                            "channel": unit.out.channel,
-                            "recipient": unit.out.recipient,
-                            "error": text,
-                        }
-                    )
-                log.error(
-                    "message %s to %s is dead after %d attempt(s): %s",
-                    unit.out.key,
-                    mask(unit.out.recipient),
-                    attempts,
-                    mask(text),
-                )
-            else:
-                run(
-                    con,
-                    "UPDATE outbox SET status = 'pending', last_error = $err, "
-                    "next_attempt_at = $retry_at, digest_id = NULL "
-                    "WHERE message_id IN (SELECT message_id FROM d_ids)",
-                    p,
-                )
+        else:
+            run(
+                con,
+                "UPDATE outbox SET status = 'pending', last_error = $err, "
+                "next_attempt_at = $retry_at, digest_id = NULL "
+                "WHERE message_id IN (SELECT message_id FROM d_ids)",
+                p,
+            )
         con.unregister("d_ids")
 
 
-def _csv_cell(value: Any) -> str:
-    """Formula injection neutralised: a cell starting with = + - @ (or a tab/CR) gets a
-    leading apostrophe, so a spreadsheet or CRM import shows it as text."""
-    s = "" if value is None else str(value)
-    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+_HOLD_ID = event_id_sql(
+    "o.message_id", "'notification_deferred'", "'paused|' || CAST($now AS VARCHAR)"
+)
+
+
+def _hold(store: Store, held: dict[str, str], now: datetime) -> None:
+    """Messages of paused endpoints stay queued as they are (still due: the next run tries
+    again); each gets a ``notification_deferred`` event with the reason, once per run time,
+    and the reason as its ``last_error``."""
+    with transaction(store) as con:
+        _register(
+            con,
+            "d_held",
+            pa.table({"message_id": list(held), "reason": list(held.values())}),
+            work=True,
+        )
+        run(
+            con,
+            _event_sql("notification_deferred", "'paused|' || CAST($now AS VARCHAR)",
+                       "'reason', h.reason, 'until', NULL")
+            + f""" FROM outbox o JOIN d_held h USING (message_id)
+            WHERE {_HOLD_ID} NOT IN (SELECT event_id FROM sla_events
+                                     WHERE recorded_at = $now
+                                       AND event_type = 'notification_deferred')""",
+            {"now": now},
+        )  # fmt: skip
+        run(con, "UPDATE outbox o SET last_error = h.reason FROM d_held h "
+                 "WHERE o.message_id = h.message_id")  # fmt: skip
 
 
 def _crm_files(
@@ -515,10 +589,8 @@ def _crm_files(
         path = folder / f"crm_actions_{tick_at.strftime('%Y%m%dT%H%M%SZ')}.csv"
         tmp = path.with_suffix(".csv.tmp")
         with tmp.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(CSV_COLUMNS)
-            for mid, a in actions:
-                w.writerow([_csv_cell(mid)] + [_csv_cell(a.get(c)) for c in CSV_COLUMNS[1:]])
+            write_csv(fh, CSV_COLUMNS, ([mid] + [a.get(c) for c in CSV_COLUMNS[1:]]
+                                        for mid, a in actions))  # fmt: skip
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(path)
@@ -559,21 +631,26 @@ def deliver(
     """Send everything due at ``now``; every outcome is an event. Never raises for a failed
     send (that is recorded and retried); a dead message is logged as an error and returned in
     ``result.dead`` for the caller to raise a pipeline alert."""
-    result = DeliveryResult()
+    result = DeliveryResult(config_errors=list(channels.config_errors))
     n = rules.notifications
     if n is None:
         return result
     live = channels.live_channels()
-    result.waiting = int(
-        run(
-            store.con,
-            "SELECT count(*) FROM outbox WHERE status IN ('pending', 'deferred') "
-            "AND next_attempt_at <= $now AND NOT list_contains($live, channel)",
-            {"now": now, "live": live},
-        ).fetchall()[0][0]
-    )
-    due = run(store.con, f"SELECT count(*) FROM outbox o WHERE {DUE}", {"now": now, "live": live})
-    if not due.fetchall()[0][0]:
+    waiting, due, accepted = run(
+        store.con,
+        f"""
+        SELECT count(*) FILTER (status IN ('pending', 'deferred') AND next_attempt_at <= $now
+                                AND NOT list_contains($live, channel)),
+               count(*) FILTER ({DUE}),
+               count(*) FILTER (status = 'accepted')
+        FROM outbox o
+        """,
+        {"now": now, "live": live},
+    ).fetchall()[0]
+    result.waiting = int(waiting)
+    if accepted:
+        _settle(store, now)  # a run that was killed left accepted messages without events
+    if not due:
         _log_waiting(result)
         return result  # the common idle run: nothing due on a usable channel
     with transaction(store) as con:
@@ -584,20 +661,44 @@ def deliver(
         crm_payloads(con, DUE, {"now": now, "live": live})
     units, no_endpoint = _units(store.con, rules, channels, now, limit)
     result.waiting += no_endpoint
+    failures: Counter[str] = Counter()  # consecutive transient failures per endpoint
+    paused: dict[str, str] = {}  # endpoint -> why
+    held: dict[str, str] = {}  # message id -> why (its endpoint is paused)
     try:
         for unit in units:
+            endpoint = channels.endpoint_key(unit.out.channel, unit.out.recipient)
+            if endpoint in paused:
+                held.update(dict.fromkeys(unit.message_ids, paused[endpoint]))
+                result.paused[endpoint] = result.paused.get(endpoint, 0) + len(unit.message_ids)
+                continue
             _mark(store, unit, now)
             _crash_point("marked")
-            error: SendError | None = None
             try:
                 channels.send(unit.out)
-            except SendError as exc:
-                error = exc
+            except SendError as error:
+                _record_failure(store, n, unit, now, error, result)
+                # the endpoint answered (a refusal of this message) or it did not (a timeout,
+                # no route, no name, a 4xx/5xx of the server itself): only the latter counts
+                failures[endpoint] = failures[endpoint] + 1 if error.transient else 0
+                if failures[endpoint] >= n.breaker.after_failures:
+                    paused[endpoint] = (
+                        f"paused: {endpoint} failed {failures[endpoint]} times in a row "
+                        f"(last: {mask(str(error))[:200]}); the next run tries again"
+                    )
+                    result.paused[endpoint] = 0
+                    log.warning("delivery: %s", paused[endpoint])
+                continue
             _crash_point("sent")
-            _record(store, n, unit, now, error, result)
+            _accepted(store, unit, now)
             _crash_point("recorded")
+            result.sent += len(unit.message_ids)
+            failures[endpoint] = 0
     finally:
         channels.close()
+        if held:
+            _hold(store, held, now)
+        if result.sent:
+            _settle(store, now)
     folder = crm_dir if crm_dir is not None else Path(n.crm.folder)
     _crm_files(store, n, folder, now, result)
     _log_waiting(result)

@@ -2,7 +2,8 @@
 
 Jinja with autoescape for HTML (CRM names and messages are untrusted) and StrictUndefined (a
 template that names a missing field fails loudly in tests, not silently blank in an inbox).
-Each event type has ``<type>.subject.txt``, ``<type>.txt`` and ``<type>.html``.
+Each event type has ``<type>.subject.txt``, ``<type>.txt`` and ``<type>.html``. What comes out
+is one subject line and bodies without control characters (:mod:`leadsla.delivery.safety`).
 """
 
 from __future__ import annotations
@@ -16,15 +17,10 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-_CRLF = re.compile(r"[\r\n]+")
+from leadsla.delivery.safety import clean_line, clean_text
+
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+)")
 _PHONE = re.compile(r"\+?\d(?:[\s().-]?\d){7,}")
-
-
-def clean_subject(text: str) -> str:
-    """One line, no header injection: CR/LF and other control characters become spaces."""
-    text = _CRLF.sub(" ", text)
-    return "".join(c if c.isprintable() else " " for c in text).strip()[:200]
 
 
 def mask(text: str) -> str:
@@ -61,4 +57,4 @@ def render(templates: Path, event_type: str, ctx: dict[str, Any]) -> tuple[str, 
     subject = env.get_template(f"{event_type}.subject.txt").render(ctx)
     text = env.get_template(f"{event_type}.txt").render(ctx)
     html = env.get_template(f"{event_type}.html").render(ctx)
-    return clean_subject(subject), text, html
+    return clean_line(subject, 200), clean_text(text), clean_text(html)

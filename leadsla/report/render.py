@@ -1,18 +1,20 @@
 """One report as HTML (inline CSS, no scripts, charts by Content-ID), text and CSV, and as an
-email. Mail clients strip <style> blocks and block scripts, so every style is inline."""
+email. Mail clients strip <style> blocks and block scripts, so every style is inline. Mart
+values come from CRM exports: the CSV neutralises formulas and the text parts lose control
+characters (:mod:`leadsla.delivery.safety`, shared with every message and CSV leadsla writes)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
 from jinja2 import Environment, select_autoescape
 
+from leadsla.delivery.safety import clean_line, clean_text, write_csv
 from leadsla.report import charts
 from leadsla.report.data import CSV_COLUMNS, ReportData
 
@@ -191,21 +193,15 @@ def render(data: ReportData, *, org_name: str, zone: str, scope_name: str) -> Re
             lines.append("  " + " | ".join(cells))
     lines += ["", "Charts are in the HTML part; the leads behind the report are in the CSV."]
     buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(CSV_COLUMNS)
-    w.writerows([[_csv(v) for v in row] for row in data.csv_rows])
+    write_csv(buf, CSV_COLUMNS, data.csv_rows)  # formulas neutralised, as every CSV we write
     return Rendered(
         stem=stem,
-        subject=f"[leadsla] {scope_name}: daily review {day}",
-        html=html,
-        text="\n".join(lines) + "\n",
+        subject=clean_line(f"[leadsla] {scope_name}: daily review {day}", 200),
+        html=clean_text(html),
+        text=clean_text("\n".join(lines) + "\n"),
         csv=buf.getvalue(),
         images=images,
     )
-
-
-def _csv(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime | date) else value
 
 
 def email(rendered: Rendered, *, to: list[str], sender: str | None = None) -> EmailMessage:

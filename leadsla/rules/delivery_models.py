@@ -131,6 +131,33 @@ class Retry(Strict):
     jitter: float = Field(default=0.2, ge=0, le=1, description="+- this fraction of the delay")
 
 
+class Timeouts(Strict):
+    """How long one send may take, per channel (SMTP and each webhook)."""
+
+    connect_seconds: float = Field(
+        default=5,
+        gt=0,
+        le=120,
+        description="name lookup, TCP connect and the server's greeting (SMTP banner, TLS, login)",
+    )
+    read_seconds: float = Field(default=10, gt=0, le=600, description="any one later read")
+    total_seconds: float = Field(
+        default=30, gt=0, le=1800, description="one send, from its start to the server's answer"
+    )
+
+
+class Breaker(Strict):
+    """A channel endpoint that keeps failing is paused for the rest of a delivery run."""
+
+    after_failures: int = Field(
+        default=3,
+        ge=1,
+        description="consecutive failed sends (timeouts, unreachable or unresolvable host, "
+        "SMTP 4xx, HTTP 5xx/429) that pause an endpoint for the rest of the run; its "
+        "messages stay queued (notification_deferred) and the next run tries again",
+    )
+
+
 class QuietHours(Strict):
     enabled: bool = Field(
         default=True,
@@ -170,6 +197,8 @@ class NotificationsFile(Strict):
     routes: list[Route]
     channels: Channels = Field(default_factory=Channels)
     retry: Retry = Field(default_factory=Retry)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    breaker: Breaker = Field(default_factory=Breaker)
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     budget: Budget = Field(default_factory=Budget)
     digest: Digest = Field(default_factory=Digest)
