@@ -14,10 +14,15 @@ canonical field list are spliced into SQL, always quoted.
 
 from __future__ import annotations
 
+import codecs
+import csv
 import fnmatch
 import gzip
 import hashlib
+import io
+import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -71,6 +76,9 @@ class ExportFile:
     size: int
     checksum: str
     mtime: float | None = None
+    #: why the file cannot be read now (not a regular file, gone, changing): it is recorded
+    #: with this reason as ``unreadable`` and looked at again on the next tick
+    problem: str | None = None
 
     @property
     def fmt(self) -> str:
@@ -91,6 +99,12 @@ class FileResult:
     footer_lines: int = 0
     #: records the read found (typed rows, unchanged snapshot rows and bad rows alike)
     records: int = 0
+    #: unchanged snapshot rows skipped before typing: rows_read = loaded + quarantined + this
+    rows_skipped: int = 0
+    #: the encoding the file was read in, and how it was decided (CSV)
+    encoding: str | None = None
+    #: canonical fields the file carries (a later export that lacks one fails, see read_raw)
+    fields: list[str] | None = None
 
 
 class BadFile(Exception):
@@ -131,11 +145,58 @@ def source_for(name: str, sources: Iterable[Source]) -> Source | None:
 
 
 def _checksum(fs: Any, path: str) -> str:
+    """SHA-256 of a file. Local files are opened with O_NONBLOCK, so a file that became a FIFO
+    after it was checked cannot block the tick (a regular file ignores the flag)."""
     h = hashlib.sha256()  # hardware-accelerated here: twice as fast as blake2b on exports
-    with fs.open(path, "rb") as fh:
+    if _is_local(fs):
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise OSError(f"not a regular file: {path}")
+        fh: Any = os.fdopen(fd, "rb")
+    else:
+        fh = fs.open(path, "rb")
+    with fh:
         while chunk := fh.read(1 << 22):
             h.update(chunk)
     return h.hexdigest()
+
+
+#: What ``stat`` calls each kind of file that is not a regular one.
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))  # fmt: skip
+
+
+def file_problem(fs: Any, path: str, info: dict[str, Any]) -> str | None:
+    """Why ``path`` cannot be read as an export now (None: it is a regular file). Local files
+    are checked with ``os.stat`` (following links) before anything opens them, so a FIFO or a
+    device is never opened and a dangling link never crashes; elsewhere fsspec's type decides."""
+    if not _is_local(fs):
+        kind = info.get("type")
+        return None if kind == "file" else f"not a regular file (type {kind!r})"
+    try:
+        st = Path(path).stat()
+    except FileNotFoundError:
+        return "a dangling symbolic link" if Path(path).is_symlink() else "vanished before reading"
+    except OSError as exc:
+        return f"cannot be inspected ({type(exc).__name__}: {exc.strerror})"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
+    return f"not a regular file ({kind})"
+
+
+def stat_key(url: str) -> tuple[int, float | None] | None:
+    """(size, mtime) of a local file as :func:`discover` records them, None elsewhere or when
+    it is gone: compared before and after a read to see a file that changed meanwhile."""
+    fs, path = fsspec.core.url_to_fs(url)
+    if not _is_local(fs):
+        return None
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return (-1, None)
+    return (st.st_size, st.st_mtime)
 
 
 def discover(
@@ -151,6 +212,10 @@ def discover(
     see exactly what a live tick at that moment would have seen. ``known`` maps settled paths
     to (size, mtime, checksum): a file with the same size and mtime is not hashed again (the
     no-change tick stays cheap); any other file is hashed and compared by checksum.
+
+    Only regular files are read. Anything else named like an export (a dangling link, a FIFO,
+    a device, a file that vanishes or changes while it is hashed, one that cannot be opened)
+    comes back with its ``problem`` set, to be recorded and looked at again next tick.
     """
     known = known or {}
     fs, root = fsspec.core.url_to_fs(exports)
@@ -165,9 +230,14 @@ def discover(
         ):
             continue
         url = path if _is_local(fs) else fs.unstrip_protocol(path)
+        problem = file_problem(fs, path, info)
         size = int(info.get("size") or 0)
         raw_mtime = info.get("mtime")
         mtime = float(raw_mtime) if isinstance(raw_mtime, int | float) else None
+        if problem is None and _is_local(fs):  # the link's target, not the link
+            key = stat_key(url)
+            if key is not None:
+                size, mtime = key
         prev = known.get(url)
         if prev is not None and prev[0] == size and prev[1] is not None and prev[1] == mtime:
             continue
@@ -186,8 +256,16 @@ def discover(
         stamp = stamp.astimezone(UTC)
         if stamp > now:
             continue
-        checksum = _checksum(fs, path)
-        if prev is not None and prev[2] == checksum:
+        checksum = ""
+        if problem is None:
+            try:
+                checksum = _checksum(fs, path)
+            except OSError as exc:
+                problem = f"cannot be read ({type(exc).__name__}: {exc.strerror or exc})"
+            else:
+                if _is_local(fs) and stat_key(url) != (size, mtime):
+                    problem = "changed while it was read"
+        if problem is None and prev is not None and prev[2] == checksum:
             continue
         found.append(
             ExportFile(
@@ -199,6 +277,7 @@ def discover(
                 size=size,
                 checksum=checksum,
                 mtime=mtime,
+                problem=problem,
             )
         )
     found.sort(key=lambda f: (f.export_at, f.name))
@@ -273,7 +352,7 @@ def read_raw(
     with tempfile.TemporaryDirectory(prefix="leadsla-") as tmp:
         path = _local_path(f.url, Path(tmp))
         if f.fmt == "csv":
-            return _read_csv(con, path, source)
+            return _read_csv(con, path, source, Path(tmp))
         # JSON lines and Parquet: ``raw_all`` (with ``line`` and ``raw``) first
         res = _read_jsonl(con, path) if f.fmt == "jsonl" else _read_parquet(con, path)
     total = int(scalar(con, "SELECT count(*) FROM raw_all") or 0)
@@ -302,14 +381,184 @@ def _keep_changed(
     )
 
 
-#: Options of every CSV read: all text, one dialect, rejected lines kept in reject tables
+#: Longest CSV record, in bytes: a longer one (a runaway field) is quarantined, the rest loads.
+MAX_RECORD_BYTES = 2 << 20
+
+#: Options of every CSV read: all text, one fixed dialect (nothing sniffed, so no record can
+#: change how the others are read), the header parsed by :func:`_csv_header` and given as
+#: ``$columns``, strict field counts (a row with an unquoted comma has one field too many and
+#: is rejected, not truncated), rejected records kept in reject tables.
 CSV_OPTIONS = (
-    "all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', "
-    "encoding = $enc, store_rejects = true, null_padding = false, strict_mode = false"
+    "auto_detect = false, header = true, columns = $columns, delim = ',', quote = '\"', "
+    "escape = '\"', encoding = $enc, store_rejects = true, null_padding = false, "
+    f"strict_mode = true, max_line_size = {MAX_RECORD_BYTES}"
+)
+
+#: Byte order marks: UTF-8 (read as UTF-8), UTF-16 little and big endian (transcoded first).
+BOM_UTF8, BOM_LE, BOM_BE = b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"
+#: How much of a file's start the reader looks at to decide its encoding and read its header.
+HEAD_BYTES = 1 << 16
+#: A valid multi-byte UTF-8 sequence: a file with one is UTF-8 (with some bad records), not a
+#: legacy 8-bit file.
+_UTF8_MULTI = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
 
 
-def _count_csv(cur: duckdb.DuckDBPyConnection, path: str, enc: str) -> tuple[int, int]:
+def _open_plain(path: str) -> Any:
+    return gzip.open(path, "rb") if path.endswith(".gz") else Path(path).open("rb")
+
+
+def _utf16(head: bytes, codec: str | None) -> str | None:
+    """The UTF-16 codec of a file with a UTF-16 byte order mark, or None when the mark is a
+    stray pair of bytes (the text after it does not have UTF-16's NUL halves: a comma or a
+    line end would be ``,\\x00`` / ``\\x00,`` at an even offset)."""
+    for bom, name in ((BOM_LE, "utf-16-le"), (BOM_BE, "utf-16-be")):
+        if head.startswith(bom):
+            units = head[2 : 2 + (len(head) - 2) // 2 * 2]
+            marks = (b",\x00", b"\n\x00") if name == "utf-16-le" else (b"\x00,", b"\x00\n")
+            pairs = {units[i : i + 2] for i in range(0, min(len(units), 4096), 2)}
+            if codec == "utf-16" or pairs & set(marks):
+                return name
+    return None
+
+
+def _transcode(path: str, codec: str, target: Path, skip: int) -> str:
+    """Write ``path`` (after ``skip`` bytes of byte order mark) as UTF-8 to ``target``, once,
+    in C-speed chunks. Bytes that do not decode stay invalid in the output (``surrogatepass``
+    for lone UTF-16 halves, ``surrogateescape`` for undefined 8-bit bytes), so the UTF-8 read
+    after quarantines exactly their records."""
+    errors = "surrogatepass" if codec.startswith("utf-16") else "surrogateescape"
+    dec = codecs.getincrementaldecoder(codec)(errors=errors)
+    with _open_plain(path) as src, target.open("wb") as out:
+        src.read(skip)
+        while chunk := src.read(1 << 22):
+            out.write(dec.decode(chunk).encode("utf-8", errors))
+        try:
+            out.write(dec.decode(b"", final=True).encode("utf-8", errors))
+        except UnicodeDecodeError:
+            out.write(b"\xff")  # an odd trailing byte: its record is quarantined
+    return str(target)
+
+
+def _legacy_8bit(path: str) -> bool:
+    """Whether a file that is not valid UTF-8 is a legacy 8-bit one (Windows-1252, whose
+    printable range covers Latin-1's): no valid multi-byte UTF-8 sequence anywhere and no
+    byte order mark pair in it. Only files whose UTF-8 read rejected records come here."""
+    with _open_plain(path) as fh:
+        while chunk := fh.read(1 << 22):
+            if _UTF8_MULTI.search(chunk) or BOM_LE in chunk or BOM_BE in chunk:
+                return False
+    return True
+
+
+@dataclass
+class CsvInput:
+    """How a CSV file is read: the path DuckDB reads (the file, or a UTF-8 copy), the encoding
+    it reads it in, the header's column names, and what was decided (for the manifest)."""
+
+    path: str
+    enc: str
+    columns: list[str]
+    encoding: str
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "enc": self.enc,
+            "columns": dict.fromkeys(self.columns, "VARCHAR"),
+        }
+
+
+def _csv_input(path: str, source: Source, tmp: Path) -> CsvInput:
+    """Decide a CSV file's encoding once, from its first bytes and the source's ``encoding``,
+    and read its header. UTF-16 (by mark or declared) and Windows-1252 (declared) are
+    transcoded to a UTF-8 copy; a UTF-8 mark, ``utf-8`` or ``auto`` read UTF-8 as it is (an
+    ``auto`` file whose bytes are not UTF-8 anywhere is then read as Windows-1252, see
+    :func:`_read_csv`); ``latin-1`` is DuckDB's own. Raises :class:`BadFile` for a file with
+    no header, or a header that has the same name twice."""
+    with _open_plain(path) as fh:
+        head = fh.read(HEAD_BYTES)
+    declared = source.encoding
+    wide = _utf16(head, declared)
+    if wide is not None:
+        inp = CsvInput(_transcode(path, wide, tmp / "utf16.csv", 2), "utf-8", [], wide)
+        with Path(inp.path).open("rb") as fh:
+            head = fh.read(HEAD_BYTES)
+    elif declared == "windows-1252":
+        inp = CsvInput(_transcode(path, "cp1252", tmp / "cp1252.csv", 0), "utf-8", [], declared)
+        with Path(inp.path).open("rb") as fh:
+            head = fh.read(HEAD_BYTES)
+    else:
+        enc = "latin-1" if declared == "latin-1" else "utf-8"
+        label = "utf-8 (byte order mark)" if head.startswith(BOM_UTF8) else enc
+        inp = CsvInput(path, enc, [], declared if declared != "auto" else label)
+    inp.columns = _csv_header(head, inp.enc, source)
+    return inp
+
+
+def _csv_header(head: bytes, enc: str, source: Source) -> list[str]:
+    """Column names from the first record of ``head``: a byte order mark (or a stray one) is
+    dropped, names are trimmed, an empty one is called ``column<N>``. The header line itself
+    is skipped by DuckDB (``header = true``), so undecodable bytes in it cost only the names."""
+    for bom in (BOM_UTF8, BOM_LE, BOM_BE):
+        head = head.removeprefix(bom)
+    if not head.strip():
+        raise BadFile("no header row (the file has no text)")
+    text = head.decode("latin-1" if enc == "latin-1" else "utf-8", errors="replace")
+    if "\n" not in text and "\r" not in text and len(head) >= HEAD_BYTES - 4:
+        raise BadFile(f"no line end in the first {HEAD_BYTES} bytes: the header is too long")
+    names = [
+        n.strip() or f"column{i + 1}" for i, n in enumerate(next(csv.reader(io.StringIO(text))))
+    ]
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):
+        if n in seen:
+            raise BadFile(
+                f"duplicate column name: {_safe_name(n, source)} is column {seen[n] + 1} "
+                f"and column {i + 1}"
+            )
+        seen[n] = i
+    if any(n in HELPER_COLS for n in names):
+        raise BadFile(
+            f"a column is named like one the reader adds ({', '.join(sorted(HELPER_COLS))})"
+        )
+    return names
+
+
+def _safe_name(name: str, source: Source) -> str:
+    """A header name fit for a reason: quoted when the rules name it (a canonical field or a
+    mapped header), else only its shape (a header-less file's "header" is a customer's row)."""
+    mapped = {h for v in source.columns.values() for h in ([v] if isinstance(v, str) else v)}
+    if name in mapped or name in ENTITY_FIELDS[source.entity]:
+        return repr(name)
+    return f"a name of {len(name)} characters"
+
+
+#: Shapes of values a header cell should not have (the first row of a file with no header).
+_DATA_SHAPES = (
+    ("an email", re.compile(r"^[^@\s]+@[^@\s]+\.\w+$")),
+    ("a phone or number", re.compile(r"^\+?[\d\s().,-]{4,}$")),
+    ("a date or time", re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")),
+)
+
+
+def header_shape(headers: Iterable[str]) -> str:
+    """What a header looks like, without quoting it: its cells may be a customer's email and
+    phone when the file has no header row."""
+    names = list(headers)
+    kinds = [label for n in names for label, rx in _DATA_SHAPES if rx.match(n.strip())]
+    looks = sum(any(rx.match(n.strip()) for _, rx in _DATA_SHAPES) for n in names)
+    if looks:
+        return (
+            f"the header looks like data: {looks} of {len(names)} cells look like "
+            f"{' / '.join(dict.fromkeys(kinds))} (a file without a header row?)"
+        )
+    return f"the header has {len(names)} columns, none of them the ones the mapping names"
+
+
+def _count_csv(cur: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> tuple[int, int]:
     """(records in the CSV, physical lines in the file), on ``cur``, a cursor of the tick's
     connection that this function closes.
 
@@ -321,71 +570,81 @@ def _count_csv(cur: duckdb.DuckDBPyConnection, path: str, enc: str) -> tuple[int
     (see :func:`_csv_lines`)."""
     try:
         records = int(
-            cur.execute(
-                f"SELECT count(*) FROM read_csv($path, {CSV_OPTIONS})", {"path": path, "enc": enc}
-            ).fetchall()[0][0]
+            cur.execute(f"SELECT count(*) FROM read_csv($path, {CSV_OPTIONS})", params).fetchall()[
+                0
+            ][0]
         )
     finally:
         cur.close()
     newlines, last = 0, b"\n"
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as fh:
+    with _open_plain(params["path"]) as fh:
         while chunk := fh.read(1 << 22):
             newlines += chunk.count(b"\n")
             last = chunk[-1:]
     return records, newlines + (last != b"\n")
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> tuple[FileResult, int]:
-    encodings = ["utf-8", "latin-1"] if source.encoding == "auto" else [source.encoding]
-    last_error = ""
+#: What a rejected CSV record's reason says, by DuckDB's error type (never the row's values).
+REJECT_REASONS = {
+    "MISSING COLUMNS": "the record has fewer fields than the header",
+    "TOO MANY COLUMNS": "the record has more fields than the header (an unquoted comma?)",
+    "UNQUOTED VALUE": "a quote is not closed where its field ends (an unterminated quote)",
+    "LINE SIZE OVER MAXIMUM": f"the record is over {MAX_RECORD_BYTES >> 20} MB",
+    "INVALID ENCODING": "bytes that are not valid in the file's encoding",
+}
+
+_REJECT_CASE = " ".join(
+    "WHEN '" + k + "' THEN '" + v.replace("'", "''") + "'" for k, v in REJECT_REASONS.items()
+)
+
+
+def _read_csv(
+    con: duckdb.DuckDBPyConnection, path: str, source: Source, tmp: Path
+) -> tuple[FileResult, int]:
+    inp = _csv_input(path, source, tmp)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadsla-count") as pool:
-        for enc in encodings:
+        for attempt in range(2):
             run(con, "DROP TABLE IF EXISTS reject_errors")
             run(con, "DROP TABLE IF EXISTS reject_scans")
-            params = {"path": path, "enc": enc}
-            try:
-                cols = [
-                    r[0]
-                    for r in run(
-                        con, f"DESCRIBE SELECT * FROM read_csv($path, {CSV_OPTIONS})", params
-                    ).fetchall()
-                ]
-                counted = pool.submit(_count_csv, con.cursor(), path, enc)
-                # Only the rows that may change something are kept: the unchanged 95% of a
-                # snapshot never become a table. row_number() OVER () numbers records in file
-                # order (a streaming window over the scan, which keeps insertion order); the
-                # line assumes one line per record until _csv_lines says otherwise.
-                _keep_changed(
-                    con,
-                    source,
-                    cols,
-                    "SELECT *, row_number() OVER () - 1 AS rid, rid + 2 AS line"
-                    f" FROM read_csv($path, {CSV_OPTIONS})",
-                    params,
-                )
-            except duckdb.Error as exc:
-                last_error = str(exc).splitlines()[0]
-                continue
-            bad_enc = scalar(
+            counted = pool.submit(_count_csv, con.cursor(), inp.params)
+            # Only the rows that may change something are kept: the unchanged 95% of a
+            # snapshot never become a table. row_number() OVER () numbers records in file
+            # order (a streaming window over the scan, which keeps insertion order); the
+            # line assumes one line per record until _csv_lines says otherwise.
+            _keep_changed(
                 con,
-                "SELECT count(*) FROM reject_errors WHERE error_type ILIKE '%ENCODING%' "
-                "OR error_type ILIKE '%UNICODE%'",
+                source,
+                inp.columns,
+                "SELECT *, row_number() OVER () - 1 AS rid, rid + 2 AS line"
+                f" FROM read_csv($path, {CSV_OPTIONS})",
+                inp.params,
             )
-            if bad_enc and enc != encodings[-1]:
-                last_error = "not valid UTF-8"
+            records, physical = counted.result()
+            # decided once per file: an ``auto`` file none of whose bytes is UTF-8 beyond ASCII
+            # is Windows-1252 (read again from a UTF-8 copy); otherwise the records with bad
+            # bytes are quarantined and the rest keeps its text
+            if (
+                attempt == 0
+                and source.encoding == "auto"
+                and inp.encoding == "utf-8"
+                and scalar(
+                    con, "SELECT count(*) FROM reject_errors WHERE error_type = 'INVALID ENCODING'"
+                )
+                and _legacy_8bit(path)
+            ):
+                inp.path = _transcode(path, "cp1252", tmp / "cp1252.csv", 0)
+                inp.encoding = "windows-1252 (detected)"
                 continue
             break
-        else:
-            raise BadFile(f"cannot read as CSV ({', '.join(encodings)}): {last_error}")
-        records, physical = counted.result()
     run(
         con,
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE raw_rejects AS
         SELECT line, any_value(csv_line) AS raw,
                string_agg(DISTINCT error_type, ', ') AS error_type,
-               any_value(error_message) AS error_message,
+               CASE any_value(CAST(error_type AS VARCHAR)) {_REJECT_CASE}
+                    ELSE 'the record cannot be read' END
+                 || ' (record at byte ' || min(line_byte_position) || ')' AS error_message,
                1 + length(any_value(csv_line))
                  - length(replace(any_value(csv_line), chr(10), '')) AS size
         FROM reject_errors GROUP BY line ORDER BY line
@@ -408,11 +667,13 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> tupl
             run(con, "DELETE FROM raw_rejects WHERE line >= ?", [first])
     # the read numbered lines as if every record took one and none was rejected
     if not one_line_each or rejected:
-        _csv_lines(con, None if one_line_each else (path, enc, cols))
-    return FileResult(status="read", footer_lines=footer), records
+        _csv_lines(con, None if one_line_each else (inp.params, inp.columns))
+    return FileResult(status="read", footer_lines=footer, encoding=inp.encoding), records
 
 
-def _csv_lines(con: duckdb.DuckDBPyConnection, reread: tuple[str, str, list[str]] | None) -> None:
+def _csv_lines(
+    con: duckdb.DuckDBPyConnection, reread: tuple[dict[str, Any], list[str]] | None
+) -> None:
     """Physical line numbers for the rows kept in ``raw_rows`` (by ``rid``, the number of the
     record among the parsed ones) and for ``raw_rejects``.
 
@@ -421,11 +682,11 @@ def _csv_lines(con: duckdb.DuckDBPyConnection, reread: tuple[str, str, list[str]
     its place among all records, parsed or rejected. Its line is then the ordinal, plus two
     (the header, counting from one), plus the extra lines every earlier record spanned. When
     every record sits on one line (``reread`` is None, see :func:`_read_csv`) there are no
-    extra lines; otherwise the file (``reread``: path, encoding, columns) is read once more
-    for the parsed records that span lines (rejected ones carry their own text)."""
+    extra lines; otherwise the file (``reread``: the read's parameters and columns) is read
+    once more for the parsed records that span lines (rejected ones carry their own text)."""
     spans = "SELECT NULL::BIGINT AS rid, NULL::BIGINT AS nl WHERE false"
     if reread is not None:
-        path, enc, cols = reread
+        params, cols = reread
         nl = " + ".join(
             f"coalesce(length({_q(c)}) - length(replace({_q(c)}, chr(10), '')), 0)" for c in cols
         )
@@ -438,7 +699,7 @@ def _csv_lines(con: duckdb.DuckDBPyConnection, reread: tuple[str, str, list[str]
                 FROM read_csv($path, {CSV_OPTIONS})
             ) WHERE nl > 0
             """,
-            {"path": path, "enc": enc},
+            params,
         )
         spans = "SELECT rid, nl FROM raw_spans"
     # the k-th rejected record (by line) follows ``good_before`` parsed ones: a parsed record
