@@ -316,7 +316,7 @@ def read_file(con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source) -> 
     try:
         res, records = read_raw(con, f, source)
     except duckdb.Error as exc:
-        raise BadFile(f"cannot read: {str(exc).splitlines()[0]}") from exc
+        raise BadFile(f"cannot read: {duck_reason(exc)}") from exc
     res.status = "read"
     res.records = records
     return res
@@ -335,10 +335,19 @@ def type_rows(
     except duckdb.Error as exc:
         raise BadFile(f"cannot read: {str(exc).splitlines()[0]}") from exc
     res.status = "loaded"
-    res.rows_loaded = good + res.records - changed
+    res.rows_loaded = good
+    res.rows_skipped = res.records - changed
     res.rows_quarantined = bad
-    res.rows_read = res.rows_loaded + bad
+    res.rows_read = good + bad + res.rows_skipped
     return res
+
+
+def duck_reason(exc: Exception) -> str:
+    """The first line of a DuckDB error without any text it quotes from the file (a JSON or
+    CSV error can quote the row it choked on, a customer's name and phone)."""
+    line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    line = re.split(r"(?i)\b(?:input|original line|line):\s", line)[0]
+    return re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", line).strip()
 
 
 def read_raw(
@@ -352,13 +361,58 @@ def read_raw(
     with tempfile.TemporaryDirectory(prefix="leadsla-") as tmp:
         path = _local_path(f.url, Path(tmp))
         if f.fmt == "csv":
-            return _read_csv(con, path, source, Path(tmp))
+            res, total = _read_csv(con, path, source, Path(tmp), con_fields(con, f, source))
+            return res, total
         # JSON lines and Parquet: ``raw_all`` (with ``line`` and ``raw``) first
         res = _read_jsonl(con, path) if f.fmt == "jsonl" else _read_parquet(con, path)
-    total = int(scalar(con, "SELECT count(*) FROM raw_all") or 0)
     cols = [r[0] for r in run(con, "DESCRIBE raw_all").fetchall()]
+    res.fields = check_columns(
+        cols, source, None if f.fmt == "jsonl" else con_fields(con, f, source)
+    )
+    total = int(scalar(con, "SELECT count(*) FROM raw_all") or 0)
     _keep_changed(con, source, cols, "SELECT a.*, a.rowid AS rid FROM raw_all a", {})
     return res, total
+
+
+def con_fields(con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source) -> list[str]:
+    """The canonical fields the newest export of this source loaded before ``f`` carried
+    (empty for its first)."""
+    rows = con.execute(
+        "SELECT fields FROM export_manifest WHERE source_id = ? AND status = 'loaded' "
+        "AND fields IS NOT NULL AND export_at <= ? ORDER BY export_at DESC, recorded_at DESC "
+        "LIMIT 1",
+        [source.id, f.export_at],
+    ).fetchall()
+    return list(rows[0][0]) if rows else []
+
+
+def check_columns(cols: list[str], source: Source, before: list[str] | None) -> list[str]:
+    """The canonical fields a file with columns ``cols`` carries. Raises :class:`BadFile` when
+    a required one is missing, or when a mapped one (``columns`` in the source) that the
+    previous export of the source (``before``) carried is missing: a renamed header would
+    otherwise load as empty values in silence (canonical files may carry any subset). The
+    reason names the fields and the headers the mapping expects, never the file's own header
+    (it may be a customer's row)."""
+    headers = set(cols) - HELPER_COLS
+    fields = [fld for fld in ENTITY_FIELDS[source.entity] if _field_expr(fld, source, headers)]
+
+    def wanted(names: list[str]) -> str:
+        return ", ".join(
+            f"{m} (header {source.columns[m]!r})" if m in source.columns else m for m in names
+        )
+
+    missing = [fld for fld in REQUIRED[source.entity] if fld not in fields]
+    if missing:
+        raise BadFile(f"required columns missing: {wanted(missing)}; {header_shape(headers)}")
+    gone = [fld for fld in before or [] if fld in source.columns and fld not in fields]
+    if gone:
+        raise BadFile(
+            f"columns missing that the previous export of source {source.id!r} had: "
+            f"{wanted(gone)} (a renamed header? map it in the source's columns, or restore "
+            "it); the file is not loaded, so its rows do not overwrite these values with empty "
+            "ones"
+        )
+    return fields
 
 
 def _keep_changed(
@@ -599,9 +653,14 @@ _REJECT_CASE = " ".join(
 
 
 def _read_csv(
-    con: duckdb.DuckDBPyConnection, path: str, source: Source, tmp: Path
+    con: duckdb.DuckDBPyConnection,
+    path: str,
+    source: Source,
+    tmp: Path,
+    before: list[str],
 ) -> tuple[FileResult, int]:
     inp = _csv_input(path, source, tmp)
+    fields = check_columns(inp.columns, source, before)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadsla-count") as pool:
         for attempt in range(2):
             run(con, "DROP TABLE IF EXISTS reject_errors")
@@ -668,7 +727,8 @@ def _read_csv(
     # the read numbered lines as if every record took one and none was rejected
     if not one_line_each or rejected:
         _csv_lines(con, None if one_line_each else (inp.params, inp.columns))
-    return FileResult(status="read", footer_lines=footer, encoding=inp.encoding), records
+    res = FileResult(status="read", footer_lines=footer, encoding=inp.encoding, fields=fields)
+    return res, records
 
 
 def _csv_lines(
@@ -888,10 +948,7 @@ def canonicalise(
         wanted = [
             f"{m} (header {source.columns[m]!r})" if m in source.columns else m for m in missing
         ]
-        raise BadFile(
-            f"required columns missing: {', '.join(wanted)}; the file has: "
-            f"{', '.join(sorted(headers)) or 'no header'}"
-        )
+        raise BadFile(f"required columns missing: {', '.join(wanted)}; {header_shape(headers)}")
     run(con, TS_MACRO)
     select: list[str] = []
     checks: list[str] = []

@@ -24,10 +24,18 @@ from leadsla.delivery.channels import Channels
 from leadsla.delivery.deliver import DeliveryResult, deliver
 from leadsla.delivery.outbox import enqueue
 from leadsla.evaluate import evaluate
-from leadsla.ingest import BadFile, ExportFile, FileResult, discover, read_file, type_rows
+from leadsla.ingest import (
+    BadFile,
+    ExportFile,
+    FileResult,
+    discover,
+    read_file,
+    stat_key,
+    type_rows,
+)
 from leadsla.issues import apply_issues, evaluate_issues
 from leadsla.rules import RuleSet, load_rules
-from leadsla.sql import run, scalar
+from leadsla.sql import run
 from leadsla.state import QUARANTINE_EVENTS_SQL, apply_activities, apply_leads
 from leadsla.store import DuckDBStore, transaction
 from leadsla.tables import drop_work_tables, register_rules
@@ -70,6 +78,7 @@ def _descriptor(f: ExportFile) -> dict[str, Any]:
         "size": f.size,
         "checksum": f.checksum,
         "mtime": f.mtime,
+        "problem": f.problem,
     }
 
 
@@ -84,6 +93,7 @@ def _from_descriptor(d: dict[str, Any], rules: RuleSet) -> ExportFile:
         size=int(d["size"]),
         checksum=d["checksum"],
         mtime=d.get("mtime"),
+        problem=d.get("problem"),
     )
 
 
@@ -91,7 +101,7 @@ def _settled(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, float | Non
     """Manifest entries by path: (size, mtime, checksum) of the newest settled version."""
     rows = con.execute(
         "SELECT path, size_bytes, mtime, checksum FROM export_manifest "
-        "WHERE status <> 'unmatched' QUALIFY row_number() OVER "
+        "WHERE status NOT IN ('unmatched', 'unreadable') QUALIFY row_number() OVER "
         "(PARTITION BY path ORDER BY recorded_at DESC) = 1"
     ).fetchall()
     return {p: (int(s or 0), m, c) for p, s, m, c in rows}
@@ -119,20 +129,45 @@ def _discover(
 
 
 def _read_one(con: duckdb.DuckDBPyConnection, f: ExportFile) -> FileResult:
-    """Read one file into temp tables, outside any transaction (see ``read_file``)."""
+    """Read one file into temp tables, outside any transaction (see ``read_file``). A file
+    that cannot be read now (not a regular file, gone, changed while read) is ``unreadable``:
+    recorded with the reason and looked at again next tick."""
     source = f.source
+    if f.problem is not None:
+        return FileResult(status="unreadable", reason=f"{f.problem}; tried again next tick")
     if source is None:
         return FileResult(status="unmatched", reason="no source in sla_rules/sources matches")
-    if scalar(
-        con,
-        "SELECT count(*) FROM export_manifest WHERE checksum = ? AND status = 'loaded'",
+    same = con.execute(
+        "SELECT rows_read FROM export_manifest WHERE checksum = ? AND status = 'loaded' LIMIT 1",
         [f.checksum],
-    ):
-        return FileResult(status="duplicate", reason="identical to an export already loaded")
+    ).fetchall()
+    if same:  # every record of it is already loaded, quarantined or skipped: all unchanged
+        rows = int(same[0][0] or 0)
+        return FileResult(
+            status="duplicate",
+            reason="identical to an export already loaded",
+            rows_read=rows,
+            rows_skipped=rows,
+        )
+    before = stat_key(f.url)
+    if before is not None and before != (f.size, f.mtime):
+        return FileResult(
+            status="unreadable", reason="changed since it was listed; tried again next tick"
+        )
     try:
-        return read_file(con, f, source)
+        res = read_file(con, f, source)
     except BadFile as exc:
-        return FileResult(status="failed", reason=str(exc))
+        res = FileResult(status="failed", reason=str(exc))
+    except OSError as exc:  # vanished or unreadable between listing and reading
+        res = FileResult(
+            status="unreadable",
+            reason=f"cannot be read ({type(exc).__name__}); tried again next tick",
+        )
+    if before is not None and stat_key(f.url) != before:
+        return FileResult(
+            status="unreadable", reason="changed while it was read; tried again next tick"
+        )
+    return res
 
 
 def _apply_one(
@@ -149,13 +184,21 @@ def _apply_one(
         else:
             res.rows_superseded = apply_activities(con, f, source, now)
         run(con, QUARANTINE_EVENTS_SQL, {"file": f.url, "now": now, "export_at": f.export_at})
-    run(con, "DELETE FROM export_manifest WHERE path = ? AND status = 'unmatched'", [f.url])
+    run(
+        con,
+        "DELETE FROM export_manifest WHERE path = ? AND status IN ('unmatched', 'unreadable')",
+        [f.url],
+    )
     run(
         con,
         """
-        INSERT INTO export_manifest VALUES ($path, $checksum, $source_id, $entity,
-            $export_at, $export_at_from, $size, $mtime, $status, $reason, $rows_read,
-            $rows_loaded, $rows_quarantined, $rows_superseded, $footer_lines, $now)
+        INSERT INTO export_manifest (path, checksum, source_id, entity, export_at,
+            export_at_from, size_bytes, mtime, status, reason, rows_read, rows_loaded,
+            rows_quarantined, rows_superseded, footer_lines, recorded_at, rows_skipped,
+            encoding, fields)
+        VALUES ($path, $checksum, $source_id, $entity, $export_at, $export_at_from, $size,
+            $mtime, $status, $reason, $rows_read, $rows_loaded, $rows_quarantined,
+            $rows_superseded, $footer_lines, $now, $rows_skipped, $encoding, $fields)
         """,
         {
             "path": f.url,
@@ -174,6 +217,9 @@ def _apply_one(
             "rows_superseded": res.rows_superseded,
             "footer_lines": res.footer_lines,
             "now": now,
+            "rows_skipped": res.rows_skipped,
+            "encoding": res.encoding,
+            "fields": res.fields,
         },
     )
 
@@ -204,6 +250,7 @@ def _load(store: DuckDBStore, exports: list[ExportFile], now: datetime) -> list[
                 "reason": res.reason,
                 "rows_loaded": res.rows_loaded,
                 "rows_quarantined": res.rows_quarantined,
+                "rows_skipped": res.rows_skipped,
                 "rows_superseded": res.rows_superseded,
             }
         )
