@@ -364,7 +364,7 @@ def read_raw(
             res, total = _read_csv(con, path, source, Path(tmp), con_fields(con, f, source))
             return res, total
         # JSON lines and Parquet: ``raw_all`` (with ``line`` and ``raw``) first
-        res = _read_jsonl(con, path) if f.fmt == "jsonl" else _read_parquet(con, path)
+        res = _read_jsonl(con, path, Path(tmp)) if f.fmt == "jsonl" else _read_parquet(con, path)
     cols = [r[0] for r in run(con, "DESCRIBE raw_all").fetchall()]
     res.fields = check_columns(
         cols, source, None if f.fmt == "jsonl" else con_fields(con, f, source)
@@ -566,15 +566,15 @@ def _csv_header(head: bytes, enc: str, source: Source) -> list[str]:
     names = [
         n.strip() or f"column{i + 1}" for i, n in enumerate(next(csv.reader(io.StringIO(text))))
     ]
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = {}  # DuckDB's names are case-insensitive
     for i, n in enumerate(names):
-        if n in seen:
+        if n.lower() in seen:
             raise BadFile(
-                f"duplicate column name: {_safe_name(n, source)} is column {seen[n] + 1} "
-                f"and column {i + 1}"
+                f"duplicate column name: {_safe_name(n, source)} is column "
+                f"{seen[n.lower()] + 1} and column {i + 1}"
             )
-        seen[n] = i
-    if any(n in HELPER_COLS for n in names):
+        seen[n.lower()] = i
+    if any(n.lower() in HELPER_COLS for n in names):
         raise BadFile(
             f"a column is named like one the reader adds ({', '.join(sorted(HELPER_COLS))})"
         )
@@ -671,7 +671,7 @@ def _read_csv(
     inp = _csv_input(path, source, tmp)
     fields = check_columns(inp.columns, source, before)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadsla-count") as pool:
-        records = _read_csv_part(con, source, inp, pool)
+        records = _read_csv_part(con, source, inp, pool, tmp)
         # decided once per file: an ``auto`` file none of whose bytes is UTF-8 beyond ASCII is
         # Windows-1252 (read again from a UTF-8 copy); otherwise the records with bad bytes
         # are quarantined and the rest keeps its text
@@ -683,7 +683,7 @@ def _read_csv(
         ):
             inp.path = _transcode(path, "cp1252", tmp / "cp1252.csv", 0)
             inp.encoding = "windows-1252 (detected)"
-            records = _read_csv_part(con, source, inp, pool)
+            records = _read_csv_part(con, source, inp, pool, tmp)
         split = _unterminated(con)
         if split is not None:
             records = _split_reads(con, source, inp, pool, tmp, split, records)
@@ -741,8 +741,8 @@ def _split_reads(
             scalar(con, "SELECT count(*) FROM raw_rejects WHERE line < ?", [line]) or 0
         )
         total += ordinal - rejected_before
-        run(con, "INSERT INTO split_rows SELECT * REPLACE (line + $o AS line) FROM raw_rows "
-                 "WHERE line < $l", {"o": offset, "l": line})  # fmt: skip
+        run(con, "INSERT INTO split_rows BY NAME SELECT * REPLACE (line + $o AS line) "
+                 "FROM raw_rows WHERE line < $l", {"o": offset, "l": line})  # fmt: skip
         with _open_plain(part.path) as fh:
             fh.seek(at)
             first = fh.readline()
@@ -754,7 +754,7 @@ def _split_reads(
                     out.write(chunk)
         run(
             con,
-            "INSERT INTO split_rejects SELECT * REPLACE (line + $o AS line, "
+            "INSERT INTO split_rejects BY NAME SELECT * REPLACE (line + $o AS line, "
             "CASE WHEN line = $l THEN $raw ELSE raw END AS raw, "
             "CASE WHEN line = $l THEN 1 ELSE size END AS size, "
             "CASE WHEN line = $l THEN 'UNQUOTED VALUE' ELSE error_type END AS error_type, "
@@ -771,13 +771,13 @@ def _split_reads(
         offset += line - 1
         base += rest_at - len(header)
         part = CsvInput(str(piece), inp.enc, inp.columns, inp.encoding)
-        records = _read_csv_part(con, source, part, pool)
+        records = _read_csv_part(con, source, part, pool, tmp)
         split = _unterminated(con)
     total += records
-    run(con, "INSERT INTO split_rows SELECT * REPLACE (line + $o AS line) FROM raw_rows",
+    run(con, "INSERT INTO split_rows BY NAME SELECT * REPLACE (line + $o AS line) FROM raw_rows",
         {"o": offset})  # fmt: skip
-    run(con, "INSERT INTO split_rejects SELECT * REPLACE (line + $o AS line) FROM raw_rejects",
-        {"o": offset})  # fmt: skip
+    run(con, "INSERT INTO split_rejects BY NAME SELECT * REPLACE (line + $o AS line) "
+             "FROM raw_rejects", {"o": offset})  # fmt: skip
     run(con, "CREATE OR REPLACE TEMP TABLE raw_rows AS SELECT * FROM split_rows")
     run(con, "CREATE OR REPLACE TEMP TABLE raw_rejects AS SELECT * FROM split_rejects")
     run(con, "DROP TABLE split_rows")
@@ -786,6 +786,34 @@ def _split_reads(
 
 
 def _read_csv_part(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    inp: CsvInput,
+    pool: ThreadPoolExecutor,
+    tmp: Path,
+) -> int:
+    """:func:`_read_csv_once`; a file whose line ends are mixed (``\\r\\n`` and ``\\n``),
+    which the strict parser refuses as a whole, is read from a copy with ``\\n`` only."""
+    try:
+        return _read_csv_once(con, source, inp, pool)
+    except duckdb.InvalidInputException:
+        inp.path = _one_line_end(inp.path, tmp / f"lf{len(list(tmp.iterdir()))}.csv")
+        return _read_csv_once(con, source, inp, pool)
+
+
+def _one_line_end(path: str, target: Path) -> str:
+    """Copy ``path`` to ``target`` with every ``\\r\\n`` and lone ``\\r`` made ``\\n``."""
+    with _open_plain(path) as src, target.open("wb") as out:
+        carry = b""
+        while chunk := src.read(1 << 22):
+            chunk = carry + chunk
+            carry = b"\r" if chunk.endswith(b"\r") else b""
+            out.write(re.sub(rb"\r\n?", b"\n", chunk[: len(chunk) - len(carry)]))
+        out.write(b"\n" if carry else b"")
+    return str(target)
+
+
+def _read_csv_once(
     con: duckdb.DuckDBPyConnection, source: Source, inp: CsvInput, pool: ThreadPoolExecutor
 ) -> int:
     """One read of ``inp``: ``raw_rows`` and ``raw_rejects`` on physical lines (``ord``: a
@@ -944,33 +972,79 @@ def _fingerprint(source: Source, cols: list[str]) -> tuple[str, str]:
     return fingerprint, skip
 
 
-def _read_jsonl(con: duckdb.DuckDBPyConnection, path: str) -> FileResult:
-    try:
-        run(
-            con,
-            """
-            CREATE OR REPLACE TEMP TABLE raw_json AS
-            SELECT row_number() OVER () AS line, json
-            FROM read_json_objects($path, format = 'newline_delimited', ignore_errors = true)
-            """,
-            {"path": path},
-        )
-    except duckdb.Error as exc:
-        raise BadFile(f"cannot read as JSON lines: {str(exc).splitlines()[0]}") from exc
-    keys = [
-        r[0]
-        for r in run(
-            con, "SELECT DISTINCT unnest(json_keys(json)) FROM raw_json WHERE json IS NOT NULL"
-        ).fetchall()
-    ]
-    sel = ", ".join(f"json_extract_string(json, $k{i}) AS {_q(k)}" for i, k in enumerate(keys))
-    params = {f"k{i}": "$." + '"' + k.replace('"', '\\"') + '"' for i, k in enumerate(keys)}
+#: Options of a JSON lines read: every physical line one record of one text column (a blank
+#: line is an empty one, so records are numbered by line), bad bytes and over-long lines kept
+#: in reject tables. The delimiter, a control character, cannot be part of valid JSON text.
+JSONL_OPTIONS = (
+    "auto_detect = false, header = false, columns = {'j': 'VARCHAR'}, delim = $delim, "
+    "quote = '', escape = '', encoding = 'utf-8', store_rejects = true, null_padding = false, "
+    f"strict_mode = true, max_line_size = {MAX_RECORD_BYTES}"
+)
+
+
+def _read_jsonl(con: duckdb.DuckDBPyConnection, path: str, tmp: Path) -> FileResult:
+    """``raw_all`` (one text column per key, ``line``, ``raw``) and ``raw_rejects`` from a
+    JSON lines file. Each line is read as text first, so a line that is not a JSON object,
+    has bytes that are not UTF-8 or is over the size bound is quarantined with its own text
+    and line, and blank lines are not records. A UTF-16 file is transcoded first."""
+    with _open_plain(path) as fh:
+        head = fh.read(HEAD_BYTES)
+    wide = _utf16(head, None)
+    encoding = wide or "utf-8"
+    if wide is not None:
+        path = _transcode(path, wide, tmp / "utf16.jsonl", 2)
+    run(con, "DROP TABLE IF EXISTS reject_errors")
+    run(con, "DROP TABLE IF EXISTS reject_scans")
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE raw_json AS
+        SELECT row_number() OVER () - 1 AS rid, j,
+               json_type(try_cast(j AS JSON)) = 'OBJECT' AS ok
+        FROM read_csv($path, {JSONL_OPTIONS})
+        """,
+        {"path": path, "delim": "\x01"},
+    )
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE raw_rejects AS
+        SELECT line - 1 AS ord, any_value(csv_line) AS raw,
+               string_agg(DISTINCT error_type, ', ') AS error_type,
+               CASE any_value(CAST(error_type AS VARCHAR)) {_REJECT_CASE}
+                    ELSE 'the line cannot be read' END AS error_message
+        FROM reject_errors GROUP BY line
+        """,
+    )
+    # a parsed line's number: its place among parsed ones plus the rejected ones before it
+    run(
+        con,
+        """
+        CREATE OR REPLACE TEMP TABLE raw_json AS
+        WITH k AS (
+            SELECT good_before, max(k) AS k FROM (
+                SELECT ord - (row_number() OVER (ORDER BY ord) - 1) AS good_before,
+                       row_number() OVER (ORDER BY ord) AS k
+                FROM raw_rejects)
+            GROUP BY good_before)
+        SELECT j.*, j.rid + 1 + coalesce(k.k, 0) AS line
+        FROM raw_json j ASOF LEFT JOIN k ON j.rid >= k.good_before
+        """,
+    )
+    keys: dict[str, str] = {}  # DuckDB's names are case-insensitive: the first spelling wins
+    for (key,) in run(
+        con, "SELECT DISTINCT unnest(json_keys(j::JSON)) FROM raw_json WHERE ok ORDER BY 1"
+    ).fetchall():
+        if key.lower() not in HELPER_COLS:
+            keys.setdefault(key.lower(), key)
+    names = list(keys.values())
+    sel = ", ".join(f"json_extract_string(j::JSON, $k{i}) AS {_q(k)}" for i, k in enumerate(names))
+    params = {f"k{i}": "$." + '"' + k.replace('"', '\\"') + '"' for i, k in enumerate(names)}
     run(
         con,
         f"""
         CREATE OR REPLACE TEMP TABLE raw_all AS
-        SELECT {sel + "," if sel else ""} line, CAST(json AS VARCHAR) AS raw
-        FROM raw_json WHERE json IS NOT NULL
+        SELECT {sel + "," if sel else ""} line, j AS raw FROM raw_json WHERE ok
         """,
         params,
     )
@@ -978,13 +1052,16 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: str) -> FileResult:
         con,
         """
         CREATE OR REPLACE TEMP TABLE raw_rejects AS
-        SELECT line, NULL::VARCHAR AS raw, 'INVALID JSON' AS error_type,
+        SELECT line, j AS raw, 'INVALID JSON' AS error_type,
                'not a JSON object' AS error_message, 1 AS size
-        FROM raw_json WHERE json IS NULL
+        FROM raw_json WHERE NOT coalesce(ok, false) AND trim(coalesce(j, '')) <> ''
+        UNION ALL
+        SELECT ord + 1, raw, error_type, error_message, 1 FROM raw_rejects
+        ORDER BY line
         """,
     )
     run(con, "DROP TABLE raw_json")
-    return FileResult(status="read")
+    return FileResult(status="read", encoding=encoding)
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, path: str) -> FileResult:

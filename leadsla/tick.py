@@ -150,6 +150,10 @@ def _read_one(con: duckdb.DuckDBPyConnection, f: ExportFile) -> FileResult:
             rows_skipped=rows,
         )
     before = stat_key(f.url)
+    if before == (-1, None):
+        return FileResult(
+            status="unreadable", reason="vanished before reading; tried again next tick"
+        )
     if before is not None and before != (f.size, f.mtime):
         return FileResult(
             status="unreadable", reason="changed since it was listed; tried again next tick"
@@ -398,13 +402,22 @@ def _summarize(con: duckdb.DuckDBPyConnection, now: datetime, limit: int = 200) 
     files = [
         dict(
             zip(
-                ["name", "source_id", "status", "rows_loaded", "rows_quarantined", "reason"],
+                [
+                    "name",
+                    "source_id",
+                    "status",
+                    "rows_loaded",
+                    "rows_quarantined",
+                    "rows_skipped",
+                    "reason",
+                ],
                 r,
                 strict=True,
             )
         )
         for r in con.execute(
-            "SELECT path, source_id, status, rows_loaded, rows_quarantined, reason "
+            "SELECT path, source_id, status, rows_loaded, rows_quarantined, rows_skipped, "
+            "reason "
             "FROM export_manifest WHERE recorded_at = ? ORDER BY export_at, path",
             [now],
         ).fetchall()
