@@ -563,9 +563,11 @@ def _csv_header(head: bytes, enc: str, source: Source) -> list[str]:
     text = head.decode("latin-1" if enc == "latin-1" else "utf-8", errors="replace")
     if "\n" not in text and "\r" not in text and len(head) >= HEAD_BYTES - 4:
         raise BadFile(f"no line end in the first {HEAD_BYTES} bytes: the header is too long")
-    names = [
-        n.strip() or f"column{i + 1}" for i, n in enumerate(next(csv.reader(io.StringIO(text))))
-    ]
+    try:
+        cells = next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error as exc:
+        raise BadFile(f"the header cannot be read as CSV ({exc})") from exc
+    names = [n.strip() or f"column{i + 1}" for i, n in enumerate(cells)]
     seen: dict[str, int] = {}  # DuckDB's names are case-insensitive
     for i, n in enumerate(names):
         if n.lower() in seen:
