@@ -24,6 +24,7 @@ import os
 import re
 import stat
 import tempfile
+import zlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -111,6 +112,10 @@ class BadFile(Exception):
     """The whole file cannot be used (unreadable, undecodable, required columns missing)."""
 
 
+class Unreadable(Exception):
+    """The file cannot be read now (gone, not a regular file, changing): try again later."""
+
+
 def export_time_from_name(name: str) -> datetime | None:
     """Read the export time from a file name such as ``leads_20261123T090500Z.csv``.
 
@@ -187,15 +192,16 @@ def file_problem(fs: Any, path: str, info: dict[str, Any]) -> str | None:
 
 
 def stat_key(url: str) -> tuple[int, float | None] | None:
-    """(size, mtime) of a local file as :func:`discover` records them, None elsewhere or when
-    it is gone: compared before and after a read to see a file that changed meanwhile."""
+    """(size, mtime) of a local file as :func:`discover` records them, None elsewhere:
+    compared before and after a read to see a file that changed meanwhile. Raises
+    :class:`Unreadable` when it is gone or no longer a regular file."""
     fs, path = fsspec.core.url_to_fs(url)
     if not _is_local(fs):
         return None
-    try:
-        st = Path(path).stat()
-    except OSError:
-        return (-1, None)
+    problem = file_problem(fs, path, {})
+    if problem is not None:
+        raise Unreadable(problem)
+    st = Path(path).stat()
     return (st.st_size, st.st_mtime)
 
 
@@ -235,9 +241,11 @@ def discover(
         raw_mtime = info.get("mtime")
         mtime = float(raw_mtime) if isinstance(raw_mtime, int | float) else None
         if problem is None and _is_local(fs):  # the link's target, not the link
-            key = stat_key(url)
-            if key is not None:
-                size, mtime = key
+            try:
+                st = Path(path).stat()
+                size, mtime = st.st_size, st.st_mtime
+            except OSError:
+                problem = "vanished before reading"
         prev = known.get(url)
         if prev is not None and prev[0] == size and prev[1] is not None and prev[1] == mtime:
             continue
@@ -263,8 +271,11 @@ def discover(
             except OSError as exc:
                 problem = f"cannot be read ({type(exc).__name__}: {exc.strerror or exc})"
             else:
-                if _is_local(fs) and stat_key(url) != (size, mtime):
-                    problem = "changed while it was read"
+                try:
+                    if _is_local(fs) and stat_key(url) != (size, mtime):
+                        problem = "changed while it was read"
+                except Unreadable as exc:
+                    problem = str(exc)
         if problem is None and prev is not None and prev[2] == checksum:
             continue
         found.append(
@@ -317,6 +328,8 @@ def read_file(con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source) -> 
         res, records = read_raw(con, f, source)
     except duckdb.Error as exc:
         raise BadFile(f"cannot read: {duck_reason(exc)}") from exc
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise BadFile(f"not a valid gzip file ({type(exc).__name__})") from exc
     res.status = "read"
     res.records = records
     return res
@@ -333,7 +346,7 @@ def type_rows(
         changed = int(scalar(con, "SELECT count(*) FROM raw_rows") or 0)
         good, bad = canonicalise(con, f, source, now)
     except duckdb.Error as exc:
-        raise BadFile(f"cannot read: {str(exc).splitlines()[0]}") from exc
+        raise BadFile(f"cannot read: {duck_reason(exc)}") from exc
     res.status = "loaded"
     res.rows_loaded = good
     res.rows_skipped = res.records - changed

@@ -28,6 +28,7 @@ from leadsla.ingest import (
     BadFile,
     ExportFile,
     FileResult,
+    Unreadable,
     discover,
     read_file,
     stat_key,
@@ -149,11 +150,10 @@ def _read_one(con: duckdb.DuckDBPyConnection, f: ExportFile) -> FileResult:
             rows_read=rows,
             rows_skipped=rows,
         )
-    before = stat_key(f.url)
-    if before == (-1, None):
-        return FileResult(
-            status="unreadable", reason="vanished before reading; tried again next tick"
-        )
+    try:
+        before = stat_key(f.url)
+    except Unreadable as exc:
+        return FileResult(status="unreadable", reason=f"{exc}; tried again next tick")
     if before is not None and before != (f.size, f.mtime):
         return FileResult(
             status="unreadable", reason="changed since it was listed; tried again next tick"
@@ -167,7 +167,11 @@ def _read_one(con: duckdb.DuckDBPyConnection, f: ExportFile) -> FileResult:
             status="unreadable",
             reason=f"cannot be read ({type(exc).__name__}); tried again next tick",
         )
-    if before is not None and stat_key(f.url) != before:
+    try:
+        after = stat_key(f.url)
+    except Unreadable:
+        after = None
+    if before is not None and after != before:
         return FileResult(
             status="unreadable", reason="changed while it was read; tried again next tick"
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import io
 import json
 import os
@@ -56,8 +57,11 @@ def assert_conserved(con: duckdb.DuckDBPyConnection) -> None:
         "FROM export_manifest WHERE status IN ('loaded', 'duplicate')",
     ):
         assert loaded + quarantined + skipped == read, (path, status)
-    assert q(con, "SELECT count(*) FROM quarantine WHERE file IS NULL OR line IS NULL "
-                  "OR line < 1 OR coalesce(reason, '') = ''") == [(0,)]  # fmt: skip
+    assert q(
+        con,
+        "SELECT count(*) FROM quarantine WHERE file IS NULL OR line IS NULL "
+        "OR line < 1 OR coalesce(reason, '') = ''",
+    ) == [(0,)]
 
 
 # ---- record-level problems: that record is quarantined, the rest of the file loads ----------
@@ -153,15 +157,21 @@ def test_a_bad_record_is_quarantined_and_the_rest_of_the_file_loads(
     assert sorted(got) == sorted(quarantined)
     for line, word in quarantined.items():
         assert word in got[line]
-    lines = dict(q(con, "SELECT lead_id, details->>'line' FROM sla_events "
-                        "WHERE event_type = 'lead_received'"))  # fmt: skip
+    lines = dict(
+        q(
+            con,
+            "SELECT lead_id, details->>'line' FROM sla_events WHERE event_type = 'lead_received'",
+        )
+    )
     assert {k: int(v) for k, v in lines.items() if k in loaded} == loaded
     # the good records keep their text exactly (no file-wide re-decoding)
     names = {n for (n,) in q(con, "SELECT DISTINCT name FROM lead_state")}
     assert names == {"Jos\u00e9 M\u00fcller"}
     status, read, n_loaded, n_quarantined, skipped = q(
-        con, "SELECT status, rows_read, rows_loaded, rows_quarantined, rows_skipped "
-        "FROM export_manifest")[0]  # fmt: skip
+        con,
+        "SELECT status, rows_read, rows_loaded, rows_quarantined, rows_skipped "
+        "FROM export_manifest",
+    )[0]
     assert status == "loaded"
     assert (n_quarantined, skipped) == (len(quarantined), 0)
     assert n_loaded + n_quarantined + skipped == read
@@ -177,22 +187,22 @@ def test_a_bad_record_is_quarantined_and_the_rest_of_the_file_loads(
             codecs.BOM_UTF16_LE + (H + rec("A1") + rec("A2")).decode().encode("utf-16-le"),
             "utf-16-le",
             id="utf-16 le",
-        ),  # fmt: skip
+        ),
         pytest.param(
             codecs.BOM_UTF16_BE + (H + rec("A1") + rec("A2")).decode().encode("utf-16-be"),
             "utf-16-be",
             id="utf-16 be",
-        ),  # fmt: skip
+        ),
         pytest.param(
             H + rec("A1", b"Jos\xe9 M\xfcller") + rec("A2", b"Jos\xe9 M\xfcller"),
             "windows-1252 (detected)",
             id="latin-1 without a mark",
-        ),  # fmt: skip
+        ),
         pytest.param(
             b"\xff\xfe" + H + rec("A1") + rec("A2"),
             "utf-8",
             id="a stray utf-16 mark before utf-8 text",
-        ),  # fmt: skip
+        ),
         pytest.param(
             codecs.BOM_UTF8
             + H.replace(b"\n", b"\r\n")
@@ -221,8 +231,12 @@ def test_an_odd_byte_in_utf16_quarantines_its_record(
     rules_dir: Path, exports: Path, tmp_path: Path
 ) -> None:
     text = (H + rec("A1")).decode().encode("utf-16-le") + b"\x00\xd8"  # a lone high surrogate
-    (exports / NAME).write_bytes(codecs.BOM_UTF16_LE + text + "\n".encode("utf-16-le")
-                                 + rec("A3").decode().encode("utf-16-le"))  # fmt: skip
+    (exports / NAME).write_bytes(
+        codecs.BOM_UTF16_LE
+        + text
+        + "\n".encode("utf-16-le")
+        + rec("A3").decode().encode("utf-16-le")
+    )
     con = tick(rules_dir, exports, tmp_path)
     assert q(con, "SELECT lead_id FROM lead_state ORDER BY 1") == [("A1",), ("A3",)]
     assert q(con, "SELECT line FROM quarantine") == [(3,)]
@@ -236,8 +250,9 @@ def test_duplicate_column_names_fail_the_file_naming_them(
     rules_dir: Path, exports: Path, tmp_path: Path
 ) -> None:
     (exports / NAME).write_bytes(b"lead_id,created_at,name,lead_id\nA1," + T + b",x,B9\n")
-    (exports / "leads_20261123T050100Z.csv").write_bytes(b"lead_id,created_at,Email,EMAIL\n"
-                                                         b"A2," + T + b",a,b\n")  # fmt: skip
+    (exports / "leads_20261123T050100Z.csv").write_bytes(
+        b"lead_id,created_at,Email,EMAIL\nA2," + T + b",a,b\n"
+    )
     con = tick(rules_dir, exports, tmp_path)
     reasons = [r for (r,) in q(con, "SELECT reason FROM export_manifest ORDER BY path")]
     assert reasons[0] == "duplicate column name: 'lead_id' is column 1 and column 4"
@@ -251,8 +266,10 @@ def test_a_renamed_mapped_header_fails_the_file_instead_of_loading_empty_values(
 ) -> None:
     """Chosen: the file fails (its rows would overwrite the mapped field with nothing) and the
     reason names the field and the header the mapping expects; the export before it stands."""
-    head = ('"Lead ID","First Name","Last Name","Create Date","Lead Owner","Lead Status",'
-            '"Web Form","Product Interest","Email","Phone"\n')  # fmt: skip
+    head = (
+        '"Lead ID","First Name","Last Name","Create Date","Lead Owner","Lead Status",'
+        '"Web Form","Product Interest","Email","Phone"\n'
+    )
     row = "00Q1,Ana,Diaz,11/23/2026 10:00 AM,rahul,Open - Not Contacted,contact_form,seo,a@x.io,"
     (exports / "salesforce_20261123T050000Z.csv").write_text(head + row + "+91 98\n")
     renamed = head.replace('"Phone"', '"Mobile"')
@@ -261,7 +278,8 @@ def test_a_renamed_mapped_header_fails_the_file_instead_of_loading_empty_values(
     got = q(con, "SELECT status, reason FROM export_manifest ORDER BY export_at")
     assert got[0] == ("loaded", None)
     assert got[1][0] == "failed"
-    assert "phone (header 'Phone')" in got[1][1] and "renamed header" in got[1][1]
+    assert "phone (header 'Phone')" in got[1][1]
+    assert "renamed header" in got[1][1]
     assert q(con, "SELECT phone FROM lead_state") == [("+91 98",)]
 
 
@@ -273,18 +291,52 @@ def test_a_headerless_file_fails_with_the_shape_of_its_first_row_never_its_value
         "A2,2026-11-23 10:00,raj@example.com,+91 91234 56789,Raj Kumar\n"
     )
     db = tmp_path / "t.duckdb"
-    argv = ["tick", "--now", NOW.isoformat(), "--rules", str(rules_dir),
-            "--exports", str(exports), "--db", str(db), "--json"]  # fmt: skip
+    argv = [
+        "tick",
+        "--now",
+        NOW.isoformat(),
+        "--rules",
+        str(rules_dir),
+        "--exports",
+        str(exports),
+        "--db",
+        str(db),
+        "--json",
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     con = duckdb.connect(str(db), read_only=True)
     (reason,) = q(con, "SELECT reason FROM export_manifest")[0]
-    assert reason.startswith("required columns missing: lead_id, created_at; the header looks "
-                             "like data: 3 of 5 cells look like")  # fmt: skip
+    assert reason.startswith(
+        "required columns missing: lead_id, created_at; the header looks "
+        "like data: 3 of 5 cells look like"
+    )
     for value in ("jane.doe", "98765", "Jane Doe", "A1", "2026-11-23 10:00"):
         assert value not in reason
         assert value not in out
     assert json.loads(out)["files"][0]["status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"not gzip at all", "not a valid gzip file (BadGzipFile)"),
+        (gzip.compress(H + rec("A1") * 50)[:40], "not a valid gzip file (EOFError)"),
+        (codecs.BOM_UTF8, "no header row (the file has no text)"),
+    ],
+)
+def test_unreadable_contents_fail_the_file_with_a_reason(
+    rules_dir: Path, exports: Path, tmp_path: Path, data: bytes, reason: str
+) -> None:
+    (exports / "leads_20261123T050000Z.csv.gz").write_bytes(
+        data if data.startswith(b"not") or data[:2] == b"\x1f\x8b" else gzip.compress(data)
+    )
+    (exports / "leads_20261123T051000Z.csv").write_bytes(H + rec("OK"))
+    con = tick(rules_dir, exports, tmp_path)
+    assert q(con, "SELECT status, reason FROM export_manifest ORDER BY export_at") == [
+        ("failed", reason),
+        ("loaded", None),
+    ]
 
 
 # ---- the file system: only regular files, never blocked, retried next tick ------------------
@@ -308,7 +360,7 @@ def test_links_fifos_and_folders_named_like_exports_are_recorded_and_retried(
         target=lambda: (
             run_tick(rules_dir=rules_dir, exports=str(exports), db=db, now=NOW),
             done.set(),
-        ),  # fmt: skip
+        ),
         daemon=True,
     )
     worker.start()
@@ -319,8 +371,10 @@ def test_links_fifos_and_folders_named_like_exports_are_recorded_and_retried(
         worker.join(30)
         pytest.fail("the tick opened a FIFO")
     con = duckdb.connect(str(db), read_only=True)
-    got = {Path(p).name: (s, r) for p, s, r in q(con, "SELECT path, status, reason "
-                                                     "FROM export_manifest")}  # fmt: skip
+    got = {
+        Path(p).name: (s, r)
+        for p, s, r in q(con, "SELECT path, status, reason FROM export_manifest")
+    }
     assert got["leads_20261123T040000Z.csv"] == (
         "unreadable",
         "a dangling symbolic link; tried again next tick",
@@ -362,7 +416,9 @@ def test_files_that_vanish_or_change_after_listing_are_retried(
         ]
         t.tick(NOW + timedelta(minutes=5))
         assert t.store.con.execute("SELECT lead_id FROM lead_state ORDER BY 1").fetchall() == [
-            ("C1",), ("C2",)]  # fmt: skip
+            ("C1",),
+            ("C2",),
+        ]
 
 
 def test_a_file_that_changes_while_it_is_read_is_retried(
@@ -400,13 +456,14 @@ def test_unchanged_rows_and_identical_reexports_are_counted_as_skipped(
     (exports / "leads_20261123T050000Z.csv").write_bytes(first)
     (exports / "leads_20261123T051000Z.csv").write_bytes(first)  # identical re-export
     (exports / "leads_20261123T052000Z.csv").write_bytes(
-        H + rec("A1") + rec("A2", b"Renamed") + b"A3,soon,x,y\n" + rec("A4"))  # fmt: skip
+        H + rec("A1") + rec("A2", b"Renamed") + b"A3,soon,x,y\n" + rec("A4")
+    )
     con = tick(rules_dir, exports, tmp_path)
     assert q(
         con,
         "SELECT status, rows_read, rows_loaded, rows_quarantined, rows_skipped "
         "FROM export_manifest ORDER BY export_at",
-    ) == [  # fmt: skip
+    ) == [
         ("loaded", 3, 3, 0, 0),
         ("duplicate", 3, 0, 0, 3),
         ("loaded", 4, 2, 1, 1),
@@ -428,7 +485,8 @@ def test_jsonl_lines_keep_their_numbers_and_text(
         json.dumps({**good, "lead_id": "J7"}).encode(),
     ]
     (exports / "leads_20261123T050000Z.jsonl").write_bytes(
-        codecs.BOM_UTF8 + b"\n".join(lines) + b"\n")  # fmt: skip
+        codecs.BOM_UTF8 + b"\n".join(lines) + b"\n"
+    )
     (exports / "leads_20261123T050100Z.jsonl").write_bytes(
         codecs.BOM_UTF16_LE + json.dumps({**good, "lead_id": "W1"}).encode("utf-16-le")
     )
@@ -441,10 +499,15 @@ def test_jsonl_lines_keep_their_numbers_and_text(
     ]
     got = q(con, "SELECT line, reason, raw IS NOT NULL FROM quarantine ORDER BY line")
     assert [(ln, ok) for ln, _, ok in got] == [(3, True), (4, True), (6, True)]
-    assert "not valid" in got[0][1] and "not a JSON object" in got[1][1]
+    assert "not valid" in got[0][1]
+    assert "not a JSON object" in got[1][1]
     assert "over 2 MB" in got[2][1]
-    lines_of = dict(q(con, "SELECT lead_id, details->>'line' FROM sla_events "
-                           "WHERE event_type = 'lead_received'"))  # fmt: skip
+    lines_of = dict(
+        q(
+            con,
+            "SELECT lead_id, details->>'line' FROM sla_events WHERE event_type = 'lead_received'",
+        )
+    )
     assert lines_of == {"J1": "1", "J5": "5", "J7": "7", "W1": "1"}
     assert_conserved(con)
 
@@ -457,8 +520,9 @@ values = st.one_of(
     st.sampled_from(["2026-11-23 10:00", "2026-11-23T04:00:00Z", "new", "L1", "", " "]),
 )
 rows = st.lists(st.lists(values, min_size=len(COLUMNS), max_size=len(COLUMNS)), max_size=8)
-mutations = st.lists(st.tuples(st.integers(0, 10_000), st.binary(min_size=1, max_size=4)),
-                     max_size=3)  # fmt: skip
+mutations = st.lists(
+    st.tuples(st.integers(0, 10_000), st.binary(min_size=1, max_size=4)), max_size=3
+)
 
 
 def write_csv(table: list[list[str]]) -> bytes:
@@ -478,8 +542,9 @@ def mutate(data: bytes, edits: list[tuple[int, bytes]]) -> bytes:
     return data
 
 
-def run_two_ticks(rules_dir: Path, exports: Path, db: Path, files: list[tuple[str, bytes]]
-                  ) -> dict[str, tuple[str, int]]:  # fmt: skip
+def run_two_ticks(
+    rules_dir: Path, exports: Path, db: Path, files: list[tuple[str, bytes]]
+) -> dict[str, tuple[str, int]]:
     """The files of the first half at the first tick, the rest five minutes later; checks
     conservation and returns each file's status and records by name."""
     for old in exports.iterdir():
@@ -493,8 +558,10 @@ def run_two_ticks(rules_dir: Path, exports: Path, db: Path, files: list[tuple[st
             t.tick(now)
     with duckdb.connect(str(db), read_only=True) as con:
         assert_conserved(con)
-        return {Path(p).name: (s, n) for p, s, n in q(
-            con, "SELECT path, status, rows_read FROM export_manifest")}  # fmt: skip
+        return {
+            Path(p).name: (s, n)
+            for p, s, n in q(con, "SELECT path, status, rows_read FROM export_manifest")
+        }
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
@@ -540,8 +607,10 @@ def test_property_arbitrary_json_lines_never_fail_a_tick_and_add_up(
     exports = tmp_path / "hypj"
     exports.mkdir(exist_ok=True)
     clean = b"\n".join(records) + b"\n"
-    files = [("leads_20261123T040000Z.jsonl", clean),
-             ("leads_20261123T041000Z.jsonl", junk + clean + junk)]  # fmt: skip
+    files = [
+        ("leads_20261123T040000Z.jsonl", clean),
+        ("leads_20261123T041000Z.jsonl", junk + clean + junk),
+    ]
     status, read = run_two_ticks(rules_dir, exports, tmp_path / "hypj.duckdb", files)[
         "leads_20261123T040000Z.jsonl"
     ]
