@@ -349,6 +349,8 @@ def test_links_fifos_and_folders_named_like_exports_are_recorded_and_retried(
     fifo = exports / "leads_20261123T041000Z.csv"
     os.mkfifo(fifo)
     (exports / "leads_20261123T042000Z.csv").mkdir()  # a folder named like an export
+    (exports / "leads_20261123T042100Z.csv").symlink_to("/dev/zero")  # endless if read
+    (exports / "leads_20261123T042200Z.csv").symlink_to(exports / "leads_20261123T042200Z.csv")
     real = tmp_path / "real.csv"
     real.write_bytes(H + rec("A1"))
     (exports / "leads_20261123T043000Z.csv").symlink_to(real)  # a link to a file is read
@@ -383,6 +385,12 @@ def test_links_fifos_and_folders_named_like_exports_are_recorded_and_retried(
         "unreadable",
         "not a regular file (a FIFO); tried again next tick",
     )
+    assert got["leads_20261123T042100Z.csv"] == (
+        "unreadable",
+        "not a regular file (a character device); tried again next tick",
+    )
+    assert got["leads_20261123T042200Z.csv"][0] == "unreadable"
+    assert "Too many levels of symbolic links" in got["leads_20261123T042200Z.csv"][1]
     assert got["leads_20261123T043000Z.csv"][0] == "loaded"
     assert "leads_20261123T042000Z.csv" not in got
     assert q(con, "SELECT lead_id FROM lead_state") == [("A1",)]
@@ -393,7 +401,7 @@ def test_links_fifos_and_folders_named_like_exports_are_recorded_and_retried(
     con = tick(rules_dir, exports, tmp_path, NOW + timedelta(minutes=5))
     rows = q(con, "SELECT status FROM export_manifest WHERE path = ?", [str(fifo)])
     assert rows == [("loaded",)]
-    assert q(con, "SELECT count(*) FROM export_manifest WHERE status = 'unreadable'") == [(1,)]
+    assert q(con, "SELECT count(*) FROM export_manifest WHERE status = 'unreadable'") == [(3,)]
 
 
 def test_files_that_vanish_or_change_after_listing_are_retried(
