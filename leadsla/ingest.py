@@ -191,18 +191,26 @@ def file_problem(fs: Any, path: str, info: dict[str, Any]) -> str | None:
     return f"not a regular file ({kind})"
 
 
-def stat_key(url: str) -> tuple[int, float | None] | None:
-    """(size, mtime) of a local file as :func:`discover` records them, None elsewhere:
-    compared before and after a read to see a file that changed meanwhile. Raises
-    :class:`Unreadable` when it is gone or no longer a regular file."""
+def stat_key(url: str) -> tuple[int, float | None]:
+    """(size, mtime) of a file as :func:`discover` records them (``os.stat`` for local files,
+    fsspec's ``info`` elsewhere): compared before and after a read to see a file that changed
+    meanwhile. Raises :class:`Unreadable` when it is gone or no longer a regular file."""
     fs, path = fsspec.core.url_to_fs(url)
-    if not _is_local(fs):
-        return None
-    problem = file_problem(fs, path, {})
+    if _is_local(fs):
+        problem = file_problem(fs, path, {})
+        if problem is None:
+            st = Path(path).stat()
+            return (st.st_size, st.st_mtime)
+        raise Unreadable(problem)
+    try:
+        info = fs.info(path)
+    except FileNotFoundError as exc:
+        raise Unreadable("vanished before reading") from exc
+    problem = file_problem(fs, path, info)
     if problem is not None:
         raise Unreadable(problem)
-    st = Path(path).stat()
-    return (st.st_size, st.st_mtime)
+    mtime = info.get("mtime")
+    return (int(info.get("size") or 0), float(mtime) if isinstance(mtime, int | float) else None)
 
 
 def discover(
@@ -272,7 +280,7 @@ def discover(
                 problem = f"cannot be read ({type(exc).__name__}: {exc.strerror or exc})"
             else:
                 try:
-                    if _is_local(fs) and stat_key(url) != (size, mtime):
+                    if stat_key(url) != (size, mtime):
                         problem = "changed while it was read"
                 except Unreadable as exc:
                     problem = str(exc)

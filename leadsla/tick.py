@@ -154,7 +154,7 @@ def _read_one(con: duckdb.DuckDBPyConnection, f: ExportFile) -> FileResult:
         before = stat_key(f.url)
     except Unreadable as exc:
         return FileResult(status="unreadable", reason=f"{exc}; tried again next tick")
-    if before is not None and before != (f.size, f.mtime):
+    if before != (f.size, f.mtime):
         return FileResult(
             status="unreadable", reason="changed since it was listed; tried again next tick"
         )
@@ -171,7 +171,7 @@ def _read_one(con: duckdb.DuckDBPyConnection, f: ExportFile) -> FileResult:
         after = stat_key(f.url)
     except Unreadable:
         after = None
-    if before is not None and after != before:
+    if after != before:
         return FileResult(
             status="unreadable", reason="changed while it was read; tried again next tick"
         )
