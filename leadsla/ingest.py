@@ -718,10 +718,15 @@ def _read_csv(
             ln for ln, raw, _ in rows if raw is not None and pattern.search(raw.strip())
         ]
         if footer_lines:
-            # everything from the first furniture line on is the footer (blank lines included)
+            # everything from the first furniture line on is the footer, and the blank lines
+            # right before it
             first = min(footer_lines)
+            blanks = {ln for ln, raw, _ in rows if raw == BLANK_MARK}
+            while first - 1 in blanks:
+                first -= 1
             footer = sum(int(size) for ln, _, size in rows if ln >= first)
             run(con, "DELETE FROM raw_rejects WHERE line >= ?", [first])
+    run(con, "DELETE FROM raw_rejects WHERE raw = ?", [BLANK_MARK])
     res = FileResult(status="read", footer_lines=footer, encoding=inp.encoding, fields=fields)
     return res, records
 
@@ -754,7 +759,7 @@ def _split_reads(
     run(con, "CREATE OR REPLACE TEMP TABLE split_rejects AS SELECT * FROM raw_rejects WHERE false")
     with _open_plain(inp.path) as fh:
         header = fh.readline()
-    offset, base, total, part = 0, 0, 0, inp
+    offset, total, part = 0, 0, inp
     for n in range(MAX_QUOTE_SPLITS + 1):
         if split is None or n == MAX_QUOTE_SPLITS:
             break
@@ -769,7 +774,6 @@ def _split_reads(
         with _open_plain(part.path) as fh:
             fh.seek(at)
             first = fh.readline()
-            rest_at = fh.tell()
             piece = tmp / f"piece{n}.csv"
             with piece.open("wb") as out:
                 out.write(header)
@@ -788,11 +792,10 @@ def _split_reads(
                 "l": line,
                 "raw": first.decode("utf-8", errors="replace").rstrip("\r\n"),
                 "msg": f"{REJECT_REASONS['UNQUOTED VALUE']}; only this line is quarantined, "
-                f"the lines after it are read as records (record at byte {base + at})",
+                "the lines after it are read as records",
             },
         )
         offset += line - 1
-        base += rest_at - len(header)
         part = CsvInput(str(piece), inp.enc, inp.columns, inp.encoding)
         records = _read_csv_part(con, source, part, pool, tmp)
         split = _unterminated(con)
@@ -816,12 +819,50 @@ def _read_csv_part(
     tmp: Path,
 ) -> int:
     """:func:`_read_csv_once`; a file whose line ends are mixed (``\\r\\n`` and ``\\n``),
-    which the strict parser refuses as a whole, is read from a copy with ``\\n`` only."""
+    which the strict parser refuses as a whole, is read from a copy with ``\\n`` only. The
+    parser skips blank lines without a trace, which would shift the line of every record after
+    one: a file whose lines do not add up and that has blank lines between records is read
+    from a copy in which each is a :data:`BLANK_MARK` line (a rejected record that holds its
+    line's place; :func:`_read_csv` drops them)."""
     try:
-        return _read_csv_once(con, source, inp, pool)
+        records, exact = _read_csv_once(con, source, inp, pool)
     except duckdb.InvalidInputException:
         inp.path = _one_line_end(inp.path, tmp / f"lf{len(list(tmp.iterdir()))}.csv")
-        return _read_csv_once(con, source, inp, pool)
+        records, exact = _read_csv_once(con, source, inp, pool)
+    if not exact and _mark_blank_lines(inp.path, tmp / f"bl{len(list(tmp.iterdir()))}.csv"):
+        inp.path = str(tmp / f"bl{len(list(tmp.iterdir())) - 1}.csv")
+        records, _ = _read_csv_once(con, source, inp, pool)
+    return records
+
+
+#: What a blank line between records becomes in the copy :func:`_read_csv_part` reads: one
+#: field, so always a record with too few fields (every entity requires two columns).
+BLANK_MARK = "\x1eleadsla: blank line\x1e"
+
+
+def _mark_blank_lines(path: str, target: Path) -> bool:
+    """Write a copy of ``path`` to ``target`` with every blank line that lies between records
+    (not inside a quoted field: an even number of quote characters before it, and text after
+    it) replaced by :data:`BLANK_MARK`; False, and no copy, when there is none."""
+    with _open_plain(path) as fh:
+        data = fh.read()
+    blank = re.compile(rb"(?<=\n)\r?\n")
+    spots, quotes, last = [], 0, 0
+    for m in blank.finditer(data):
+        quotes += data.count(b'"', last, m.start())
+        last = m.start()
+        if quotes % 2 == 0 and data[m.end() :].strip():
+            spots.append(m)
+    if not spots:
+        return False
+    mark = BLANK_MARK.encode()
+    with target.open("wb") as out:
+        at = 0
+        for m in spots:
+            out.write(data[at : m.start()] + mark + m.group())
+            at = m.end()
+        out.write(data[at:])
+    return True
 
 
 def _one_line_end(path: str, target: Path) -> str:
@@ -838,7 +879,7 @@ def _one_line_end(path: str, target: Path) -> str:
 
 def _read_csv_once(
     con: duckdb.DuckDBPyConnection, source: Source, inp: CsvInput, pool: ThreadPoolExecutor
-) -> int:
+) -> tuple[int, bool]:
     """One read of ``inp``: ``raw_rows`` and ``raw_rejects`` on physical lines (``ord``: a
     reject's number among all records from 0, ``at_byte``: the offset of its first byte).
     Returns the number of records parsed."""
@@ -865,9 +906,7 @@ def _read_csv_once(
         SELECT line, any_value(csv_line) AS raw,
                string_agg(DISTINCT error_type, ', ') AS error_type,
                CASE any_value(CAST(error_type AS VARCHAR)) {_REJECT_CASE}
-                    ELSE 'the record cannot be read' END
-                 || ' (record at byte ' || min(line_byte_position) - 1 || ')'
-                 AS error_message,
+                    ELSE 'the record cannot be read' END AS error_message,
                1 + length(any_value(csv_line))
                  - length(replace(any_value(csv_line), chr(10), '')) AS size,
                line - 2 AS ord, min(line_byte_position) - 1 AS at_byte
@@ -885,7 +924,7 @@ def _read_csv_once(
     # the read numbered lines as if every record took one and none was rejected
     if not one_line_each or rejected:
         _csv_lines(con, None if one_line_each else (inp.params, inp.columns))
-    return records
+    return records, one_line_each
 
 
 def _csv_lines(

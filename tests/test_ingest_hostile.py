@@ -107,6 +107,23 @@ RECORD_CASES = [
         {"A1": 2, "A3": 4},
     ),
     (
+        "blank lines between records (one inside a quoted field) keep every line in place",
+        H
+        + rec("A1")
+        + b"\n"
+        + b"A2,"
+        + T
+        + b","
+        + "Jos\u00e9 M\u00fcller".encode()
+        + b',"a\n\nb"\n'
+        + b"\r\n"
+        + b"A3,soon,x,y\n"
+        + rec("A4")
+        + b"\n\n",
+        {8: "cannot read"},
+        {"A1": 2, "A2": 4, "A4": 9},
+    ),
+    (
         "a field over 2 MB",
         H + rec("A1") + b"A2," + T + b"," + b"x" * (3 << 20) + b",a@x.io\n" + rec("A3"),
         {3: "over 2 MB"},
