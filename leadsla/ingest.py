@@ -1,15 +1,18 @@
 """Discover CRM exports, read them with DuckDB, map them to the canonical record, quarantine.
 
 The rules of the road, from DESIGN.md: every file is recorded in ``export_manifest`` by path and
-checksum (never read twice, never skipped; an identical re-export is a no-op), every row ends in
-lead state or in ``quarantine`` with its file, line and reason, and a file that cannot be read at
-all is recorded with the reason while the tick goes on.
+checksum (never read twice, never skipped; an identical re-export is a no-op), every record ends
+loaded, in ``quarantine`` with its file, physical line, raw text and reason, or skipped as
+unchanged (the manifest's counts add up), and a file that cannot be read at all is recorded with
+the reason while the tick goes on. Only regular files are opened. The reader's reasons say what
+was found (a shape, a count, a field name), never a row's values.
 
-Reading is DuckDB's (``read_csv`` / ``read_json_objects`` / ``read_parquet``): all columns as
-text first, then one SQL projection casts and validates them, so a bad value in one row never
-fails the file. Rule values (time zones, formats, status maps) are bound as parameters or
-registered as tables; only column identifiers taken from the export's own header or the closed
-canonical field list are spliced into SQL, always quoted.
+Reading is DuckDB's (``read_csv`` with a fixed dialect for CSV and, one text column a line, for
+JSON lines; ``read_parquet``): all columns as text first, then one SQL projection casts and
+validates them, so a bad value in one row never fails the file. Rule values (time zones,
+formats, status maps) are bound as parameters or registered as tables; only column identifiers
+taken from the export's own header or the closed canonical field list are spliced into SQL,
+always quoted.
 """
 
 from __future__ import annotations
@@ -328,7 +331,7 @@ def read_file(con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source) -> 
     as text) and ``raw_rejects``; status ``read``. Raises :class:`BadFile`.
 
     Call it on the tick's connection *outside* a transaction: it writes only temp tables, and a
-    failed read (a file DuckDB cannot parse, tried in another encoding) then aborts nothing but
+    failed read (a file DuckDB cannot parse, a Windows-1252 file read again) then aborts nothing but
     itself. Snapshot rows whose mapped text is exactly what lead state already holds are
     skipped before any typing: most rows of a snapshot are unchanged, so a full export costs
     little more than reading it. :func:`type_rows` then types what was kept."""
@@ -485,9 +488,10 @@ def _open_plain(path: str) -> Any:
 
 
 def _utf16(head: bytes, codec: str | None) -> str | None:
-    """The UTF-16 codec of a file with a UTF-16 byte order mark, or None when the mark is a
-    stray pair of bytes (the text after it does not have UTF-16's NUL halves: a comma or a
-    line end would be ``,\\x00`` / ``\\x00,`` at an even offset)."""
+    """The UTF-16 codec of a file with a UTF-16 byte order mark (or declared ``utf-16``:
+    little endian without a mark), or None when the mark is a stray pair of bytes (the text
+    after it does not have UTF-16's NUL halves: a comma or a line end would be ``,\\x00`` /
+    ``\\x00,`` at an even offset)."""
     for bom, name in ((BOM_LE, "utf-16-le"), (BOM_BE, "utf-16-be")):
         if head.startswith(bom):
             units = head[2 : 2 + (len(head) - 2) // 2 * 2]
@@ -495,7 +499,7 @@ def _utf16(head: bytes, codec: str | None) -> str | None:
             pairs = {units[i : i + 2] for i in range(0, min(len(units), 4096), 2)}
             if codec == "utf-16" or pairs & set(marks):
                 return name
-    return None
+    return "utf-16-le" if codec == "utf-16" else None
 
 
 def _transcode(path: str, codec: str, target: Path, skip: int) -> str:
@@ -558,7 +562,8 @@ def _csv_input(path: str, source: Source, tmp: Path) -> CsvInput:
     declared = source.encoding
     wide = _utf16(head, declared)
     if wide is not None:
-        inp = CsvInput(_transcode(path, wide, tmp / "utf16.csv", 2), "utf-8", [], wide)
+        skip = 2 if head.startswith((BOM_LE, BOM_BE)) else 0
+        inp = CsvInput(_transcode(path, wide, tmp / "utf16.csv", skip), "utf-8", [], wide)
         with Path(inp.path).open("rb") as fh:
             head = fh.read(HEAD_BYTES)
     elif declared == "windows-1252":
@@ -1054,7 +1059,7 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: str, tmp: Path) -> FileRes
     wide = _utf16(head, None)
     encoding = wide or "utf-8"
     if wide is not None:
-        path = _transcode(path, wide, tmp / "utf16.jsonl", 2)
+        path = _transcode(path, wide, tmp / "utf16.jsonl", 2 if head[:2] in (BOM_LE, BOM_BE) else 0)
     run(con, "DROP TABLE IF EXISTS reject_errors")
     run(con, "DROP TABLE IF EXISTS reject_scans")
     run(
