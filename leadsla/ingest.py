@@ -1,27 +1,35 @@
 """Discover CRM exports, read them with DuckDB, map them to the canonical record, quarantine.
 
 The rules of the road, from DESIGN.md: every file is recorded in ``export_manifest`` by path and
-checksum (never read twice, never skipped; an identical re-export is a no-op), every row ends in
-lead state or in ``quarantine`` with its file, line and reason, and a file that cannot be read at
-all is recorded with the reason while the tick goes on.
+checksum (never read twice, never skipped; an identical re-export is a no-op), every record ends
+loaded, in ``quarantine`` with its file, physical line, raw text and reason, or skipped as
+unchanged (the manifest's counts add up), and a file that cannot be read at all is recorded with
+the reason while the tick goes on. Only regular files are opened. The reader's reasons say what
+was found (a shape, a count, a field name), never a row's values.
 
-Reading is DuckDB's (``read_csv`` / ``read_json_objects`` / ``read_parquet``): all columns as
-text first, then one SQL projection casts and validates them, so a bad value in one row never
-fails the file. Rule values (time zones, formats, status maps) are bound as parameters or
-registered as tables; only column identifiers taken from the export's own header or the closed
-canonical field list are spliced into SQL, always quoted.
+Reading is DuckDB's (``read_csv`` with a fixed dialect for CSV and, one text column a line, for
+JSON lines; ``read_parquet``): all columns as text first, then one SQL projection casts and
+validates them, so a bad value in one row never fails the file. Rule values (time zones,
+formats, status maps) are bound as parameters or registered as tables; only column identifiers
+taken from the export's own header or the closed canonical field list are spliced into SQL,
+always quoted.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import csv
 import fnmatch
 import gzip
 import hashlib
+import io
 import os
 import re
+import stat
 import tempfile
 import unicodedata
+import zlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -84,6 +92,9 @@ class ExportFile:
     size: int
     checksum: str
     mtime: float | None = None
+    #: why the file cannot be read now (not a regular file, gone, changing): it is recorded
+    #: with this reason as ``unreadable`` and looked at again on the next tick
+    problem: str | None = None
 
     @property
     def fmt(self) -> str:
@@ -104,6 +115,12 @@ class FileResult:
     footer_lines: int = 0
     #: records the read found (typed rows, unchanged snapshot rows and bad rows alike)
     records: int = 0
+    #: unchanged snapshot rows skipped before typing: rows_read = loaded + quarantined + this
+    rows_skipped: int = 0
+    #: the encoding the file was read in, and how it was decided (CSV)
+    encoding: str | None = None
+    #: canonical fields the file carries (a later export that lacks one fails, see read_raw)
+    fields: list[str] | None = None
 
 
 class BadFile(Exception):
@@ -121,6 +138,10 @@ class Later:
     name: str
     export_at: datetime
     export_at_from: str  # "filename" (its stamp) or "mtime" (no stamp: modification time)
+
+
+class Unreadable(Exception):
+    """The file cannot be read now (gone, not a regular file, changing): try again later."""
 
 
 def export_time_from_name(name: str) -> datetime | None:
@@ -157,11 +178,67 @@ def source_for(name: str, sources: Iterable[Source]) -> Source | None:
 
 
 def _checksum(fs: Any, path: str) -> str:
+    """SHA-256 of a file. Local files are opened with O_NONBLOCK, so a file that became a FIFO
+    after it was checked cannot block the tick (a regular file ignores the flag)."""
     h = hashlib.sha256()  # hardware-accelerated here: twice as fast as blake2b on exports
-    with fs.open(path, "rb") as fh:
+    if _is_local(fs):
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise OSError(f"not a regular file: {path}")
+        fh: Any = os.fdopen(fd, "rb")
+    else:
+        fh = fs.open(path, "rb")
+    with fh:
         while chunk := fh.read(1 << 22):
             h.update(chunk)
     return h.hexdigest()
+
+
+#: What ``stat`` calls each kind of file that is not a regular one.
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))  # fmt: skip
+
+
+def file_problem(fs: Any, path: str, info: dict[str, Any]) -> str | None:
+    """Why ``path`` cannot be read as an export now (None: it is a regular file). Local files
+    are checked with ``os.stat`` (following links) before anything opens them, so a FIFO or a
+    device is never opened and a dangling link never crashes; elsewhere fsspec's type decides."""
+    if not _is_local(fs):
+        kind = info.get("type")
+        return None if kind == "file" else f"not a regular file (type {kind!r})"
+    try:
+        st = Path(path).stat()
+    except FileNotFoundError:
+        return "a dangling symbolic link" if Path(path).is_symlink() else "vanished before reading"
+    except OSError as exc:
+        return f"cannot be inspected ({type(exc).__name__}: {exc.strerror})"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
+    return f"not a regular file ({kind})"
+
+
+def stat_key(url: str) -> tuple[int, float | None]:
+    """(size, mtime) of a file as :func:`discover` records them (``os.stat`` for local files,
+    fsspec's ``info`` elsewhere): compared before and after a read to see a file that changed
+    meanwhile. Raises :class:`Unreadable` when it is gone or no longer a regular file."""
+    fs, path = fsspec.core.url_to_fs(url)
+    if _is_local(fs):
+        problem = file_problem(fs, path, {})
+        if problem is None:
+            st = Path(path).stat()
+            return (st.st_size, st.st_mtime)
+        raise Unreadable(problem)
+    try:
+        info = fs.info(path)
+    except FileNotFoundError as exc:
+        raise Unreadable("vanished before reading") from exc
+    problem = file_problem(fs, path, info)
+    if problem is not None:
+        raise Unreadable(problem)
+    mtime = info.get("mtime")
+    return (int(info.get("size") or 0), float(mtime) if isinstance(mtime, int | float) else None)
 
 
 def discover(
@@ -181,6 +258,10 @@ def discover(
     mtime, checksum): a file with the same size and mtime is not hashed again (the no-change
     tick stays cheap); any other file is hashed and compared by checksum. Raises
     :class:`ExportsUnavailable` when the folder is missing or unreadable.
+
+    Only regular files are read. Anything else named like an export (a dangling link, a FIFO,
+    a device, a file that vanishes or changes while it is hashed, one that cannot be opened)
+    comes back with its ``problem`` set, to be recorded and looked at again next tick.
     """
     known = known or {}
     fs, root = fsspec.core.url_to_fs(exports)
@@ -204,9 +285,16 @@ def discover(
         ):
             continue
         url = path if _is_local(fs) else fs.unstrip_protocol(path)
+        problem = file_problem(fs, path, info)
         size = int(info.get("size") or 0)
         raw_mtime = info.get("mtime")
         mtime = float(raw_mtime) if isinstance(raw_mtime, int | float) else None
+        if problem is None and _is_local(fs):  # the link's target, not the link
+            try:
+                st = Path(path).stat()
+                size, mtime = st.st_size, st.st_mtime
+            except OSError:
+                problem = "vanished before reading"
         prev = known.get(url)
         if prev is not None and prev[0] == size and prev[1] is not None and prev[1] == mtime:
             continue
@@ -227,8 +315,19 @@ def discover(
             if later is not None:
                 later.append(Later(name, stamp, origin))
             continue
-        checksum = _checksum(fs, path)
-        if prev is not None and prev[2] == checksum:
+        checksum = ""
+        if problem is None:
+            try:
+                checksum = _checksum(fs, path)
+            except OSError as exc:
+                problem = f"cannot be read ({type(exc).__name__}: {exc.strerror or exc})"
+            else:
+                try:
+                    if stat_key(url) != (size, mtime):
+                        problem = "changed while it was read"
+                except Unreadable as exc:
+                    problem = str(exc)
+        if problem is None and prev is not None and prev[2] == checksum:
             continue
         found.append(
             ExportFile(
@@ -240,6 +339,7 @@ def discover(
                 size=size,
                 checksum=checksum,
                 mtime=mtime,
+                problem=problem,
             )
         )
     found.sort(key=lambda f: (f.export_at, f.name))
@@ -271,14 +371,16 @@ def read_file(con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source) -> 
     as text) and ``raw_rejects``; status ``read``. Raises :class:`BadFile`.
 
     Call it on the tick's connection *outside* a transaction: it writes only temp tables, and a
-    failed read (a file DuckDB cannot parse, tried in another encoding) then aborts nothing but
+    failed read (a file DuckDB cannot parse, a Windows-1252 file read again) then aborts nothing but
     itself. Snapshot rows whose mapped text is exactly what lead state already holds are
     skipped before any typing: most rows of a snapshot are unchanged, so a full export costs
     little more than reading it. :func:`type_rows` then types what was kept."""
     try:
         res, records = read_raw(con, f, source)
     except duckdb.Error as exc:
-        raise BadFile(f"cannot read: {str(exc).splitlines()[0]}") from exc
+        raise BadFile(f"cannot read: {duck_reason(exc)}") from exc
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise BadFile(f"not a valid gzip file ({type(exc).__name__})") from exc
     res.status = "read"
     res.records = records
     return res
@@ -295,12 +397,21 @@ def type_rows(
         changed = int(scalar(con, "SELECT count(*) FROM raw_rows") or 0)
         good, bad = canonicalise(con, f, source, now)
     except duckdb.Error as exc:
-        raise BadFile(f"cannot read: {str(exc).splitlines()[0]}") from exc
+        raise BadFile(f"cannot read: {duck_reason(exc)}") from exc
     res.status = "loaded"
-    res.rows_loaded = good + res.records - changed
+    res.rows_loaded = good
+    res.rows_skipped = res.records - changed
     res.rows_quarantined = bad
-    res.rows_read = res.rows_loaded + bad
+    res.rows_read = good + bad + res.rows_skipped
     return res
+
+
+def duck_reason(exc: Exception) -> str:
+    """The first line of a DuckDB error without any text it quotes from the file (a JSON or
+    CSV error can quote the row it choked on, a customer's name and phone)."""
+    line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    line = re.split(r"(?i)\b(?:input|original line|line):\s", line)[0]
+    return re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", line).strip()
 
 
 def read_raw(
@@ -314,13 +425,58 @@ def read_raw(
     with tempfile.TemporaryDirectory(prefix="leadsla-") as tmp:
         path = _local_path(f.url, Path(tmp))
         if f.fmt == "csv":
-            return _read_csv(con, path, source)
+            res, total = _read_csv(con, path, source, Path(tmp), con_fields(con, f, source))
+            return res, total
         # JSON lines and Parquet: ``raw_all`` (with ``line`` and ``raw``) first
-        res = _read_jsonl(con, path) if f.fmt == "jsonl" else _read_parquet(con, path)
-    total = int(scalar(con, "SELECT count(*) FROM raw_all") or 0)
+        res = _read_jsonl(con, path, Path(tmp)) if f.fmt == "jsonl" else _read_parquet(con, path)
     cols = [r[0] for r in run(con, "DESCRIBE raw_all").fetchall()]
+    res.fields = check_columns(
+        cols, source, None if f.fmt == "jsonl" else con_fields(con, f, source)
+    )
+    total = int(scalar(con, "SELECT count(*) FROM raw_all") or 0)
     _keep_changed(con, source, cols, "SELECT a.*, a.rowid AS rid FROM raw_all a", {})
     return res, total
+
+
+def con_fields(con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source) -> list[str]:
+    """The canonical fields the newest export of this source loaded before ``f`` carried
+    (empty for its first)."""
+    rows = con.execute(
+        "SELECT fields FROM export_manifest WHERE source_id = ? AND status = 'loaded' "
+        "AND fields IS NOT NULL AND export_at <= ? ORDER BY export_at DESC, recorded_at DESC "
+        "LIMIT 1",
+        [source.id, f.export_at],
+    ).fetchall()
+    return list(rows[0][0]) if rows else []
+
+
+def check_columns(cols: list[str], source: Source, before: list[str] | None) -> list[str]:
+    """The canonical fields a file with columns ``cols`` carries. Raises :class:`BadFile` when
+    a required one is missing, or when a mapped one (``columns`` in the source) that the
+    previous export of the source (``before``) carried is missing: a renamed header would
+    otherwise load as empty values in silence (canonical files may carry any subset). The
+    reason names the fields and the headers the mapping expects, never the file's own header
+    (it may be a customer's row)."""
+    headers = set(cols) - HELPER_COLS
+    fields = [fld for fld in ENTITY_FIELDS[source.entity] if _field_expr(fld, source, headers)]
+
+    def wanted(names: list[str]) -> str:
+        return ", ".join(
+            f"{m} (header {source.columns[m]!r})" if m in source.columns else m for m in names
+        )
+
+    missing = [fld for fld in REQUIRED[source.entity] if fld not in fields]
+    if missing:
+        raise BadFile(f"required columns missing: {wanted(missing)}; {header_shape(headers)}")
+    gone = [fld for fld in before or [] if fld in source.columns and fld not in fields]
+    if gone:
+        raise BadFile(
+            f"columns missing that the previous export of source {source.id!r} had: "
+            f"{wanted(gone)} (a renamed header? map it in the source's columns, or restore "
+            "it); the file is not loaded, so its rows do not overwrite these values with empty "
+            "ones"
+        )
+    return fields
 
 
 def _keep_changed(
@@ -343,14 +499,188 @@ def _keep_changed(
     )
 
 
-#: Options of every CSV read: all text, one dialect, rejected lines kept in reject tables
+#: Longest CSV record, in bytes: a longer one (a runaway field) is quarantined, the rest loads.
+MAX_RECORD_BYTES = 2 << 20
+
+#: Options of every CSV read: all text, one fixed dialect (nothing sniffed, so no record can
+#: change how the others are read), the header parsed by :func:`_csv_header` and given as
+#: ``$columns``, strict field counts (a row with an unquoted comma has one field too many and
+#: is rejected, not truncated), rejected records kept in reject tables.
 CSV_OPTIONS = (
-    "all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', "
-    "encoding = $enc, store_rejects = true, null_padding = false, strict_mode = false"
+    "auto_detect = false, header = true, columns = $columns, delim = ',', quote = '\"', "
+    "escape = '\"', encoding = $enc, store_rejects = true, null_padding = false, "
+    f"strict_mode = true, max_line_size = {MAX_RECORD_BYTES}"
+)
+
+#: Byte order marks: UTF-8 (read as UTF-8), UTF-16 little and big endian (transcoded first).
+BOM_UTF8, BOM_LE, BOM_BE = b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"
+#: How much of a file's start the reader looks at to decide its encoding and read its header.
+HEAD_BYTES = 1 << 16
+#: A valid multi-byte UTF-8 sequence: a file with one is UTF-8 (with some bad records), not a
+#: legacy 8-bit file.
+_UTF8_MULTI = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
 
 
-def _count_csv(cur: duckdb.DuckDBPyConnection, path: str, enc: str) -> tuple[int, int]:
+def _open_plain(path: str) -> Any:
+    return gzip.open(path, "rb") if path.endswith(".gz") else Path(path).open("rb")
+
+
+def _utf16(head: bytes, codec: str | None) -> str | None:
+    """The UTF-16 codec of a file with a UTF-16 byte order mark (or declared ``utf-16``:
+    little endian without a mark), or None when the mark is a stray pair of bytes (the text
+    after it does not have UTF-16's NUL halves: a comma or a line end would be ``,\\x00`` /
+    ``\\x00,`` at an even offset)."""
+    for bom, name in ((BOM_LE, "utf-16-le"), (BOM_BE, "utf-16-be")):
+        if head.startswith(bom):
+            units = head[2 : 2 + (len(head) - 2) // 2 * 2]
+            marks = (b",\x00", b"\n\x00") if name == "utf-16-le" else (b"\x00,", b"\x00\n")
+            pairs = {units[i : i + 2] for i in range(0, min(len(units), 4096), 2)}
+            if codec == "utf-16" or pairs & set(marks):
+                return name
+    return "utf-16-le" if codec == "utf-16" else None
+
+
+def _transcode(path: str, codec: str, target: Path, skip: int) -> str:
+    """Write ``path`` (after ``skip`` bytes of byte order mark) as UTF-8 to ``target``, once,
+    in C-speed chunks. Bytes that do not decode stay invalid in the output (``surrogatepass``
+    for lone UTF-16 halves, ``surrogateescape`` for undefined 8-bit bytes), so the UTF-8 read
+    after quarantines exactly their records."""
+    errors = "surrogatepass" if codec.startswith("utf-16") else "surrogateescape"
+    dec = codecs.getincrementaldecoder(codec)(errors=errors)
+    with _open_plain(path) as src, target.open("wb") as out:
+        src.read(skip)
+        while chunk := src.read(1 << 22):
+            out.write(dec.decode(chunk).encode("utf-8", errors))
+        try:
+            out.write(dec.decode(b"", final=True).encode("utf-8", errors))
+        except UnicodeDecodeError:
+            out.write(b"\xff")  # an odd trailing byte: its record is quarantined
+    return str(target)
+
+
+def _legacy_8bit(path: str) -> bool:
+    """Whether a file that is not valid UTF-8 is a legacy 8-bit one (Windows-1252, whose
+    printable range covers Latin-1's): no valid multi-byte UTF-8 sequence anywhere and no
+    byte order mark pair in it. Only files whose UTF-8 read rejected records come here."""
+    with _open_plain(path) as fh:
+        while chunk := fh.read(1 << 22):
+            if _UTF8_MULTI.search(chunk) or BOM_LE in chunk or BOM_BE in chunk:
+                return False
+    return True
+
+
+@dataclass
+class CsvInput:
+    """How a CSV file is read: the path DuckDB reads (the file, or a UTF-8 copy), the encoding
+    it reads it in, the header's column names, and what was decided (for the manifest)."""
+
+    path: str
+    enc: str
+    columns: list[str]
+    encoding: str
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "enc": self.enc,
+            "columns": dict.fromkeys(self.columns, "VARCHAR"),
+        }
+
+
+def _csv_input(path: str, source: Source, tmp: Path) -> CsvInput:
+    """Decide a CSV file's encoding once, from its first bytes and the source's ``encoding``,
+    and read its header. UTF-16 (by mark or declared) and Windows-1252 (declared) are
+    transcoded to a UTF-8 copy; a UTF-8 mark, ``utf-8`` or ``auto`` read UTF-8 as it is (an
+    ``auto`` file whose bytes are not UTF-8 anywhere is then read as Windows-1252, see
+    :func:`_read_csv`); ``latin-1`` is DuckDB's own. Raises :class:`BadFile` for a file with
+    no header, or a header that has the same name twice."""
+    with _open_plain(path) as fh:
+        head = fh.read(HEAD_BYTES)
+    declared = source.encoding
+    wide = _utf16(head, declared)
+    if wide is not None:
+        skip = 2 if head.startswith((BOM_LE, BOM_BE)) else 0
+        inp = CsvInput(_transcode(path, wide, tmp / "utf16.csv", skip), "utf-8", [], wide)
+        with Path(inp.path).open("rb") as fh:
+            head = fh.read(HEAD_BYTES)
+    elif declared == "windows-1252":
+        inp = CsvInput(_transcode(path, "cp1252", tmp / "cp1252.csv", 0), "utf-8", [], declared)
+        with Path(inp.path).open("rb") as fh:
+            head = fh.read(HEAD_BYTES)
+    else:
+        enc = "latin-1" if declared == "latin-1" else "utf-8"
+        label = "utf-8 (byte order mark)" if head.startswith(BOM_UTF8) else enc
+        inp = CsvInput(path, enc, [], declared if declared != "auto" else label)
+    inp.columns = _csv_header(head, inp.enc, source)
+    return inp
+
+
+def _csv_header(head: bytes, enc: str, source: Source) -> list[str]:
+    """Column names from the first record of ``head``: a byte order mark (or a stray one) is
+    dropped, names are trimmed, an empty one is called ``column<N>``. The header line itself
+    is skipped by DuckDB (``header = true``), so undecodable bytes in it cost only the names."""
+    for bom in (BOM_UTF8, BOM_LE, BOM_BE):
+        head = head.removeprefix(bom)
+    if not head.strip():
+        raise BadFile("no header row (the file has no text)")
+    text = head.decode("latin-1" if enc == "latin-1" else "utf-8", errors="replace")
+    if "\n" not in text and "\r" not in text and len(head) >= HEAD_BYTES - 4:
+        raise BadFile(f"no line end in the first {HEAD_BYTES} bytes: the header is too long")
+    try:
+        cells = next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error as exc:
+        raise BadFile(f"the header cannot be read as CSV ({exc})") from exc
+    names = [n.strip() or f"column{i + 1}" for i, n in enumerate(cells)]
+    seen: dict[str, int] = {}  # DuckDB's names are case-insensitive
+    for i, n in enumerate(names):
+        if n.lower() in seen:
+            raise BadFile(
+                f"duplicate column name: {_safe_name(n, source)} is column "
+                f"{seen[n.lower()] + 1} and column {i + 1}"
+            )
+        seen[n.lower()] = i
+    if any(n.lower() in HELPER_COLS for n in names):
+        raise BadFile(
+            f"a column is named like one the reader adds ({', '.join(sorted(HELPER_COLS))})"
+        )
+    return names
+
+
+def _safe_name(name: str, source: Source) -> str:
+    """A header name fit for a reason: quoted when the rules name it (a canonical field or a
+    mapped header), else only its shape (a header-less file's "header" is a customer's row)."""
+    mapped = {h for v in source.columns.values() for h in ([v] if isinstance(v, str) else v)}
+    if name in mapped or name in ENTITY_FIELDS[source.entity]:
+        return repr(name)
+    return f"a name of {len(name)} characters"
+
+
+#: Shapes of values a header cell should not have (the first row of a file with no header).
+_DATA_SHAPES = (
+    ("an email", re.compile(r"^[^@\s]+@[^@\s]+\.\w+$")),
+    ("a phone or number", re.compile(r"^\+?[\d\s().,-]{4,}$")),
+    ("a date or time", re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")),
+)
+
+
+def header_shape(headers: Iterable[str]) -> str:
+    """What a header looks like, without quoting it: its cells may be a customer's email and
+    phone when the file has no header row."""
+    names = list(headers)
+    kinds = [label for n in names for label, rx in _DATA_SHAPES if rx.match(n.strip())]
+    looks = sum(any(rx.match(n.strip()) for _, rx in _DATA_SHAPES) for n in names)
+    if looks:
+        return (
+            f"the header looks like data: {looks} of {len(names)} cells look like "
+            f"{' / '.join(dict.fromkeys(kinds))} (a file without a header row?)"
+        )
+    return f"the header has {len(names)} columns, none of them the ones the mapping names"
+
+
+def _count_csv(cur: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> tuple[int, int]:
     """(records in the CSV, physical lines in the file), on ``cur``, a cursor of the tick's
     connection that this function closes.
 
@@ -362,79 +692,69 @@ def _count_csv(cur: duckdb.DuckDBPyConnection, path: str, enc: str) -> tuple[int
     (see :func:`_csv_lines`)."""
     try:
         records = int(
-            cur.execute(
-                f"SELECT count(*) FROM read_csv($path, {CSV_OPTIONS})", {"path": path, "enc": enc}
-            ).fetchall()[0][0]
+            cur.execute(f"SELECT count(*) FROM read_csv($path, {CSV_OPTIONS})", params).fetchall()[
+                0
+            ][0]
         )
     finally:
         cur.close()
     newlines, last = 0, b"\n"
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as fh:
+    with _open_plain(params["path"]) as fh:
         while chunk := fh.read(1 << 22):
             newlines += chunk.count(b"\n")
             last = chunk[-1:]
     return records, newlines + (last != b"\n")
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> tuple[FileResult, int]:
-    encodings = ["utf-8", "latin-1"] if source.encoding == "auto" else [source.encoding]
-    last_error = ""
+#: What a rejected CSV record's reason says, by DuckDB's error type (never the row's values).
+REJECT_REASONS = {
+    "MISSING COLUMNS": "the record has fewer fields than the header",
+    "TOO MANY COLUMNS": "the record has more fields than the header (an unquoted comma?)",
+    "UNQUOTED VALUE": "a quote is not closed where its field ends (an unterminated quote)",
+    "LINE SIZE OVER MAXIMUM": f"the record is over {MAX_RECORD_BYTES >> 20} MB",
+    "INVALID ENCODING": "bytes that are not valid in the file's encoding",
+}
+
+_REJECT_CASE = " ".join(
+    "WHEN '" + k + "' THEN '" + v.replace("'", "''") + "'" for k, v in REJECT_REASONS.items()
+)
+
+
+#: Records with an unterminated quote a file may have before the rest of it is read as the
+#: parser sees it (each one costs a read of what follows it).
+MAX_QUOTE_SPLITS = 20
+
+
+def _read_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: str,
+    source: Source,
+    tmp: Path,
+    before: list[str],
+) -> tuple[FileResult, int]:
+    """Read a CSV file into ``raw_rows`` and ``raw_rejects`` (physical lines). A quote that
+    is never closed would swallow every record after it into one rejected record: its first
+    physical line is quarantined instead, and the lines after it are read again as records
+    (up to :data:`MAX_QUOTE_SPLITS` times a file)."""
+    inp = _csv_input(path, source, tmp)
+    fields = check_columns(inp.columns, source, before)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadsla-count") as pool:
-        for enc in encodings:
-            run(con, "DROP TABLE IF EXISTS reject_errors")
-            run(con, "DROP TABLE IF EXISTS reject_scans")
-            params = {"path": path, "enc": enc}
-            try:
-                cols = [
-                    r[0]
-                    for r in run(
-                        con, f"DESCRIBE SELECT * FROM read_csv($path, {CSV_OPTIONS})", params
-                    ).fetchall()
-                ]
-                counted = pool.submit(_count_csv, con.cursor(), path, enc)
-                # Only the rows that may change something are kept: the unchanged 95% of a
-                # snapshot never become a table. row_number() OVER () numbers records in file
-                # order (a streaming window over the scan, which keeps insertion order); the
-                # line assumes one line per record until _csv_lines says otherwise.
-                _keep_changed(
-                    con,
-                    source,
-                    cols,
-                    "SELECT *, row_number() OVER () - 1 AS rid, rid + 2 AS line"
-                    f" FROM read_csv($path, {CSV_OPTIONS})",
-                    params,
-                )
-            except duckdb.Error as exc:
-                last_error = str(exc).splitlines()[0]
-                continue
-            bad_enc = scalar(
-                con,
-                "SELECT count(*) FROM reject_errors WHERE error_type ILIKE '%ENCODING%' "
-                "OR error_type ILIKE '%UNICODE%'",
-            )
-            if bad_enc and enc != encodings[-1]:
-                last_error = "not valid UTF-8"
-                continue
-            break
-        else:
-            raise BadFile(f"cannot read as CSV ({', '.join(encodings)}): {last_error}")
-        records, physical = counted.result()
-    run(
-        con,
-        """
-        CREATE OR REPLACE TEMP TABLE raw_rejects AS
-        SELECT line, any_value(csv_line) AS raw,
-               string_agg(DISTINCT error_type, ', ') AS error_type,
-               any_value(error_message) AS error_message,
-               1 + length(any_value(csv_line))
-                 - length(replace(any_value(csv_line), chr(10), '')) AS size
-        FROM reject_errors GROUP BY line ORDER BY line
-        """,
-    )
-    rejected = int(scalar(con, "SELECT coalesce(sum(size), 0) FROM raw_rejects") or 0)
-    # every record on a line of its own (no quoted newline, no blank line): line = number + 2
-    one_line_each = physical == 1 + records + rejected
+        records = _read_csv_part(con, source, inp, pool, tmp)
+        # decided once per file: an ``auto`` file none of whose bytes is UTF-8 beyond ASCII is
+        # Windows-1252 (read again from a UTF-8 copy); otherwise the records with bad bytes
+        # are quarantined and the rest keeps its text
+        if (
+            source.encoding == "auto"
+            and inp.encoding == "utf-8"
+            and scalar(con, "SELECT count(*) FROM raw_rejects WHERE error_type LIKE '%ENCODING%'")
+            and _legacy_8bit(path)
+        ):
+            inp.path = _transcode(path, "cp1252", tmp / "cp1252.csv", 0)
+            inp.encoding = "windows-1252 (detected)"
+            records = _read_csv_part(con, source, inp, pool, tmp)
+        split = _unterminated(con)
+        if split is not None:
+            records = _split_reads(con, source, inp, pool, tmp, split, records)
     footer = 0
     if source.footer_regex:
         pattern = re.compile(source.footer_regex)
@@ -443,17 +763,218 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: str, source: Source) -> tupl
             ln for ln, raw, _ in rows if raw is not None and pattern.search(raw.strip())
         ]
         if footer_lines:
-            # everything from the first furniture line on is the footer (blank lines included)
+            # everything from the first furniture line on is the footer, and the blank lines
+            # right before it
             first = min(footer_lines)
+            blanks = {ln for ln, raw, _ in rows if raw == BLANK_MARK}
+            while first - 1 in blanks:
+                first -= 1
             footer = sum(int(size) for ln, _, size in rows if ln >= first)
             run(con, "DELETE FROM raw_rejects WHERE line >= ?", [first])
+    run(con, "DELETE FROM raw_rejects WHERE raw = ?", [BLANK_MARK])
+    res = FileResult(status="read", footer_lines=footer, encoding=inp.encoding, fields=fields)
+    return res, records
+
+
+def _unterminated(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int] | None:
+    """(physical line, record number, byte offset) of the first rejected record that has an
+    unterminated quote and spans lines, if any."""
+    rows = run(
+        con,
+        "SELECT line, ord, at_byte FROM raw_rejects WHERE error_type LIKE '%UNQUOTED VALUE%' "
+        "AND size > 1 ORDER BY line LIMIT 1",
+    ).fetchall()
+    return (int(rows[0][0]), int(rows[0][1]), int(rows[0][2])) if rows else None
+
+
+def _split_reads(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    inp: CsvInput,
+    pool: ThreadPoolExecutor,
+    tmp: Path,
+    split: tuple[int, int, int] | None,
+    records: int,
+) -> int:
+    """Cut the file after the first line of each record with an unterminated quote and read
+    what follows again (with the header in front), until no such record is left; the pieces'
+    rows and rejects, on the file's physical lines, replace ``raw_rows`` and ``raw_rejects``.
+    Returns the number of records parsed."""
+    run(con, "CREATE OR REPLACE TEMP TABLE split_rows AS SELECT * FROM raw_rows WHERE false")
+    run(con, "CREATE OR REPLACE TEMP TABLE split_rejects AS SELECT * FROM raw_rejects WHERE false")
+    with _open_plain(inp.path) as fh:
+        header = fh.readline()
+    offset, total, part = 0, 0, inp
+    for n in range(MAX_QUOTE_SPLITS + 1):
+        if split is None or n == MAX_QUOTE_SPLITS:
+            break
+        line, ordinal, at = split
+        # the records before it: ordinal counts parsed and rejected ones alike
+        rejected_before = int(
+            scalar(con, "SELECT count(*) FROM raw_rejects WHERE line < ?", [line]) or 0
+        )
+        total += ordinal - rejected_before
+        run(con, "INSERT INTO split_rows BY NAME SELECT * REPLACE (line + $o AS line) "
+                 "FROM raw_rows WHERE line < $l", {"o": offset, "l": line})  # fmt: skip
+        with _open_plain(part.path) as fh:
+            fh.seek(at)
+            first = fh.readline()
+            piece = tmp / f"piece{n}.csv"
+            with piece.open("wb") as out:
+                out.write(header)
+                while chunk := fh.read(1 << 22):
+                    out.write(chunk)
+        run(
+            con,
+            "INSERT INTO split_rejects BY NAME SELECT * REPLACE (line + $o AS line, "
+            "CASE WHEN line = $l THEN $raw ELSE raw END AS raw, "
+            "CASE WHEN line = $l THEN 1 ELSE size END AS size, "
+            "CASE WHEN line = $l THEN 'UNQUOTED VALUE' ELSE error_type END AS error_type, "
+            "CASE WHEN line = $l THEN $msg ELSE error_message END AS error_message) "
+            "FROM raw_rejects WHERE line <= $l",
+            {
+                "o": offset,
+                "l": line,
+                "raw": first.decode("utf-8", errors="replace").rstrip("\r\n"),
+                "msg": f"{REJECT_REASONS['UNQUOTED VALUE']}; only this line is quarantined, "
+                "the lines after it are read as records",
+            },
+        )
+        offset += line - 1
+        part = CsvInput(str(piece), inp.enc, inp.columns, inp.encoding)
+        records = _read_csv_part(con, source, part, pool, tmp)
+        split = _unterminated(con)
+    total += records
+    run(con, "INSERT INTO split_rows BY NAME SELECT * REPLACE (line + $o AS line) FROM raw_rows",
+        {"o": offset})  # fmt: skip
+    run(con, "INSERT INTO split_rejects BY NAME SELECT * REPLACE (line + $o AS line) "
+             "FROM raw_rejects", {"o": offset})  # fmt: skip
+    run(con, "CREATE OR REPLACE TEMP TABLE raw_rows AS SELECT * FROM split_rows")
+    run(con, "CREATE OR REPLACE TEMP TABLE raw_rejects AS SELECT * FROM split_rejects")
+    run(con, "DROP TABLE split_rows")
+    run(con, "DROP TABLE split_rejects")
+    return total
+
+
+def _read_csv_part(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    inp: CsvInput,
+    pool: ThreadPoolExecutor,
+    tmp: Path,
+) -> int:
+    """:func:`_read_csv_once`; a file whose line ends are mixed (``\\r\\n`` and ``\\n``),
+    which the strict parser refuses as a whole, is read from a copy with ``\\n`` only. The
+    parser skips blank lines without a trace, which would shift the line of every record after
+    one: a file whose lines do not add up and that has blank lines between records is read
+    from a copy in which each is a :data:`BLANK_MARK` line (a rejected record that holds its
+    line's place; :func:`_read_csv` drops them)."""
+    try:
+        records, exact = _read_csv_once(con, source, inp, pool)
+    except duckdb.InvalidInputException:
+        inp.path = _one_line_end(inp.path, tmp / f"lf{len(list(tmp.iterdir()))}.csv")
+        records, exact = _read_csv_once(con, source, inp, pool)
+    if not exact and _mark_blank_lines(inp.path, tmp / f"bl{len(list(tmp.iterdir()))}.csv"):
+        inp.path = str(tmp / f"bl{len(list(tmp.iterdir())) - 1}.csv")
+        records, _ = _read_csv_once(con, source, inp, pool)
+    return records
+
+
+#: What a blank line between records becomes in the copy :func:`_read_csv_part` reads: one
+#: field, so always a record with too few fields (every entity requires two columns).
+BLANK_MARK = "\x1eleadsla: blank line\x1e"
+
+
+def _mark_blank_lines(path: str, target: Path) -> bool:
+    """Write a copy of ``path`` to ``target`` with every blank line that lies between records
+    (not inside a quoted field: an even number of quote characters before it, and text after
+    it) replaced by :data:`BLANK_MARK`; False, and no copy, when there is none."""
+    with _open_plain(path) as fh:
+        data = fh.read()
+    blank = re.compile(rb"(?<=\n)\r?\n")
+    spots, quotes, last = [], 0, 0
+    for m in blank.finditer(data):
+        quotes += data.count(b'"', last, m.start())
+        last = m.start()
+        if quotes % 2 == 0 and data[m.end() :].strip():
+            spots.append(m)
+    if not spots:
+        return False
+    mark = BLANK_MARK.encode()
+    with target.open("wb") as out:
+        at = 0
+        for m in spots:
+            out.write(data[at : m.start()] + mark + m.group())
+            at = m.end()
+        out.write(data[at:])
+    return True
+
+
+def _one_line_end(path: str, target: Path) -> str:
+    """Copy ``path`` to ``target`` with every ``\\r\\n`` and lone ``\\r`` made ``\\n``."""
+    with _open_plain(path) as src, target.open("wb") as out:
+        carry = b""
+        while chunk := src.read(1 << 22):
+            chunk = carry + chunk
+            carry = b"\r" if chunk.endswith(b"\r") else b""
+            out.write(re.sub(rb"\r\n?", b"\n", chunk[: len(chunk) - len(carry)]))
+        out.write(b"\n" if carry else b"")
+    return str(target)
+
+
+def _read_csv_once(
+    con: duckdb.DuckDBPyConnection, source: Source, inp: CsvInput, pool: ThreadPoolExecutor
+) -> tuple[int, bool]:
+    """One read of ``inp``: ``raw_rows`` and ``raw_rejects`` on physical lines (``ord``: a
+    reject's number among all records from 0, ``at_byte``: the offset of its first byte).
+    Returns the number of records parsed."""
+    run(con, "DROP TABLE IF EXISTS reject_errors")
+    run(con, "DROP TABLE IF EXISTS reject_scans")
+    counted = pool.submit(_count_csv, con.cursor(), inp.params)
+    # Only the rows that may change something are kept: the unchanged 95% of a snapshot never
+    # become a table. row_number() OVER () numbers records in file order (a streaming window
+    # over the scan, which keeps insertion order); the line assumes one line per record until
+    # _csv_lines says otherwise.
+    _keep_changed(
+        con,
+        source,
+        inp.columns,
+        "SELECT *, row_number() OVER () - 1 AS rid, rid + 2 AS line"
+        f" FROM read_csv($path, {CSV_OPTIONS})",
+        inp.params,
+    )
+    records, physical = counted.result()
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE raw_rejects AS
+        SELECT line, any_value(csv_line) AS raw,
+               string_agg(DISTINCT error_type, ', ') AS error_type,
+               CASE any_value(CAST(error_type AS VARCHAR)) {_REJECT_CASE}
+                    ELSE 'the record cannot be read' END AS error_message,
+               1 + length(any_value(csv_line))
+                 - length(replace(any_value(csv_line), chr(10), '')) AS size,
+               line - 2 AS ord, min(line_byte_position) - 1 AS at_byte
+        FROM reject_errors GROUP BY line ORDER BY line
+        """,
+    )
+    # the count reads no column, so it cannot see bytes that do not decode: their records
+    # are counted as parsed there, and rejected here
+    records -= int(
+        scalar(con, "SELECT count(*) FROM raw_rejects WHERE error_type = 'INVALID ENCODING'") or 0
+    )
+    rejected = int(scalar(con, "SELECT coalesce(sum(size), 0) FROM raw_rejects") or 0)
+    # every record on a line of its own (no quoted newline, no blank line): line = number + 2
+    one_line_each = physical == 1 + records + rejected
     # the read numbered lines as if every record took one and none was rejected
     if not one_line_each or rejected:
-        _csv_lines(con, None if one_line_each else (path, enc, cols))
-    return FileResult(status="read", footer_lines=footer), records
+        _csv_lines(con, None if one_line_each else (inp.params, inp.columns))
+    return records, one_line_each
 
 
-def _csv_lines(con: duckdb.DuckDBPyConnection, reread: tuple[str, str, list[str]] | None) -> None:
+def _csv_lines(
+    con: duckdb.DuckDBPyConnection, reread: tuple[dict[str, Any], list[str]] | None
+) -> None:
     """Physical line numbers for the rows kept in ``raw_rows`` (by ``rid``, the number of the
     record among the parsed ones) and for ``raw_rejects``.
 
@@ -462,11 +983,11 @@ def _csv_lines(con: duckdb.DuckDBPyConnection, reread: tuple[str, str, list[str]
     its place among all records, parsed or rejected. Its line is then the ordinal, plus two
     (the header, counting from one), plus the extra lines every earlier record spanned. When
     every record sits on one line (``reread`` is None, see :func:`_read_csv`) there are no
-    extra lines; otherwise the file (``reread``: path, encoding, columns) is read once more
-    for the parsed records that span lines (rejected ones carry their own text)."""
+    extra lines; otherwise the file (``reread``: the read's parameters and columns) is read
+    once more for the parsed records that span lines (rejected ones carry their own text)."""
     spans = "SELECT NULL::BIGINT AS rid, NULL::BIGINT AS nl WHERE false"
     if reread is not None:
-        path, enc, cols = reread
+        params, cols = reread
         nl = " + ".join(
             f"coalesce(length({_q(c)}) - length(replace({_q(c)}, chr(10), '')), 0)" for c in cols
         )
@@ -479,7 +1000,7 @@ def _csv_lines(con: duckdb.DuckDBPyConnection, reread: tuple[str, str, list[str]
                 FROM read_csv($path, {CSV_OPTIONS})
             ) WHERE nl > 0
             """,
-            {"path": path, "enc": enc},
+            params,
         )
         spans = "SELECT rid, nl FROM raw_spans"
     # the k-th rejected record (by line) follows ``good_before`` parsed ones: a parsed record
@@ -558,33 +1079,79 @@ def _fingerprint(source: Source, cols: list[str]) -> tuple[str, str]:
     return fingerprint, skip
 
 
-def _read_jsonl(con: duckdb.DuckDBPyConnection, path: str) -> FileResult:
-    try:
-        run(
-            con,
-            """
-            CREATE OR REPLACE TEMP TABLE raw_json AS
-            SELECT row_number() OVER () AS line, json
-            FROM read_json_objects($path, format = 'newline_delimited', ignore_errors = true)
-            """,
-            {"path": path},
-        )
-    except duckdb.Error as exc:
-        raise BadFile(f"cannot read as JSON lines: {str(exc).splitlines()[0]}") from exc
-    keys = [
-        r[0]
-        for r in run(
-            con, "SELECT DISTINCT unnest(json_keys(json)) FROM raw_json WHERE json IS NOT NULL"
-        ).fetchall()
-    ]
-    sel = ", ".join(f"json_extract_string(json, $k{i}) AS {_q(k)}" for i, k in enumerate(keys))
-    params = {f"k{i}": "$." + '"' + k.replace('"', '\\"') + '"' for i, k in enumerate(keys)}
+#: Options of a JSON lines read: every physical line one record of one text column (a blank
+#: line is an empty one, so records are numbered by line), bad bytes and over-long lines kept
+#: in reject tables. The delimiter, a control character, cannot be part of valid JSON text.
+JSONL_OPTIONS = (
+    "auto_detect = false, header = false, columns = {'j': 'VARCHAR'}, delim = $delim, "
+    "quote = '', escape = '', encoding = 'utf-8', store_rejects = true, null_padding = false, "
+    f"strict_mode = true, max_line_size = {MAX_RECORD_BYTES}"
+)
+
+
+def _read_jsonl(con: duckdb.DuckDBPyConnection, path: str, tmp: Path) -> FileResult:
+    """``raw_all`` (one text column per key, ``line``, ``raw``) and ``raw_rejects`` from a
+    JSON lines file. Each line is read as text first, so a line that is not a JSON object,
+    has bytes that are not UTF-8 or is over the size bound is quarantined with its own text
+    and line, and blank lines are not records. A UTF-16 file is transcoded first."""
+    with _open_plain(path) as fh:
+        head = fh.read(HEAD_BYTES)
+    wide = _utf16(head, None)
+    encoding = wide or "utf-8"
+    if wide is not None:
+        path = _transcode(path, wide, tmp / "utf16.jsonl", 2 if head[:2] in (BOM_LE, BOM_BE) else 0)
+    run(con, "DROP TABLE IF EXISTS reject_errors")
+    run(con, "DROP TABLE IF EXISTS reject_scans")
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE raw_json AS
+        SELECT row_number() OVER () - 1 AS rid, j,
+               json_type(try_cast(j AS JSON)) = 'OBJECT' AS ok
+        FROM read_csv($path, {JSONL_OPTIONS})
+        """,
+        {"path": path, "delim": "\x01"},
+    )
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE raw_rejects AS
+        SELECT line - 1 AS ord, any_value(csv_line) AS raw,
+               string_agg(DISTINCT error_type, ', ') AS error_type,
+               CASE any_value(CAST(error_type AS VARCHAR)) {_REJECT_CASE}
+                    ELSE 'the line cannot be read' END AS error_message
+        FROM reject_errors GROUP BY line
+        """,
+    )
+    # a parsed line's number: its place among parsed ones plus the rejected ones before it
+    run(
+        con,
+        """
+        CREATE OR REPLACE TEMP TABLE raw_json AS
+        WITH k AS (
+            SELECT good_before, max(k) AS k FROM (
+                SELECT ord - (row_number() OVER (ORDER BY ord) - 1) AS good_before,
+                       row_number() OVER (ORDER BY ord) AS k
+                FROM raw_rejects)
+            GROUP BY good_before)
+        SELECT j.*, j.rid + 1 + coalesce(k.k, 0) AS line
+        FROM raw_json j ASOF LEFT JOIN k ON j.rid >= k.good_before
+        """,
+    )
+    keys: dict[str, str] = {}  # DuckDB's names are case-insensitive: the first spelling wins
+    for (key,) in run(
+        con, "SELECT DISTINCT unnest(json_keys(j::JSON)) FROM raw_json WHERE ok ORDER BY 1"
+    ).fetchall():
+        if key.lower() not in HELPER_COLS:
+            keys.setdefault(key.lower(), key)
+    names = list(keys.values())
+    sel = ", ".join(f"json_extract_string(j::JSON, $k{i}) AS {_q(k)}" for i, k in enumerate(names))
+    params = {f"k{i}": "$." + '"' + k.replace('"', '\\"') + '"' for i, k in enumerate(names)}
     run(
         con,
         f"""
         CREATE OR REPLACE TEMP TABLE raw_all AS
-        SELECT {sel + "," if sel else ""} line, CAST(json AS VARCHAR) AS raw
-        FROM raw_json WHERE json IS NOT NULL
+        SELECT {sel + "," if sel else ""} line, j AS raw FROM raw_json WHERE ok
         """,
         params,
     )
@@ -592,13 +1159,16 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: str) -> FileResult:
         con,
         """
         CREATE OR REPLACE TEMP TABLE raw_rejects AS
-        SELECT line, NULL::VARCHAR AS raw, 'INVALID JSON' AS error_type,
+        SELECT line, j AS raw, 'INVALID JSON' AS error_type,
                'not a JSON object' AS error_message, 1 AS size
-        FROM raw_json WHERE json IS NULL
+        FROM raw_json WHERE NOT coalesce(ok, false) AND trim(coalesce(j, '')) <> ''
+        UNION ALL
+        SELECT ord + 1, raw, error_type, error_message, 1 FROM raw_rejects
+        ORDER BY line
         """,
     )
     run(con, "DROP TABLE raw_json")
-    return FileResult(status="read")
+    return FileResult(status="read", encoding=encoding)
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, path: str) -> FileResult:
@@ -759,10 +1329,7 @@ def canonicalise(
         wanted = [
             f"{m} (header {source.columns[m]!r})" if m in source.columns else m for m in missing
         ]
-        raise BadFile(
-            f"required columns missing: {', '.join(wanted)}; the file has: "
-            f"{', '.join(sorted(headers)) or 'no header'}"
-        )
+        raise BadFile(f"required columns missing: {', '.join(wanted)}; {header_shape(headers)}")
     _register_udfs(con)
     run(con, VALUE_MACROS)
     bounds = source.timestamp_bounds

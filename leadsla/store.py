@@ -76,7 +76,7 @@ SCHEMA_DDL = [
         export_at_from   VARCHAR,      -- 'filename' or 'mtime'
         size_bytes       BIGINT,
         mtime            DOUBLE,       -- seconds since the epoch, to skip re-hashing
-        status           VARCHAR NOT NULL,  -- loaded | failed | duplicate | empty | unmatched
+        status           VARCHAR NOT NULL,  -- loaded|failed|duplicate|unmatched|unreadable
         reason           VARCHAR,
         rows_read        BIGINT,
         rows_loaded      BIGINT,
@@ -85,6 +85,13 @@ SCHEMA_DDL = [
         footer_lines     BIGINT,
         recorded_at      TIMESTAMPTZ NOT NULL
     )""",
+    # Conservation (rows_read = rows_loaded + rows_quarantined + rows_skipped: unchanged
+    # snapshot rows), the encoding a file was read in, and the canonical fields it carried (a
+    # later export of the source without one of them fails: a renamed header). Added by ALTER
+    # so files made before them gain them.
+    "ALTER TABLE export_manifest ADD COLUMN IF NOT EXISTS rows_skipped BIGINT",
+    "ALTER TABLE export_manifest ADD COLUMN IF NOT EXISTS encoding VARCHAR",
+    "ALTER TABLE export_manifest ADD COLUMN IF NOT EXISTS fields VARCHAR[]",
     # Rows that could not be used as they are, with where they came from and why.
     """
     CREATE TABLE IF NOT EXISTS quarantine (

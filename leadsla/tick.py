@@ -29,13 +29,15 @@ from leadsla.ingest import (
     ExportFile,
     FileResult,
     Later,
+    Unreadable,
     discover,
     read_file,
+    stat_key,
     type_rows,
 )
 from leadsla.issues import apply_issues, evaluate_issues
 from leadsla.rules import RuleSet, load_rules
-from leadsla.sql import run, scalar
+from leadsla.sql import run
 from leadsla.state import QUARANTINE_EVENTS_SQL, apply_activities, apply_leads
 from leadsla.store import DuckDBStore, transaction
 from leadsla.tables import drop_work_tables, register_rules
@@ -99,6 +101,7 @@ def _descriptor(f: ExportFile) -> dict[str, Any]:
         "size": f.size,
         "checksum": f.checksum,
         "mtime": f.mtime,
+        "problem": f.problem,
     }
 
 
@@ -113,6 +116,7 @@ def _from_descriptor(d: dict[str, Any], rules: RuleSet) -> ExportFile:
         size=int(d["size"]),
         checksum=d["checksum"],
         mtime=d.get("mtime"),
+        problem=d.get("problem"),
     )
 
 
@@ -120,7 +124,7 @@ def _settled(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, float | Non
     """Manifest entries by path: (size, mtime, checksum) of the newest settled version."""
     rows = con.execute(
         "SELECT path, size_bytes, mtime, checksum FROM export_manifest "
-        "WHERE status <> 'unmatched' QUALIFY row_number() OVER "
+        "WHERE status NOT IN ('unmatched', 'unreadable') QUALIFY row_number() OVER "
         "(PARTITION BY path ORDER BY recorded_at DESC) = 1"
     ).fetchall()
     return {p: (int(s or 0), m, c) for p, s, m, c in rows}
@@ -150,20 +154,52 @@ def _discover(
 
 
 def _read_one(con: duckdb.DuckDBPyConnection, f: ExportFile) -> FileResult:
-    """Read one file into temp tables, outside any transaction (see ``read_file``)."""
+    """Read one file into temp tables, outside any transaction (see ``read_file``). A file
+    that cannot be read now (not a regular file, gone, changed while read) is ``unreadable``:
+    recorded with the reason and looked at again next tick."""
     source = f.source
+    if f.problem is not None:
+        return FileResult(status="unreadable", reason=f"{f.problem}; tried again next tick")
     if source is None:
         return FileResult(status="unmatched", reason="no source in sla_rules/sources matches")
-    if scalar(
-        con,
-        "SELECT count(*) FROM export_manifest WHERE checksum = ? AND status = 'loaded'",
+    same = con.execute(
+        "SELECT rows_read FROM export_manifest WHERE checksum = ? AND status = 'loaded' LIMIT 1",
         [f.checksum],
-    ):
-        return FileResult(status="duplicate", reason="identical to an export already loaded")
+    ).fetchall()
+    if same:  # every record of it is already loaded, quarantined or skipped: all unchanged
+        rows = int(same[0][0] or 0)
+        return FileResult(
+            status="duplicate",
+            reason="identical to an export already loaded",
+            rows_read=rows,
+            rows_skipped=rows,
+        )
     try:
-        return read_file(con, f, source)
+        before = stat_key(f.url)
+    except Unreadable as exc:
+        return FileResult(status="unreadable", reason=f"{exc}; tried again next tick")
+    if before != (f.size, f.mtime):
+        return FileResult(
+            status="unreadable", reason="changed since it was listed; tried again next tick"
+        )
+    try:
+        res = read_file(con, f, source)
     except BadFile as exc:
-        return FileResult(status="failed", reason=str(exc))
+        res = FileResult(status="failed", reason=str(exc))
+    except OSError as exc:  # vanished or unreadable between listing and reading
+        res = FileResult(
+            status="unreadable",
+            reason=f"cannot be read ({type(exc).__name__}); tried again next tick",
+        )
+    try:
+        after = stat_key(f.url)
+    except Unreadable:
+        after = None
+    if after != before:
+        return FileResult(
+            status="unreadable", reason="changed while it was read; tried again next tick"
+        )
+    return res
 
 
 def _apply_one(
@@ -180,13 +216,21 @@ def _apply_one(
         else:
             res.rows_superseded = apply_activities(con, f, source, now)
         run(con, QUARANTINE_EVENTS_SQL, {"file": f.url, "now": now, "export_at": f.export_at})
-    run(con, "DELETE FROM export_manifest WHERE path = ? AND status = 'unmatched'", [f.url])
+    run(
+        con,
+        "DELETE FROM export_manifest WHERE path = ? AND status IN ('unmatched', 'unreadable')",
+        [f.url],
+    )
     run(
         con,
         """
-        INSERT INTO export_manifest VALUES ($path, $checksum, $source_id, $entity,
-            $export_at, $export_at_from, $size, $mtime, $status, $reason, $rows_read,
-            $rows_loaded, $rows_quarantined, $rows_superseded, $footer_lines, $now)
+        INSERT INTO export_manifest (path, checksum, source_id, entity, export_at,
+            export_at_from, size_bytes, mtime, status, reason, rows_read, rows_loaded,
+            rows_quarantined, rows_superseded, footer_lines, recorded_at, rows_skipped,
+            encoding, fields)
+        VALUES ($path, $checksum, $source_id, $entity, $export_at, $export_at_from, $size,
+            $mtime, $status, $reason, $rows_read, $rows_loaded, $rows_quarantined,
+            $rows_superseded, $footer_lines, $now, $rows_skipped, $encoding, $fields)
         """,
         {
             "path": f.url,
@@ -205,6 +249,9 @@ def _apply_one(
             "rows_superseded": res.rows_superseded,
             "footer_lines": res.footer_lines,
             "now": now,
+            "rows_skipped": res.rows_skipped,
+            "encoding": res.encoding,
+            "fields": res.fields,
         },
     )
 
@@ -235,6 +282,7 @@ def _load(store: DuckDBStore, exports: list[ExportFile], now: datetime) -> list[
                 "reason": res.reason,
                 "rows_loaded": res.rows_loaded,
                 "rows_quarantined": res.rows_quarantined,
+                "rows_skipped": res.rows_skipped,
                 "rows_superseded": res.rows_superseded,
             }
         )
@@ -406,13 +454,22 @@ def _summarize(
     files = [
         dict(
             zip(
-                ["name", "source_id", "status", "rows_loaded", "rows_quarantined", "reason"],
+                [
+                    "name",
+                    "source_id",
+                    "status",
+                    "rows_loaded",
+                    "rows_quarantined",
+                    "rows_skipped",
+                    "reason",
+                ],
                 r,
                 strict=True,
             )
         )
         for r in con.execute(
-            "SELECT path, source_id, status, rows_loaded, rows_quarantined, reason "
+            "SELECT path, source_id, status, rows_loaded, rows_quarantined, rows_skipped, "
+            "reason "
             "FROM export_manifest WHERE recorded_at = ? ORDER BY export_at, path",
             [now],
         ).fetchall()

@@ -518,7 +518,12 @@ class Source(Strict):
         description="plausible ranges of lead_score and estimated_value; a value outside "
         "them (or not finite) is dropped with a warning",
     )
-    encoding: Literal["auto", "utf-8", "latin-1"] = "auto"
+    encoding: Literal["auto", "utf-8", "utf-16", "latin-1", "windows-1252"] = Field(
+        default="auto",
+        description="auto: a byte order mark decides (UTF-8, UTF-16), else UTF-8, else "
+        "Windows-1252 for a file with no UTF-8 beyond ASCII; records with bytes that do not "
+        "decode are quarantined",
+    )
     footer_regex: str | None = Field(
         default=None, description="lines after the data that are report furniture, not rows"
     )
