@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from leadsla.rules import RulesInvalid, load_rules
+from leadsla.store import StoreBusy
 
 DEFAULTS = {"rules": "./sla_rules", "exports": "./exports", "db": "./leadsla.duckdb"}
 
@@ -381,6 +382,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit status when the database stayed busy for the whole wait (sysexits' EX_TEMPFAIL: the
+#: next scheduled run catches up, every step being judged as of its threshold).
+EXIT_BUSY = 75
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -388,6 +394,9 @@ def main(argv: list[str] | None = None) -> int:
     except RulesInvalid as exc:
         print(f"rules are invalid (run `leadsla check`):\n{exc}", file=sys.stderr)
         return 2
+    except StoreBusy as exc:  # another writer or a reader held the database for the whole wait
+        print(f"leadsla: {exc}", file=sys.stderr)
+        return EXIT_BUSY
 
 
 if __name__ == "__main__":
