@@ -17,12 +17,13 @@ import fcntl
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, ClassVar, Protocol
 
 import duckdb
 
@@ -317,11 +318,22 @@ class WriterLock:
     writes (tick, replay, demo, deliver, issue raise, each flow phase) takes it by opening a
     :class:`DuckDBStore`; a second writer waits up to the bound, then fails with one sentence
     naming the holder. The kernel drops the lock when its process dies (``kill -9`` too), so a
-    stale file never blocks anyone."""
+    stale file never blocks anyone. Within one process it is re-entrant (a store opened while
+    another is open on the same file shares the hold)."""
+
+    _held: ClassVar[dict[Path, tuple[IO[str], int]]] = {}
+    _guard = threading.Lock()
 
     def __init__(self, db: Path, wait: float) -> None:
-        self.path = db.with_name(db.name + ".lock")
-        fh: IO[str] = self.path.open("a+", encoding="utf-8")
+        self.path = db.with_name(db.name + ".lock").resolve()
+        self._taken = False
+        with self._guard:
+            if self.path in self._held:
+                fh, n = self._held[self.path]
+                self._held[self.path] = (fh, n + 1)
+                self._taken = True
+                return
+        fh = self.path.open("a+", encoding="utf-8")
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -337,18 +349,26 @@ class WriterLock:
                     ) from None
                 time.sleep(_POLL_S)
         since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # clock-edge: for people only
-        fh.seek(0)
-        fh.truncate()
+        fh.truncate(0)
         fh.write(f"pid {os.getpid()} ({_command()}, since {since})\n")
         fh.flush()
-        self._fh: IO[str] | None = fh
+        with self._guard:
+            self._held[self.path] = (fh, 1)
+        self._taken = True
 
     def release(self) -> None:
-        if self._fh is not None:
-            self._fh.truncate(0)
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
+        if not self._taken:
+            return
+        self._taken = False
+        with self._guard:
+            fh, n = self._held[self.path]
+            if n > 1:
+                self._held[self.path] = (fh, n - 1)
+                return
+            del self._held[self.path]
+        fh.truncate(0)
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        fh.close()
 
 
 def _attach(con: duckdb.DuckDBPyConnection, path: Path, options: str, wait: float) -> None:
