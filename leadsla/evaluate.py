@@ -14,8 +14,17 @@
    lead, when it arrived late). ``evaluated_until`` is what makes "each step once" cheap: a
    step whose threshold a previous tick passed was decided then, for good, so no anti-join
    against the event log is needed. Reassignment starts the ladder again for the new owner
-   (hop + 1); the loop repeats until no reassignment fires, at most ``max_hops + 1`` rounds,
-   which is why ticks every minute or every 30 minutes record the same steps.
+   (hop + 1); the loop repeats over the first-response clocks of the leads just moved until no
+   reassignment fires, at most ``max_hops + 1`` rounds. The clocks that start at the response
+   (qualification, next step) are computed once, after the last round.
+
+Catch-up is exact: one tick after any gap records the events ticks every 5 minutes record over
+the same exports (``tests/test_catchup.py``). Everything an event says is taken as of its own
+moment, never as of ``now``: a step names the owner as of its threshold (assignment,
+reassignments, and CRM owner changes an export showed by then), a response the owner the
+export shows beside it, an assignment and a classification the CRM owner the lead arrived with.
+(Round-robin capacity is still judged on the load at the tick: with a member at capacity,
+cadences may pick differently.)
 """
 
 from __future__ import annotations
