@@ -42,8 +42,9 @@ from leadsla.delivery.deliver import channels_from_env
 from leadsla.rules import load_rules
 
 #: Failures worth retrying: the file system (a share remounting, a file being replaced) and
-#: DuckDB's I/O errors, chiefly "Could not set lock on file" while a report build or an analyst
-#: holds the one writer's lock. ``duckdb.IOException`` is not an ``OSError`` subclass.
+#: DuckDB's I/O errors. A database held by another writer or a reader past ``LEADSLA_DB_WAIT``
+#: raises ``leadsla.store.StoreBusy`` (an ``OSError``), whose message names the holder's pid.
+#: ``duckdb.IOException`` is not an ``OSError`` subclass.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OSError, duckdb.IOException)
 
 #: Seconds between I/O retries: short, rising, and well inside the 5-minute tick interval.

@@ -22,6 +22,7 @@ from leadsla.ingest import ExportsUnavailable
 from leadsla.progress import Bar
 from leadsla.rules import RulesInvalid, load_rules
 from leadsla.smtp import SmtpConfigError
+from leadsla.store import StoreBusy
 
 DEFAULTS = {"rules": "./sla_rules", "exports": "./exports", "db": "./leadsla.duckdb"}
 
@@ -512,6 +513,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit status when the database stayed busy for the whole wait (sysexits' EX_TEMPFAIL: the
+#: next scheduled run catches up, every step being judged as of its threshold).
+EXIT_BUSY = 75
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -533,6 +539,9 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except StoreBusy as exc:  # another writer or a reader held the database for the whole wait
+        print(f"leadsla: {exc}", file=sys.stderr)
+        return EXIT_BUSY
 
 
 if __name__ == "__main__":

@@ -14,8 +14,17 @@
    lead, when it arrived late). ``evaluated_until`` is what makes "each step once" cheap: a
    step whose threshold a previous tick passed was decided then, for good, so no anti-join
    against the event log is needed. Reassignment starts the ladder again for the new owner
-   (hop + 1); the loop repeats until no reassignment fires, at most ``max_hops + 1`` rounds,
-   which is why ticks every minute or every 30 minutes record the same steps.
+   (hop + 1); the loop repeats over the first-response clocks of the leads just moved until no
+   reassignment fires, at most ``max_hops + 1`` rounds. The clocks that start at the response
+   (qualification, next step) are computed once, after the last round.
+
+Catch-up is exact: one tick after any gap records the events ticks every 5 minutes record over
+the same exports (``tests/test_catchup.py``). Everything an event says is taken as of its own
+moment, never as of ``now``: a step names the owner as of its threshold (assignment,
+reassignments, and CRM owner changes an export showed by then), a response the owner the
+export shows beside it, an assignment and a classification the CRM owner the lead arrived with.
+(Round-robin capacity is still judged on the load at the tick: with a member at capacity,
+cadences may pick differently.)
 """
 
 from __future__ import annotations
@@ -162,10 +171,15 @@ def classify(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> i
         f"""
         INSERT INTO sla_events ({EVENT_COLS})
         SELECT {event_id_sql("c.lead_id", "'intent_classified'")}, 'intent_classified',
-               c.lead_id, NULL, l.created_at, $now, c.rule_id, c.policy_id, NULL, l.crm_owner,
+               c.lead_id, NULL, l.created_at, $now, c.rule_id, c.policy_id, NULL,
+               coalesce(f.crm_owner, l.crm_owner),
                NULL, json_object('intent', c.intent, 'rule_id', c.rule_id,
                                  'rules_version', $rules_version)
         FROM classified c JOIN lead_state l ON l.rowid = c.srid
+        -- the owner the lead arrived with, whatever later exports loaded in this tick say
+        LEFT JOIN (SELECT lead_id, arg_min(crm_owner, valid_from) AS crm_owner
+                   FROM lead_history WHERE lead_id IN (SELECT lead_id FROM classified)
+                   GROUP BY lead_id) f ON f.lead_id = c.lead_id
         """,
         {"now": now, "rules_version": rules.version},
     )
@@ -201,7 +215,9 @@ def _member_load(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def assign(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int:
+def assign(
+    con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime, *, classified: bool = False
+) -> int:
     """Owner for leads that have none.
 
     A queue team named by the intent rule or policy (support, review) wins; otherwise a lead
@@ -211,21 +227,40 @@ def assign(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
     ordered (round, rotation position), and the k-th lead in arrival order takes the k-th slot.
     """
     keep = rules.routing.keep_crm_owner
+    # just classified (``classified`` holds them): assigned even when a later export's CRM
+    # owner change, loaded in the same catch-up tick, already gave them an owner
+    fresh = (
+        "OR (l.owner_origin = 'crm' AND l.lead_id IN (SELECT lead_id FROM classified))"
+        if classified
+        else ""
+    )
     run(
         con,
         f"""
         CREATE OR REPLACE TABLE work.to_assign AS
-        WITH l AS (
-            SELECT l.lead_id, l.rowid AS srid, l.created_at, l.crm_owner, l.team AS forced_team,
-                   l.intent,
+        WITH first_row AS (
+            -- the CRM owner of the export that first showed the lead: a catch-up tick assigns
+            -- as a tick right after it would have, whatever later exports say
+            SELECT lead_id, arg_min(crm_owner, valid_from) AS crm_owner FROM lead_history
+            WHERE lead_id IN (SELECT l.lead_id FROM lead_state l
+                              WHERE (l.owner IS NULL {fresh}) AND l.intent IS NOT NULL)
+            GROUP BY lead_id
+        ), l AS (
+            SELECT l.lead_id, l.rowid AS srid, l.created_at, l.first_seen_at,
+                   coalesce(f.crm_owner, l.crm_owner) AS crm_owner, l.team AS forced_team,
+                   l.intent, l.owner AS cur_owner,
                    l.service_interest, l.lead_source, l.form_type, l.campaign, l.city,
                    l.territory, l.company_size, l.lead_score,
                    m.member_id AS crm_member, m.team AS crm_member_team
             FROM lead_state l
+            LEFT JOIN first_row f USING (lead_id)
             LEFT JOIN members m
-              ON m.member_id = l.crm_owner
-             AND lower(l.crm_owner) NOT IN (SELECT inbox FROM shared_inboxes)
-            WHERE l.owner IS NULL AND l.intent IS NOT NULL AND l.closed_seen_at IS NULL
+              ON m.member_id = coalesce(f.crm_owner, l.crm_owner)
+             AND lower(coalesce(f.crm_owner, l.crm_owner)) NOT IN (SELECT inbox FROM shared_inboxes)
+            -- not yet assigned; open when first seen (a tick right after would have)
+            WHERE (l.owner IS NULL {fresh})
+              AND l.intent IS NOT NULL
+              AND (l.closed_seen_at IS NULL OR l.closed_seen_at > l.first_seen_at)
               AND l.needs_review IS DISTINCT FROM 'no eligible owner'
         ), routed AS (
             SELECT l.lead_id, r.route_id, r.team
@@ -245,7 +280,7 @@ def assign(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
              AND (r.score_max IS NULL OR l.lead_score <= r.score_max)
             QUALIFY row_number() OVER (PARTITION BY l.lead_id ORDER BY r.priority) = 1
         )
-        SELECT l.lead_id, l.srid, l.created_at,
+        SELECT l.lead_id, l.srid, l.created_at, l.first_seen_at, l.cur_owner,
                CASE WHEN l.forced_team IS NOT NULL THEN l.forced_team
                     WHEN {keep} AND l.crm_member IS NOT NULL THEN l.crm_member_team
                     ELSE coalesce(r.team, $default_team) END AS team,
@@ -267,7 +302,8 @@ def assign(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
         """
         CREATE OR REPLACE TABLE work.rr_pick AS
         WITH need AS (
-            SELECT a.*, row_number() OVER (PARTITION BY team ORDER BY created_at, lead_id) AS k
+            SELECT a.*, row_number() OVER (PARTITION BY team
+                                           ORDER BY first_seen_at, created_at, lead_id) AS k
             FROM to_assign a WHERE kept_owner IS NULL
         ), elig AS (
             SELECT m.member_id, m.team, m.capacity - coalesce(ld.open_leads, 0) AS spare,
@@ -293,10 +329,12 @@ def assign(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
         con,
         """
         UPDATE lead_state l SET team = a.team,
-            owner = coalesce(a.kept_owner, p.member_id),
-            owner_origin = CASE WHEN a.kept_owner IS NOT NULL THEN 'crm'
+            -- a CRM owner change after the lead arrived stands (it came later)
+            owner = coalesce(a.cur_owner, a.kept_owner, p.member_id),
+            owner_origin = CASE WHEN a.cur_owner IS NOT NULL THEN l.owner_origin
+                                WHEN a.kept_owner IS NOT NULL THEN 'crm'
                                 WHEN p.member_id IS NOT NULL THEN 'routing' END,
-            needs_review = CASE WHEN coalesce(a.kept_owner, p.member_id) IS NULL
+            needs_review = CASE WHEN coalesce(a.cur_owner, a.kept_owner, p.member_id) IS NULL
                                 THEN 'no eligible owner' ELSE l.needs_review END
         FROM to_assign a LEFT JOIN rr_pick p USING (lead_id)
         WHERE l.rowid = a.srid
@@ -309,11 +347,13 @@ def assign(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int
         SELECT {event_id_sql("a.lead_id", "'lead_assigned'")}, 'lead_assigned', a.lead_id,
                NULL, CASE WHEN a.kept_owner IS NOT NULL THEN l.created_at
                           ELSE l.first_seen_at END,
-               $now, a.why, l.policy_id, NULL, l.owner, l.owner,
+               $now, a.why, l.policy_id, NULL, coalesce(a.kept_owner, p.member_id),
+               coalesce(a.kept_owner, p.member_id),
                json_object('team', a.team, 'assigned_by', a.why, 'crm_owner', l.crm_owner,
                            'rules_version', $rules_version)
         FROM to_assign a JOIN lead_state l ON l.rowid = a.srid
-        WHERE l.owner IS NOT NULL
+        LEFT JOIN rr_pick p ON p.lead_id = a.lead_id
+        WHERE coalesce(a.kept_owner, p.member_id) IS NOT NULL
         """,
         {"now": now, "rules_version": rules.version},
     )
@@ -370,6 +410,30 @@ def log_responses(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
     )
     if not scalar(con, "SELECT count(*) FROM resp_src"):
         return
+    # The response is the owner's the export shows beside it: the CRM owner of the export row
+    # that first showed it (the newest history row at or before then), when a member; else who
+    # leadsla had given the lead at the response (its assignment or latest reassignment by
+    # then). Never who holds it when the tick runs: a catch-up tick sees later owners.
+    run(
+        con,
+        """
+        UPDATE resp_src r SET owner = coalesce(x.credited, r.owner)
+        FROM (
+            SELECT r.lead_id,
+                   coalesce(m.member_id,
+                            (SELECT arg_max(e.target, e.occurred_at) FROM sla_events e
+                             WHERE e.lead_id = r.lead_id
+                               AND e.event_type IN ('lead_assigned', 'reassigned')
+                               AND e.occurred_at <= r.response_at)) AS credited
+            FROM resp_src r
+            ASOF LEFT JOIN (SELECT lead_id, valid_from, crm_owner FROM lead_history
+                            WHERE lead_id IN (SELECT lead_id FROM resp_src)) h
+              ON h.lead_id = r.lead_id AND r.responded_seen_at >= h.valid_from
+            LEFT JOIN members m ON m.member_id = h.crm_owner
+        ) x
+        WHERE x.lead_id = r.lead_id
+        """,
+    )
     run(
         con,
         f"""
@@ -428,84 +492,110 @@ STEP_EVENT = {
 }
 
 
-def _due_steps(
-    con: duckdb.DuckDBPyConnection, now: datetime, *, only_moved: bool, full: bool = False
-) -> int:
-    """Fill ``due_steps`` with every ladder step due in (watermark, now] across open clocks.
+_CLOCK_LEAD_COLS = """lead_id, policy_id, qual_policy_id, next_policy_id, hop_started_at, hop,
+    owner, team, source_id, first_seen_at, evaluated_until, responded_seen_at, closed_seen_at,
+    progressed_seen_at, response_at, response_logged, previous_owners"""
+
+#: First-response clocks (the hop ladder): open, or closed by something seen after the
+#: watermark (a response that showed up late still leaves the steps due before it was seen).
+_FIRST_CLOCKS = """
+    SELECT l.lead_id, l.policy_id, l.hop_started_at AS start_at, l.hop, l.owner, l.team,
+           l.source_id, l.first_seen_at, l.evaluated_until AS low,
+           least(l.responded_seen_at, l.closed_seen_at) AS done_seen_at, l.previous_owners
+    FROM {src} l
+    WHERE l.policy_id IS NOT NULL
+      AND (least(l.responded_seen_at, l.closed_seen_at) IS NULL OR l.evaluated_until IS NULL
+           OR least(l.responded_seen_at, l.closed_seen_at) > l.evaluated_until)
+"""
+
+#: Clocks that start at the response: qualification (until closing) and next-step update
+#: (until the next status change or closing). One not logged yet is new this tick.
+_LATER_CLOCKS = """
+    SELECT l.lead_id, l.qual_policy_id AS policy_id, l.response_at AS start_at, 0 AS hop,
+           l.owner, l.team, l.source_id, l.first_seen_at,
+           CASE WHEN l.response_logged THEN l.evaluated_until END AS low,
+           l.closed_seen_at AS done_seen_at, l.previous_owners
+    FROM clock_leads l
+    WHERE l.qual_policy_id IS NOT NULL AND l.response_at IS NOT NULL
+      AND (l.closed_seen_at IS NULL OR l.evaluated_until IS NULL
+           OR l.closed_seen_at > l.evaluated_until)
+    UNION ALL
+    SELECT l.lead_id, l.next_policy_id, l.response_at, 0, l.owner, l.team, l.source_id,
+           l.first_seen_at,
+           CASE WHEN l.response_logged THEN l.evaluated_until END,
+           least(l.progressed_seen_at, l.closed_seen_at), l.previous_owners
+    FROM clock_leads l
+    WHERE l.next_policy_id IS NOT NULL AND l.response_at IS NOT NULL
+      AND (least(l.progressed_seen_at, l.closed_seen_at) IS NULL
+           OR l.evaluated_until IS NULL
+           OR least(l.progressed_seen_at, l.closed_seen_at) > l.evaluated_until)
+"""
+
+
+def _clocks(con: duckdb.DuckDBPyConnection, now: datetime, *, full: bool) -> None:
+    """The clocks this tick looks at: ``clock_src`` (first-response, the hop ladder) and
+    ``later_src`` (qualification and next-step, which start at the response).
 
     Only clocks that can have a step due are computed: new leads, new qualification clocks,
     and leads whose ``next_step_at`` (the earliest threshold still ahead when they were last
     evaluated) has come. A new export cannot pull a threshold earlier (it can only stop a
     clock), so a lead whose next threshold lies ahead has nothing due, whatever arrived.
     ``full`` computes every open clock (after a rules change moved the thresholds)."""
-    if only_moved:
-        moved = "AND l.lead_id IN (SELECT lead_id FROM moved)"
-    elif full:
-        moved = ""
-    else:
-        moved = (
+    moved = (
+        ""
+        if full
+        else (
             "AND (l.evaluated_until IS NULL OR l.next_step_at <= $now"
             " OR (l.response_at IS NOT NULL AND NOT l.response_logged))"
         )
+    )
     # One scan of lead state for the leads that may have a clock to look at, with what their
     # step events say about them (so recording the steps joins this, not every lead).
     run(
         con,
         f"""
         CREATE OR REPLACE TABLE work.clock_leads AS
-        SELECT lead_id, policy_id, qual_policy_id, next_policy_id, hop_started_at, hop, owner,
-               team, source_id, first_seen_at, evaluated_until, responded_seen_at,
-               closed_seen_at, progressed_seen_at, response_at, response_logged,
-               previous_owners, name, intent, intent_rule_id, recommended_action, lead_source,
-               service_interest, record_url
+        SELECT {_CLOCK_LEAD_COLS}, name, intent, intent_rule_id, recommended_action,
+               lead_source, service_interest, record_url
         FROM lead_state l
         WHERE (l.policy_id IS NOT NULL OR l.response_at IS NOT NULL) {moved}
         """,
         {"now": now},
     )
+    run(con, "CREATE OR REPLACE TABLE work.clock_src AS " + _FIRST_CLOCKS.format(src="clock_leads"))
+    run(con, "CREATE OR REPLACE TABLE work.later_src AS " + _LATER_CLOCKS)
     run(
         con,
-        """
-        CREATE OR REPLACE TABLE work.clock_src AS
-        -- first-response clocks: open, or closed by something seen after the watermark (a
-        -- response that showed up late still leaves the steps due before it was seen)
-        SELECT l.lead_id, l.policy_id, l.hop_started_at AS start_at, l.hop, l.owner, l.team,
-               l.source_id, l.first_seen_at, l.evaluated_until AS low,
-               least(l.responded_seen_at, l.closed_seen_at) AS done_seen_at
-        FROM clock_leads l
-        WHERE l.policy_id IS NOT NULL
-          AND (least(l.responded_seen_at, l.closed_seen_at) IS NULL OR l.evaluated_until IS NULL
-               OR least(l.responded_seen_at, l.closed_seen_at) > l.evaluated_until)
-        UNION ALL
-        -- qualification clocks start at the response; one not logged yet is new this tick
-        SELECT l.lead_id, l.qual_policy_id, l.response_at, 0, l.owner, l.team, l.source_id,
-               l.first_seen_at,
-               CASE WHEN l.response_logged THEN l.evaluated_until END,
-               l.closed_seen_at
-        FROM clock_leads l
-        WHERE l.qual_policy_id IS NOT NULL AND l.response_at IS NOT NULL
-          AND (l.closed_seen_at IS NULL OR l.evaluated_until IS NULL
-               OR l.closed_seen_at > l.evaluated_until)
-        UNION ALL
-        -- next-step-update clocks: from the response to the next status change (or closing)
-        SELECT l.lead_id, l.next_policy_id, l.response_at, 0, l.owner, l.team, l.source_id,
-               l.first_seen_at,
-               CASE WHEN l.response_logged THEN l.evaluated_until END,
-               least(l.progressed_seen_at, l.closed_seen_at)
-        FROM clock_leads l
-        WHERE l.next_policy_id IS NOT NULL AND l.response_at IS NOT NULL
-          AND (least(l.progressed_seen_at, l.closed_seen_at) IS NULL
-               OR l.evaluated_until IS NULL
-               OR least(l.progressed_seen_at, l.closed_seen_at) > l.evaluated_until)
-        """,
+        "CREATE OR REPLACE TABLE work.evaluated AS SELECT DISTINCT lead_id FROM "
+        "(SELECT lead_id FROM clock_src UNION ALL SELECT lead_id FROM later_src)",
     )
-    if not only_moved:
-        run(con, "CREATE OR REPLACE TABLE work.evaluated AS SELECT DISTINCT lead_id FROM clock_src")
+    run(con, "CREATE OR REPLACE TABLE work.next_step (lead_id VARCHAR, next_at TIMESTAMPTZ)")
+    run(con, "CREATE OR REPLACE TABLE work.all_moved (lead_id VARCHAR)")
+
+
+def _moved_clocks(con: duckdb.DuckDBPyConnection) -> None:
+    """``clock_src`` for the next round: the new hop of each lead just reassigned, as lead
+    state now says (new owner, hop + 1, started at the reassignment's threshold). Only the
+    first-response clock starts again: the clocks that start at the response are computed once,
+    after the last round (``later_src``), so a reassignment never records them twice."""
+    run(
+        con,
+        "CREATE OR REPLACE TABLE work.clock_src AS "
+        + _FIRST_CLOCKS.format(
+            src=f"(SELECT {_CLOCK_LEAD_COLS} FROM lead_state"
+            " WHERE lead_id IN (SELECT lead_id FROM moved))"
+        ),
+    )
+
+
+def _due_steps(con: duckdb.DuckDBPyConnection, now: datetime, src: str) -> int:
+    """Fill ``due_steps`` with every ladder step of the clocks in ``src`` due in
+    (watermark, now], and note in ``next_step`` the earliest threshold still ahead."""
     run(
         con,
         f"""
         CREATE OR REPLACE TABLE work.due_steps AS
-        WITH c AS ({clock_sql("clock_src")}),
+        WITH c AS ({clock_sql(src)}),
         s AS (
             SELECT c.*, st.step_id, st.kind, st.ord, st.step_action,
                    (CASE st.base WHEN 'start' THEN c.start_pos ELSE c.due_pos END)
@@ -525,8 +615,8 @@ def _due_steps(
     # (a threshold beyond the calendar horizon counts as due for a look in a month)
     run(
         con,
-        f"""
-        {"INSERT INTO next_step" if only_moved else "CREATE OR REPLACE TABLE work.next_step AS"}
+        """
+        INSERT INTO next_step
         SELECT lead_id, min(coalesce(threshold_at, $now + INTERVAL 30 DAY)) AS next_at
         FROM due_steps WHERE threshold_at IS NULL OR threshold_at > $now GROUP BY lead_id
         """,
@@ -540,6 +630,7 @@ def _due_steps(
 
 def _record_steps(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int:
     """Reassignments first (they pick the new owner), then every due step as an event."""
+    _owners_as_of(con)
     _member_load(con)
     # New owner: same team, available, never a previous owner, spare capacity. The choice is
     # a stable hash of (lead, hop, member), not the current load: load depends on when the
@@ -549,8 +640,7 @@ def _record_steps(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
         """
         CREATE OR REPLACE TABLE work.reassign_pick AS
         WITH r AS (
-            SELECT d.*, p.max_hops, l.previous_owners FROM due_steps d
-            JOIN policies p USING (policy_id) JOIN clock_leads l USING (lead_id)
+            SELECT d.*, p.max_hops FROM due_steps d JOIN policies p USING (policy_id)
             WHERE d.kind = 'reassign' AND d.hop < p.max_hops
         ), cands AS (
             SELECT r.lead_id, m.member_id, coalesce(ld.open_leads, 0) AS load, m.capacity,
@@ -644,10 +734,17 @@ def _record_steps(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
         con,
         """
         UPDATE lead_state l SET
-            previous_owners = list_append(coalesce(l.previous_owners, []), l.owner),
-            owner = rp.new_owner, owner_origin = 'reassigned', hop = l.hop + 1,
-            hop_started_at = d.threshold_at
+            previous_owners = list_append(coalesce(l.previous_owners, []), d.owner),
+            -- a CRM owner change seen after the threshold (loaded by a catch-up tick) stands
+            owner = CASE WHEN later.lead_id IS NULL THEN rp.new_owner ELSE l.owner END,
+            owner_origin = CASE WHEN later.lead_id IS NULL THEN 'reassigned'
+                                ELSE l.owner_origin END,
+            hop = l.hop + 1, hop_started_at = d.threshold_at
         FROM reassign_pick rp JOIN due_steps d ON d.lead_id = rp.lead_id AND d.kind = 'reassign'
+        LEFT JOIN (SELECT DISTINCT m.lead_id, d2.threshold_at FROM crm_moves m
+                   JOIN due_steps d2 ON d2.lead_id = m.lead_id AND d2.kind = 'reassign'
+                   WHERE m.since > d2.threshold_at) later
+          ON later.lead_id = d.lead_id
         WHERE l.lead_id = rp.lead_id AND rp.ok
         """,
     )
@@ -659,6 +756,53 @@ def _record_steps(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
         """,
     )
     return n
+
+
+def _owners_as_of(con: duckdb.DuckDBPyConnection) -> None:
+    """Each due step names the owner as of its threshold, whenever the tick runs: the newest
+    of the lead's assignment, its reassignments and the CRM owner changes to a member that an
+    export dated at or before the threshold showed (a step before the assignment names the
+    assigned owner). The clock's owner is lead state's, which a catch-up tick has already
+    moved to what later exports say; only leads whose CRM owner changed after their first
+    export can differ, so only they read the event log. ``crm_moves`` keeps those changes."""
+    run(
+        con,
+        """
+        CREATE OR REPLACE TABLE work.crm_moves AS
+        SELECT h.lead_id, h.valid_from AS since, h.crm_owner AS owner
+        FROM (
+            SELECT lead_id, valid_from, crm_owner,
+                   lag(crm_owner) OVER (PARTITION BY lead_id ORDER BY valid_from) AS prev,
+                   row_number() OVER (PARTITION BY lead_id ORDER BY valid_from) AS n
+            FROM lead_history WHERE lead_id IN (SELECT lead_id FROM due_steps)
+        ) h JOIN members m ON m.member_id = h.crm_owner
+        WHERE h.n > 1 AND h.crm_owner IS DISTINCT FROM h.prev
+        """,
+    )
+    if not scalar(con, "SELECT count(*) FROM crm_moves"):
+        return
+    run(
+        con,
+        """
+        UPDATE due_steps d SET owner = x.owner
+        FROM (
+            SELECT d.lead_id, d.policy_id, d.hop, d.step_id,
+                   coalesce(arg_max(f.owner, f.k) FILTER (WHERE f.since <= d.threshold_at),
+                            arg_min(f.owner, f.k)) AS owner
+            FROM due_steps d JOIN (
+                -- on a tie the reassignment comes after the export it was judged on
+                SELECT lead_id, since, owner, (since, 0) AS k FROM crm_moves
+                UNION ALL
+                SELECT lead_id, occurred_at, target, (occurred_at, 1) FROM sla_events
+                WHERE lead_id IN (SELECT lead_id FROM crm_moves) AND target IS NOT NULL
+                  AND event_type IN ('lead_assigned', 'reassigned')
+            ) f ON f.lead_id = d.lead_id
+            GROUP BY ALL
+        ) x
+        WHERE x.lead_id = d.lead_id AND x.policy_id = d.policy_id AND x.hop = d.hop
+          AND x.step_id = d.step_id
+        """,
+    )
 
 
 def _case_kind(col: str) -> str:
@@ -678,7 +822,8 @@ def evaluate(
         SELECT count(*) FILTER (WHERE intent IS NULL),
                count(*) FILTER (WHERE policy_id IS NOT NULL AND evaluated_until IS NULL),
                count(*) FILTER (WHERE next_step_at <= $now),
-               count(*) FILTER (WHERE owner IS NULL AND closed_seen_at IS NULL
+               count(*) FILTER (WHERE owner IS NULL
+                                AND (closed_seen_at IS NULL OR closed_seen_at > first_seen_at)
                                 AND needs_review IS DISTINCT FROM 'no eligible owner'),
                count(*) FILTER (WHERE due_at IS NULL)
         FROM lead_state
@@ -695,15 +840,15 @@ def evaluate(
     full = last_rules is not None and last_rules != rules.version
     prepare(con, rules, now)
     classified = classify(con, rules, now) if unclassified else 0
-    assigned = assign(con, rules, now) if unowned or classified else 0
+    assigned = assign(con, rules, now, classified=classified > 0) if unowned or classified else 0
     if no_due or classified:
         set_due(con)
     total = reassigned = rounds = 0
     max_hops = max((p.max_hops for p in rules.policies.values()), default=0)
-    only_moved = False
+    _clocks(con, now, full=full)
     while rounds <= max_hops + 1:
         rounds += 1
-        if not _due_steps(con, now, only_moved=only_moved, full=full):
+        if not _due_steps(con, now, "clock_src"):
             break
         total += _record_steps(con, rules, now)
         run(con, "CREATE OR REPLACE TABLE work.moved AS SELECT lead_id FROM reassign_pick WHERE ok")
@@ -711,15 +856,31 @@ def evaluate(
         reassigned += moved
         if moved == 0:
             break
-        only_moved = True  # next round: only the new hops of the leads just reassigned
+        # next round: only the new hops of the leads just reassigned
+        run(con, "INSERT INTO all_moved SELECT lead_id FROM moved")
         run(con, "DELETE FROM next_step WHERE lead_id IN (SELECT lead_id FROM moved)")
+        _moved_clocks(con)
+    # The clocks that start at the response, once, after the last reassignment: their steps
+    # name the owner the ladder ended with, whichever round moved the lead.
+    run(
+        con,
+        """
+        UPDATE later_src c SET owner = l.owner, previous_owners = l.previous_owners
+        FROM lead_state l
+        WHERE l.lead_id = c.lead_id AND c.lead_id IN (SELECT lead_id FROM all_moved)
+        """,
+    )
+    if _due_steps(con, now, "later_src"):
+        total += _record_steps(con, rules, now)
     # after the steps, so a response seen in a catch-up tick can recover an escalation
     log_responses(con, rules, now)
     run(
         con,
         """
         UPDATE lead_state l SET evaluated_until = $now, next_step_at = n.next_at
-        FROM evaluated e LEFT JOIN next_step n USING (lead_id)
+        FROM evaluated e
+        LEFT JOIN (SELECT lead_id, min(next_at) AS next_at FROM next_step GROUP BY lead_id) n
+          USING (lead_id)
         WHERE l.lead_id = e.lead_id
         """,
         {"now": now},

@@ -13,11 +13,17 @@ nothing depends on the machine's zone.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import IO, ClassVar, Protocol
 
 import duckdb
 
@@ -279,17 +285,146 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-class DuckDBStore:
-    """State and event log in one DuckDB file (the default backend)."""
+#: Seconds a command waits for the database file before giving up with :class:`StoreBusy`;
+#: ``LEADSLA_DB_WAIT`` overrides it. Ticks hold the file for seconds; a tick that waits longer
+#: than this fails clearly and the next one catches up (steps are judged as of their threshold).
+DB_WAIT_S = 30.0
 
-    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+#: Seconds between two looks at a busy file.
+_POLL_S = 0.2
+
+#: Published read-only copy that readers open instead of the working file (docs/analysts.md).
+MARTS_FILE = "leadsla_marts.duckdb"
+
+
+class StoreBusy(OSError):
+    """The database file stayed held by another process for the whole wait. Its message is one
+    sentence naming who holds it; an ``OSError`` so the flow's I/O retries treat it as such."""
+
+
+def db_wait() -> float:
+    """The bounded wait for the database file (``LEADSLA_DB_WAIT`` seconds)."""
+    raw = os.environ.get("LEADSLA_DB_WAIT", "")
+    try:
+        return float(raw) if raw.strip() else DB_WAIT_S
+    except ValueError:
+        raise StoreBusy(
+            f"LEADSLA_DB_WAIT must be a number of seconds, not {raw!r}; unset it for {DB_WAIT_S:g}"
+        ) from None
+
+
+def _command() -> str:
+    """What this process is, for the lock file: ``leadsla tick``, ``prefect ...``."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    return " ".join([name, *sys.argv[1:2]])
+
+
+class WriterLock:
+    """One writer per database file, across processes: an exclusive ``fcntl.flock`` on
+    ``<db>.lock``, which says who holds it (pid, command, since when). Every command that
+    writes (tick, replay, demo, deliver, issue raise, each flow phase) takes it by opening a
+    :class:`DuckDBStore`; a second writer waits up to the bound, then fails with one sentence
+    naming the holder. The kernel drops the lock when its process dies (``kill -9`` too), so a
+    stale file never blocks anyone. Within one process it is re-entrant (a store opened while
+    another is open on the same file shares the hold)."""
+
+    _held: ClassVar[dict[Path, tuple[IO[str], int]]] = {}
+    _guard = threading.Lock()
+
+    def __init__(self, db: Path, wait: float) -> None:
+        self.path = db.with_name(db.name + ".lock").resolve()
+        self._taken = False
+        with self._guard:
+            if self.path in self._held:
+                fh, n = self._held[self.path]
+                self._held[self.path] = (fh, n + 1)
+                self._taken = True
+                return
+        fh = self.path.open("a+", encoding="utf-8")
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    fh.seek(0)
+                    holder = fh.read().strip() or "another process"
+                    fh.close()
+                    raise StoreBusy(
+                        f"{db.name} is being written by {holder}; waited {wait:g} s"
+                    ) from None
+                time.sleep(_POLL_S)
+        since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # clock-edge: for people only
+        fh.truncate(0)
+        fh.write(f"pid {os.getpid()} ({_command()}, since {since})\n")
+        fh.flush()
+        with self._guard:
+            self._held[self.path] = (fh, 1)
+        self._taken = True
+
+    def release(self) -> None:
+        if not self._taken:
+            return
+        self._taken = False
+        with self._guard:
+            fh, n = self._held[self.path]
+            if n > 1:
+                self._held[self.path] = (fh, n - 1)
+                return
+            del self._held[self.path]
+        fh.truncate(0)
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        fh.close()
+
+
+def _attach(con: duckdb.DuckDBPyConnection, path: Path, options: str, wait: float) -> None:
+    """ATTACH the file, waiting up to ``wait`` seconds while another process (a reader on the
+    working file, the review's snapshot) holds DuckDB's own lock on it."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            con.execute(f"ATTACH ? AS {CATALOG} ({options})", [str(path)])
+            return
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" not in text.lower():
+                raise
+            if time.monotonic() >= deadline:
+                pid = re.search(r"PID (\d+)", text)
+                who = f"pid {pid.group(1)}" if pid else "another process"
+                raise StoreBusy(
+                    f"{path.name} is held open by {who} (DuckDB allows no other process beside "
+                    f"it); waited {wait:g} s: readers should open the published copy "
+                    f"{MARTS_FILE} instead (docs/analysts.md)"
+                ) from None
+            time.sleep(_POLL_S)
+
+
+class DuckDBStore:
+    """State and event log in one DuckDB file (the default backend). A writable store holds
+    the file's :class:`WriterLock` until it is closed."""
+
+    def __init__(
+        self, path: Path | str, *, read_only: bool = False, wait: float | None = None
+    ) -> None:
         self.path = Path(path)
+        wait = db_wait() if wait is None else wait
+        self.lock: WriterLock | None = None
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.lock = WriterLock(self.path, wait)
         # attached rather than opened: ATTACH is where a row-group size is given
         self.con = duckdb.connect()
         options = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
-        self.con.execute(f"ATTACH ? AS {CATALOG} ({options})", [str(self.path)])
+        try:
+            _attach(self.con, self.path, options, wait)
+            self._setup(read_only)
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self, read_only: bool) -> None:
         self.con.execute(f"USE {CATALOG}")
         self.con.execute("SET TimeZone = 'UTC'")
         # DuckDB would take 80% of the machine; a tick shares it with Prefect, dbt and the
@@ -331,12 +466,53 @@ class DuckDBStore:
 
     def close(self) -> None:
         self.con.close()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def __enter__(self) -> DuckDBStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class DuplicateEvent(RuntimeError):
+    """A transaction tried to store an event id the log already holds (or twice): a bug in
+    the engine, refused rather than stored as a second row."""
+
+
+def event_count(con: duckdb.DuckDBPyConnection) -> int:
+    """Rows in the event log: taken at the start of a transaction, it marks where the rows the
+    transaction appends begin (:func:`check_new_events`)."""
+    return int(con.execute("SELECT count(*) FROM sla_events").fetchall()[0][0])
+
+
+def check_new_events(con: duckdb.DuckDBPyConnection, first: int) -> None:
+    """Refuse the transaction's new events when one repeats an id, among themselves or against
+    the log; raises :class:`DuplicateEvent` (the caller's transaction then rolls back).
+
+    The log is append-only, so the rows a transaction appended are those at or past ``first``
+    (:func:`event_count` when it began): DuckDB numbers stored rows from 0 and a transaction's
+    own rows above them. The check costs one scan of the ``event_id`` column; a primary key
+    would make DuckDB keep an ART index over every id instead, measured at six times the
+    insert time and eight times the file size."""
+    dups = con.execute(
+        """
+        WITH new AS (SELECT event_id FROM sla_events WHERE rowid >= $first)
+        SELECT event_id FROM new GROUP BY event_id HAVING count(*) > 1
+        UNION
+        SELECT event_id FROM sla_events
+        WHERE rowid < $first AND event_id IN (SELECT event_id FROM new)
+        ORDER BY 1 LIMIT 5
+        """,
+        {"first": first},
+    ).fetchall()
+    if dups:
+        raise DuplicateEvent(
+            "refused to store event ids already recorded (each event id is stored once): "
+            + ", ".join(r[0] for r in dups)
+        )
 
 
 #: Views and tables of one schema of the store's file, views first (they read the tables).

@@ -39,7 +39,7 @@ from leadsla.issues import apply_issues, evaluate_issues
 from leadsla.rules import RuleSet, load_rules
 from leadsla.sql import run
 from leadsla.state import QUARANTINE_EVENTS_SQL, apply_activities, apply_leads
-from leadsla.store import DuckDBStore, transaction
+from leadsla.store import DuckDBStore, check_new_events, event_count, transaction
 from leadsla.tables import drop_work_tables, register_rules
 
 
@@ -292,9 +292,12 @@ def _load(store: DuckDBStore, exports: list[ExportFile], now: datetime) -> list[
 def _evaluate(
     con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime, *, loaded: bool = True
 ) -> dict[str, Any]:
+    first = event_count(con)
     res = evaluate(con, rules, now, loaded=loaded)
     issues = evaluate_issues(con, rules, now)
     queued = enqueue(con, rules, now)  # the outbox: same transaction as the events
+    if event_count(con) > first:
+        check_new_events(con, first)  # each event id once: a repeat fails the transaction
     run(
         con,
         """
