@@ -1258,6 +1258,10 @@ ISO_ZONED = (
 #: ``lsla_num`` reads a sign, an optional currency symbol or code, digits with optional
 #: thousands separators, a fraction, an exponent and an optional percent sign, nothing else.
 VALUE_MACROS = r"""
+CREATE OR REPLACE TEMP MACRO lsla_shape(x) AS
+    chr(39) || left(regexp_replace(regexp_replace(regexp_replace(x, '[A-Za-z]', 'a', 'g'),
+        '[0-9]', '9', 'g'), '[^a9 :./+,@_-]', '?', 'g'), 24)
+    || CASE WHEN length(x) > 24 THEN '...' ELSE '' END || chr(39);
 CREATE OR REPLACE TEMP MACRO lsla_id(x) AS
     nullif(CASE WHEN regexp_matches(x, '[^\x20-\x7e]') THEN lsla_nfkc(x) ELSE x END, '');
 CREATE OR REPLACE TEMP MACRO lsla_split(x) AS regexp_extract(x,
@@ -1396,7 +1400,8 @@ def canonicalise(
                 WHEN {fld}__zone = 'offset' THEN '{fld}: ''' || {fld}__m.offset
                     || ''' is not a UTC offset (-14:00 to +14:00)'
                 WHEN {fld}__local IS NULL
-                    THEN '{fld}: cannot read ''' || {fld}__raw || ''' as a timestamp'
+                    THEN '{fld}: cannot read a value shaped ' || lsla_shape({fld}__raw)
+                    || ' as a timestamp'
                 WHEN {fld}__local < $guard_lo OR {fld} < $earliest
                     THEN '{fld}: ''' || {fld}__raw || ''' is before ' || $earliest_text
                     || ', the earliest plausible time (timestamp_bounds.earliest)'
@@ -1421,10 +1426,11 @@ def canonicalise(
                        f"{fld}_range": f"from {rng.min:,.15g} to {rng.max:,.15g}"}  # fmt: skip
             helpers.append(f"{fld}__num")
             warns.append(f"""CASE
-                WHEN {fld}__raw IS NOT NULL AND {fld}__num IS NULL THEN '{fld}: cannot read '''
-                    || {fld}__raw || ''' as a number; loaded without it'
-                WHEN {fld}__num IS NOT NULL AND {fld} IS NULL THEN '{fld}: ''' || {fld}__raw
-                    || ''' is not a finite number ' || ${fld}_range
+                WHEN {fld}__raw IS NOT NULL AND {fld}__num IS NULL
+                    THEN '{fld}: cannot read a value shaped ' || lsla_shape({fld}__raw)
+                    || ' as a number; loaded without it'
+                WHEN {fld}__num IS NOT NULL AND {fld} IS NULL THEN '{fld}: a value shaped '
+                    || lsla_shape({fld}__raw) || ' is not a finite number ' || ${fld}_range
                     || ' (number_bounds.{fld}); loaded without it'
             END""")
         else:

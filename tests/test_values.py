@@ -291,14 +291,22 @@ NUMBER_CASES = [
     (("85", "1200"), (85.0, 1200.0), None),
     (("85%", "$1,200.50"), (85.0, 1200.5), None),
     (("-3", "₹ 5,00,000"), (-3.0, 500000.0), None),  # Indian digit grouping
-    (("1e309", ""), (None, None), "lead_score: '1e309' is not a finite number"),
-    (("inf", ""), (None, None), "lead_score: cannot read 'inf' as a number"),
-    (("NaN", ""), (None, None), "lead_score: cannot read 'NaN' as a number"),
-    (("-Infinity", ""), (None, None), "lead_score: cannot read '-Infinity'"),
-    (("12abc34", ""), (None, None), "cannot read '12abc34'"),  # was coerced to 1234
-    (("1,20", ""), (None, None), "cannot read '1,20'"),  # a decimal comma is not guessed
+    (("1e309", ""), (None, None), "lead_score: a value shaped '9a999' is not a finite number"),
+    (("inf", ""), (None, None), "lead_score: cannot read a value shaped 'aaa' as a number"),
+    (("NaN", ""), (None, None), "lead_score: cannot read a value shaped 'aaa' as a number"),
+    (("-Infinity", ""), (None, None), "lead_score: cannot read a value shaped '-aaaaaaaa'"),
+    (("12abc34", ""), (None, None), "cannot read a value shaped '99aaa99'"),  # was coerced to 1234
+    (
+        ("1,20", ""),
+        (None, None),
+        "cannot read a value shaped '9,99'",
+    ),  # a decimal comma is not guessed
     (("2e6", ""), (None, None), "from -1,000,000 to 1,000,000 (number_bounds.lead_score)"),
-    (("", "-5"), (None, None), "estimated_value: '-5' is not a finite number from 0 to"),
+    (
+        ("", "-5"),
+        (None, None),
+        "estimated_value: a value shaped '-9' is not a finite number from 0 to",
+    ),
 ]
 
 
@@ -591,7 +599,7 @@ def test_parquet_values_keep_their_type_and_zone(rules_dir: Path, tmp_path: Path
         "P3": ("2026-11-23T04:00:00Z", "2026-11-23T04:30:00Z", None),
     }
     # a boolean is no timestamp: refused, not coerced
-    assert reasons == {1: "created_at: cannot read 'true' as a timestamp"}
+    assert reasons == {1: "created_at: cannot read a value shaped 'aaaa' as a timestamp"}
 
 
 def test_json_values_that_do_not_fit_their_field_are_refused(
