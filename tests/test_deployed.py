@@ -258,12 +258,18 @@ def _events(db: Path) -> set[tuple[Any, ...]]:
     return set(rows)
 
 
+@pytest.fixture(scope="module")
+def ticked(deployed: Deployed) -> UUID:
+    """The one-off tick at ``TICK_NOW`` on the worker (the reviews below need it), after a copy
+    of the log was put aside for the CLI tick to compare with."""
+    shutil.copy(deployed.home / "leadsla.duckdb", deployed.home / "cli.duckdb")
+    return deployed.run_deployment("sla-tick/sla-tick", now=TICK_NOW.isoformat())
+
+
 def test_a_one_off_tick_on_the_worker_records_what_a_cli_tick_records(
-    deployed: Deployed,
+    deployed: Deployed, ticked: UUID
 ) -> None:
-    home = deployed.home
-    shutil.copy(home / "leadsla.duckdb", home / "cli.duckdb")
-    run_id = deployed.run_deployment("sla-tick/sla-tick", now=TICK_NOW.isoformat())
+    home, run_id = deployed.home, ticked
     run = deployed.flow_run(run_id)
     assert run["state_type"] == "COMPLETED", deployed.logs(run_id)
     assert {"sla-tick-fired", "sla-tick-summary"} <= deployed.artifact_keys(run_id)
@@ -274,10 +280,13 @@ def test_a_one_off_tick_on_the_worker_records_what_a_cli_tick_records(
     assert flow_events == cli_events
     recorded_now = [e for e in flow_events if e[5] == TICK_NOW]
     assert len(recorded_now) > 0  # the tick did something, and both did the same
+    with duckdb.connect(str(home / "leadsla.duckdb"), read_only=True) as con:
+        ticks = con.execute("SELECT count(*) FROM tick_log WHERE now = ?", [TICK_NOW]).fetchall()
+    assert ticks == [(1,)]  # the tick is logged: the review's freshness check reads this
 
 
 def test_the_review_completes_without_an_email_block_and_says_how_to_make_one(
-    deployed: Deployed,
+    deployed: Deployed, ticked: UUID
 ) -> None:
     run_id = deployed.run_deployment(
         "daily-review/daily-review",
@@ -296,7 +305,7 @@ def test_the_review_completes_without_an_email_block_and_says_how_to_make_one(
 
 
 def test_with_the_block_setup_makes_the_review_emails_every_manager(
-    deployed: Deployed, smtp_sink: tuple[SmtpSink, int]
+    deployed: Deployed, ticked: UUID, smtp_sink: tuple[SmtpSink, int]
 ) -> None:
     sink, port = smtp_sink
     setup = deployed.cli(
