@@ -5,10 +5,12 @@ a technical fault, ...). Issues arrive as canonical ``issues*`` exports (or thro
 ``leadsla issue raise``, which writes one) and go through the same tick as leads:
 
 1. ``apply_issues`` (load): set-wise diff into ``issue_state``; new issues are ``issue_raised``.
+   Then ``judge_issues``, in the same file's transaction: **validation** of every version the
+   file shows, timed with its export: a non-blocker (``no_escalation_reason``), an unknown
+   type or missing mandatory details is ``issue_rejected`` with what to add; a later,
+   completed version of the same issue is validated again and proceeds, its clock starting
+   at that export. A verdict depends on the exports alone, never on the ticks' cadence.
 2. ``evaluate_issues`` (evaluate), set-based over all unsettled issues:
-   - **validation**: a non-blocker (``no_escalation_reason``), an unknown type or missing
-     mandatory details is ``issue_rejected`` with what to add; a later, completed version of
-     the same issue is validated again and proceeds;
    - **routing** by the ownership matrix ("A / B": the first team with someone available;
      "A + B": every team), high-value (premium device or estimated value), senior agent,
      whether it may climb (the lead's intent, high value, direct-to-management types,
