@@ -5,10 +5,12 @@ a technical fault, ...). Issues arrive as canonical ``issues*`` exports (or thro
 ``leadsla issue raise``, which writes one) and go through the same tick as leads:
 
 1. ``apply_issues`` (load): set-wise diff into ``issue_state``; new issues are ``issue_raised``.
+   Then ``judge_issues``, in the same file's transaction: **validation** of every version the
+   file shows, timed with its export: a non-blocker (``no_escalation_reason``), an unknown
+   type or missing mandatory details is ``issue_rejected`` with what to add; a later,
+   completed version of the same issue is validated again and proceeds, its clock starting
+   at that export. A verdict depends on the exports alone, never on the ticks' cadence.
 2. ``evaluate_issues`` (evaluate), set-based over all unsettled issues:
-   - **validation**: a non-blocker (``no_escalation_reason``), an unknown type or missing
-     mandatory details is ``issue_rejected`` with what to add; a later, completed version of
-     the same issue is validated again and proceeds;
    - **routing** by the ownership matrix ("A / B": the first team with someone available;
      "A + B": every team), high-value (premium device or estimated value), senior agent,
      whether it may climb (the lead's intent, high value, direct-to-management types,
@@ -152,7 +154,8 @@ def evaluate_issues(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetim
     pending = scalar(
         con,
         "SELECT count(*) FROM issue_state WHERE verdict_hash IS DISTINCT FROM row_hash "
-        "OR (verdict = 'valid' AND NOT resolved_logged AND (resolved_at IS NOT NULL"
+        "OR (verdict = 'valid' AND teams IS NULL)"
+        " OR (verdict = 'valid' AND NOT resolved_logged AND (resolved_at IS NOT NULL"
         " OR (responded_at IS NOT NULL AND NOT responded_logged)"
         " OR (NOT responded_logged AND max_level < CASE WHEN climbs THEN 3 ELSE 1 END"
         "     AND (next_at IS NULL OR next_at <= $now))))",
@@ -160,20 +163,25 @@ def evaluate_issues(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetim
     )
     if not pending:
         return res
+    # a version no load judged (a load without the rules): judged now, timed with its export
+    res.validated, res.rejected = judge_issues(con, rules, now)
     prepare(con, rules, now)  # the calendar tables, shared with the lead clocks
+    _route(con, rules)
+    res.escalations = _climb(con, rules, now)
+    res.responses = _responses(con, now)
+    return res
+
+
+def judge_issues(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> tuple[int, int]:
+    """The verdict (valid, or ``issue_rejected`` with what to add) of every issue whose
+    reported values changed since its verdict, timed with the export that showed them
+    (``last_export_at``). The load runs it after each issues file, so every version an export
+    shows is judged, whatever the ticks' cadence; returns (judged, rejected)."""
     iss = rules.issues
     params: dict[str, Any] = {
-        "now": now,
         "default_mandatory": list(iss.mandatory_fields),
         "non_blockers": [n.lower() for n in iss.non_blockers],
-        "premium": list(iss.high_value.devices),
-        "min_value": iss.high_value.min_estimated_value,
-        "repeat": iss.repeat.count,
-        "days": iss.repeat.within_days,
-        "climb": list(iss.climb_intents),
-        "rules_version": rules.version,
     }
-    # ---- validation (only issues whose reported values changed since their verdict) ----
     missing = "CASE f " + " ".join(_field_missing(f) for f in ISSUE_FIELDS) + " END"
     run(
         con,
@@ -197,13 +205,8 @@ def evaluate_issues(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetim
         """,
         params,
     )
-    res.validated = int(scalar(con, "SELECT count(*) FROM iv") or 0)
-    if res.validated:
-        res.rejected = _reject(con, rules, now)
-        _route(con, params)
-    res.escalations = _climb(con, rules, now)
-    res.responses = _responses(con, now)
-    return res
+    judged = int(scalar(con, "SELECT count(*) FROM iv") or 0)
+    return judged, (_reject(con, rules, now) if judged else 0)
 
 
 def _insert_events(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
@@ -319,16 +322,26 @@ def _reject(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> in
     return len(events)
 
 
-def _route(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
+def _route(con: duckdb.DuckDBPyConnection, rules: RuleSet) -> None:
     """Owning teams, calendar, SLA class, high value, senior agent and whether it may climb,
-    for issues that became valid (once: a routed issue keeps its route)."""
+    for issues that became valid (once: a routed issue keeps its route). A repeated pattern
+    counts the issues known when this one became valid (its completion's export, or its first
+    one), not those a later tick happens to have loaded."""
+    iss = rules.issues
+    params: dict[str, Any] = {
+        "premium": list(iss.high_value.devices),
+        "min_value": iss.high_value.min_estimated_value,
+        "repeat": iss.repeat.count,
+        "days": iss.repeat.within_days,
+        "climb": list(iss.climb_intents),
+    }
     run(
         con,
         """
         CREATE OR REPLACE TABLE work.iroute AS
         WITH v AS (
-            SELECT s.* FROM issue_state s JOIN iv USING (issue_id)
-            WHERE iv.reason IS NULL AND s.teams IS NULL
+            SELECT s.*, greatest(s.valid_from, s.first_seen_at) AS known_at
+            FROM issue_state s WHERE s.verdict = 'valid' AND s.teams IS NULL
         ), r AS (
             SELECT v.issue_id, rt.team, rt.ord, t.mode, t.sla, t.direct,
                    EXISTS (SELECT 1 FROM members m WHERE m.team = rt.team AND m.available)
@@ -354,7 +367,9 @@ def _route(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
              AND (lower(trim(o.city)) = lower(trim(v.city)) OR o.lead_id = v.lead_id)
              AND o.raised_at BETWEEN v.raised_at - to_days(CAST($days AS INTEGER))
                                  AND v.raised_at
-             AND (o.resolved_at IS NULL OR o.resolved_at > v.raised_at)
+             AND o.first_seen_at <= v.known_at
+             AND (o.resolved_at IS NULL OR o.resolved_at > v.raised_at
+                  OR o.resolved_seen_at > v.known_at)
             GROUP BY v.issue_id
         )
         SELECT v.issue_id, tm.teams, t1.calendar_id, tm.sla, c.intent, c.high_value,

@@ -35,7 +35,7 @@ from leadsla.ingest import (
     stat_key,
     type_rows,
 )
-from leadsla.issues import apply_issues, evaluate_issues
+from leadsla.issues import apply_issues, evaluate_issues, judge_issues
 from leadsla.rules import RuleSet, load_rules
 from leadsla.sql import run
 from leadsla.state import QUARANTINE_EVENTS_SQL, apply_activities, apply_leads
@@ -203,9 +203,15 @@ def _read_one(con: duckdb.DuckDBPyConnection, f: ExportFile) -> FileResult:
 
 
 def _apply_one(
-    con: duckdb.DuckDBPyConnection, f: ExportFile, res: FileResult, now: datetime
+    con: duckdb.DuckDBPyConnection,
+    f: ExportFile,
+    res: FileResult,
+    now: datetime,
+    rules: RuleSet | None = None,
 ) -> None:
-    """Merge what ``_read_one`` read into state and the event log, and record the file."""
+    """Merge what ``_read_one`` read into state and the event log, and record the file. The
+    issues a file changed are judged (valid or rejected) here, as of the file's export, so a
+    version that a later file replaces before the next evaluation is judged all the same."""
     source = f.source
     if res.status == "loaded" and source is not None:
         run(con, "INSERT INTO quarantine SELECT * FROM quarantine_rows")
@@ -213,6 +219,8 @@ def _apply_one(
             res.rows_superseded = apply_leads(con, f, source, now)
         elif source.entity == "issues":
             res.rows_superseded = apply_issues(con, f, source, now)
+            if rules is not None:
+                judge_issues(con, rules, now)
         else:
             res.rows_superseded = apply_activities(con, f, source, now)
         run(con, QUARANTINE_EVENTS_SQL, {"file": f.url, "now": now, "export_at": f.export_at})
@@ -256,7 +264,12 @@ def _apply_one(
     )
 
 
-def _load(store: DuckDBStore, exports: list[ExportFile], now: datetime) -> list[dict[str, Any]]:
+def _load(
+    store: DuckDBStore,
+    exports: list[ExportFile],
+    now: datetime,
+    rules: RuleSet | None = None,
+) -> list[dict[str, Any]]:
     """Load files in export-time order, one transaction per file (read first, outside it, so
     an unreadable file aborts nothing; typed inside it, in work tables). A file whose rows
     cannot be typed is recorded as failed in a transaction of its own. A crash between files
@@ -269,11 +282,11 @@ def _load(store: DuckDBStore, exports: list[ExportFile], now: datetime) -> list[
             with transaction(store) as con:
                 if res.status == "read" and f.source is not None:
                     res = type_rows(con, f, f.source, now, res)
-                _apply_one(con, f, res, now)
+                _apply_one(con, f, res, now, rules)
         except BadFile as exc:
             res = FileResult(status="failed", reason=str(exc))
             with transaction(store) as con:
-                _apply_one(con, f, res, now)
+                _apply_one(con, f, res, now, rules)
         out.append(
             {
                 "name": f.name,
@@ -374,7 +387,7 @@ def load_phase(
     exports = [_from_descriptor(d, rules) for d in files]
     with DuckDBStore(db) as store:
         register_rules(store.con, rules)
-        results = _load(store, exports, now)
+        results = _load(store, exports, now, rules)
     return {
         "files_loaded": sum(r["status"] == "loaded" for r in results),
         "files_failed": sum(r["status"] == "failed" for r in results),
@@ -519,7 +532,7 @@ class Ticker:
         later: list[Later] = []
         files = _discover(self.store.con, self.rules, self.exports, now, self.env, later)
         if files:
-            _load(self.store, files, now)
+            _load(self.store, files, now, self.rules)
         with transaction(self.store) as con:
             _evaluate(con, self.rules, now, loaded=bool(files))
         if self.channels is not None:
