@@ -61,10 +61,13 @@ def event_id_sql(*parts: str) -> str:
     return "md5(concat_ws('|', " + ", ".join(parts) + "))"
 
 
-#: ``row_quarantined`` for every row one file put in quarantine during this tick.
+#: ``row_quarantined`` for every row one file put in quarantine during this tick; the file's
+#: checksum is part of the id, so a rewritten file with the same bad line is a new event.
 QUARANTINE_EVENTS_SQL = f"""
     INSERT INTO sla_events ({EVENT_COLS})
-    SELECT {event_id_sql("file", "CAST(line AS VARCHAR)", "'row_quarantined'", "reason")},
+    SELECT {
+    event_id_sql("file", "$checksum", "CAST(line AS VARCHAR)", "'row_quarantined'", "reason")
+},
            'row_quarantined', NULL, NULL, $export_at, $now, 'quarantine', NULL, NULL, NULL,
            NULL,
            json_object('file', file, 'line', line, 'reason', reason, 'action', action,

@@ -213,6 +213,7 @@ def _apply_one(
     issues a file changed are judged (valid or rejected) here, as of the file's export, so a
     version that a later file replaces before the next evaluation is judged all the same."""
     source = f.source
+    first = event_count(con)
     if res.status == "loaded" and source is not None:
         run(con, "INSERT INTO quarantine SELECT * FROM quarantine_rows")
         if source.entity == "leads":
@@ -223,7 +224,13 @@ def _apply_one(
                 judge_issues(con, rules, now)
         else:
             res.rows_superseded = apply_activities(con, f, source, now)
-        run(con, QUARANTINE_EVENTS_SQL, {"file": f.url, "now": now, "export_at": f.export_at})
+        run(
+            con,
+            QUARANTINE_EVENTS_SQL,
+            {"file": f.url, "now": now, "export_at": f.export_at, "checksum": f.checksum},
+        )
+        if event_count(con) > first:
+            check_new_events(con, first)  # each event id once, on the load path too
     run(
         con,
         "DELETE FROM export_manifest WHERE path = ? AND status IN ('unmatched', 'unreadable')",
