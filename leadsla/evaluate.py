@@ -400,7 +400,7 @@ def log_responses(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
     run(
         con,
         """
-        CREATE OR REPLACE TABLE work.resp_src AS
+        CREATE OR REPLACE TABLE work.resp_base AS
         SELECT lead_id, rowid AS srid, policy_id, created_at AS start_at, response_at, due_at,
                owner, response_via, responded_seen_at, first_seen_at
         FROM lead_state
@@ -408,30 +408,31 @@ def log_responses(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
           AND policy_id IS NOT NULL
         """,
     )
-    if not scalar(con, "SELECT count(*) FROM resp_src"):
+    if not scalar(con, "SELECT count(*) FROM resp_base"):
         return
     # The response is the owner's the export shows beside it: the CRM owner of the export row
     # that first showed it (the newest history row at or before then), when a member; else who
     # leadsla had given the lead at the response (its assignment or latest reassignment by
     # then). Never who holds it when the tick runs: a catch-up tick sees later owners.
+    # Built by CREATE, not by an UPDATE of the work table (see the response_logged UPDATE).
     run(
         con,
         """
-        UPDATE resp_src r SET owner = coalesce(x.credited, r.owner)
-        FROM (
+        CREATE OR REPLACE TABLE work.resp_src AS
+        SELECT r.* REPLACE (coalesce(x.credited, r.owner) AS owner)
+        FROM resp_base r LEFT JOIN (
             SELECT r.lead_id,
                    coalesce(m.member_id,
                             (SELECT arg_max(e.target, e.occurred_at) FROM sla_events e
                              WHERE e.lead_id = r.lead_id
                                AND e.event_type IN ('lead_assigned', 'reassigned')
                                AND e.occurred_at <= r.response_at)) AS credited
-            FROM resp_src r
+            FROM resp_base r
             ASOF LEFT JOIN (SELECT lead_id, valid_from, crm_owner FROM lead_history
-                            WHERE lead_id IN (SELECT lead_id FROM resp_src)) h
+                            WHERE lead_id IN (SELECT lead_id FROM resp_base)) h
               ON h.lead_id = r.lead_id AND r.responded_seen_at >= h.valid_from
             LEFT JOIN members m ON m.member_id = h.crm_owner
-        ) x
-        WHERE x.lead_id = r.lead_id
+        ) x USING (lead_id)
         """,
     )
     run(
@@ -473,11 +474,14 @@ def log_responses(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime)
         """,
         params,
     )
+    # by lead id, not rowid: this runs after the reassignments, whose UPDATE of a LIST column
+    # moves rows (see the note at the top); a rowid join there segfaulted DuckDB 2.0 now and
+    # then, or left response_logged unset, so the next tick logged the response again
     run(
         con,
         """
         UPDATE lead_state l SET response_logged = true
-        FROM resp r WHERE l.rowid = r.srid
+        FROM resp r WHERE l.lead_id = r.lead_id
         """,
         params,
     )
