@@ -44,7 +44,7 @@ class Step:
 
     def sql(self, statement: str, **context: Any) -> str:
         """The text of ``sql/<step>/<statement>.sql`` rendered with ``context``."""
-        return render(f"{self.name}/{statement}.sql", **context)
+        return render_sql(f"{self.name}/{statement}.sql", **context)
 
     def run(
         self,
@@ -62,7 +62,7 @@ def _template(path: str) -> jinja2.Template:
     return _ENV.get_template(path)
 
 
-def render(path: str, **context: Any) -> str:
+def render_sql(path: str, **context: Any) -> str:
     """Render the SQL template at ``path`` (relative to ``leadsla/engine/sql``)."""
     return _template(path).render(**context)
 
