@@ -213,7 +213,8 @@ def cmd_issue_raise(args: argparse.Namespace) -> int:
     the raiser sees at once whether it escalated or what is missing."""
     import duckdb
 
-    from leadsla.issues import content_id, write_issue
+    from leadsla.events import content_id
+    from leadsla.issues.intake import write_issue
     from leadsla.tick import run_tick
 
     now = args.now or datetime.now(UTC)  # clock-edge

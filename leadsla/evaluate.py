@@ -37,7 +37,7 @@ import duckdb
 from leadsla.rules import RuleSet
 from leadsla.rules.models import TimestampBounds
 from leadsla.sql import run, scalar
-from leadsla.state import EVENT_COLS, event_id_sql
+from leadsla.events import EVENT_COLS, event_id_sql
 from leadsla.tables import (
     at_sql,
     clock_sql,

@@ -23,6 +23,10 @@ from leadsla import sqlsource
 from leadsla.delivery.channels import Channels
 from leadsla.delivery.deliver import DeliveryResult, deliver
 from leadsla.delivery.outbox import enqueue
+from leadsla.engine.activities import apply_activities
+from leadsla.engine.issue_intake import apply_issues
+from leadsla.engine.issue_verdict import judge_issues
+from leadsla.engine.merge import QUARANTINE_EVENTS_SQL, apply_leads
 from leadsla.evaluate import evaluate
 from leadsla.ingest import (
     BadFile,
@@ -35,11 +39,10 @@ from leadsla.ingest import (
     stat_key,
     type_rows,
 )
-from leadsla.issues import apply_issues, evaluate_issues, judge_issues
+from leadsla.issues.run import evaluate_issues
 from leadsla.rules import RuleSet, load_rules
 from leadsla.sql import run
-from leadsla.state import QUARANTINE_EVENTS_SQL, apply_activities, apply_leads
-from leadsla.store import DuckDBStore, check_new_events, event_count, transaction
+from leadsla.store import DuckDBStore, check_new_events, event_count, open_store, transaction
 from leadsla.tables import drop_work_tables, register_rules
 
 
@@ -367,7 +370,7 @@ def discover_phase(
     ``later``: the files left for a later tick (see :func:`later_descriptors`)."""
     rules = load_rules(rules_dir)
     later: list[Later] = []
-    with DuckDBStore(db) as store:
+    with open_store(db) as store:
         files = [_descriptor(f) for f in _discover(store.con, rules, exports, now, env, later)]
     return {"files": files, "later": later_descriptors(later)}
 
@@ -392,7 +395,7 @@ def load_phase(
     """Load the discovered files, one transaction each; returns counts and per-file results."""
     rules = load_rules(rules_dir)
     exports = [_from_descriptor(d, rules) for d in files]
-    with DuckDBStore(db) as store:
+    with open_store(db) as store:
         register_rules(store.con, rules)
         results = _load(store, exports, now, rules)
     return {
@@ -410,7 +413,7 @@ def evaluate_phase(
     """Classify, assign and fire due steps for every open lead and issue, and enqueue their
     messages, in one transaction."""
     rules = load_rules(rules_dir)
-    with DuckDBStore(db) as store, transaction(store) as con:
+    with open_store(db) as store, transaction(store) as con:
         register_rules(con, rules)
         return _evaluate(con, rules, now, loaded=loaded)
 
@@ -421,7 +424,7 @@ def deliver_phase(
     """Send what the outbox holds and is due, after the decision transaction (its own task in
     the flow, so a dead mail server never holds up a tick). Commits after every send."""
     rules = load_rules(rules_dir)
-    with DuckDBStore(db) as store:
+    with open_store(db) as store:
         return deliver(store, rules, channels, now, crm_dir=crm_dir(rules, db))
 
 
@@ -435,7 +438,7 @@ def summarize(
     *, db: Path, now: datetime, later: list[Later] | None = None, limit: int = 200
 ) -> TickSummary:
     """Events recorded at this ``now`` (the tick's own), by type, plus the first rows."""
-    with DuckDBStore(db) as store:
+    with open_store(db) as store:
         return _summarize(store.con, now, later, limit)
 
 
@@ -531,7 +534,7 @@ class Ticker:
         self.db = Path(db)
         self.exports = exports
         self.env = env
-        self.store = DuckDBStore(db)
+        self.store = open_store(db)
         register_rules(self.store.con, self.rules)
         _ = self.rules.business_calendars  # pay the holidays import and expansion up front
 

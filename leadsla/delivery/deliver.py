@@ -55,7 +55,7 @@ from leadsla.rules import RuleSet
 from leadsla.rules.delivery_models import LEAD_STEP_EVENTS, NotificationsFile
 from leadsla.smtp import SmtpConfigError, SmtpSettings
 from leadsla.sql import run
-from leadsla.state import EVENT_COLS, event_id_sql
+from leadsla.events import EVENT_COLS, event_id_sql
 from leadsla.store import Store, transaction
 from leadsla.tables import _register
 

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 import jinja2
 
+from leadsla.events import EVENT_COLS, EventType, event_id_sql
 from leadsla.sql import run
 
 _ENV = jinja2.Environment(
@@ -27,6 +28,8 @@ _ENV = jinja2.Environment(
     autoescape=False,  # SQL, not HTML: values are bound parameters, never rendered
     keep_trailing_newline=True,
 )
+# the event log's contract (leadsla.events), for every statement that writes events
+_ENV.globals.update(event_id=event_id_sql, event_cols=EVENT_COLS, EventType=EventType)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,52 @@
+"""Step ``issue_intake``: merge one issues export into ``issue_state``, set-wise.
+
+New issues are ``issue_raised``; a changed issue takes the newly reported values (its verdict is
+made again by step ``issue_verdict``). A response or resolution is a timestamp, or a status that
+means one (for feeds that report a status), never before the raise.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+from leadsla.engine.merge import sql_list
+from leadsla.engine.step import Step
+from leadsla.ingest import ExportFile
+from leadsla.rules.models import ISSUE_FIELDS, Source
+from leadsla.sql import scalar
+
+STEP = Step("issue_intake", reads=("incoming", "issue_state"), returns="issue_state")
+
+#: Statuses (lower case) that mean the owning team has responded / the issue is resolved, for
+#: feeds that report a status instead of the timestamps.
+RESPONDED_STATUSES = ("responded", "acknowledged", "in_progress", "working")
+RESOLVED_STATUSES = ("resolved", "closed", "done")
+
+#: The fields an export reports, besides the response and resolution (kept first-seen/latest).
+REPORTED = tuple(c for c in ISSUE_FIELDS if c not in ("responded_at", "resolved_at"))
+
+
+def apply_issues(
+    con: duckdb.DuckDBPyConnection, f: ExportFile, source: Source, now: datetime
+) -> int:
+    """Merge ``incoming`` (one export's typed issue rows) into ``issue_state``; returns the
+    rows superseded by a later line for the same issue."""
+    params = {"export_at": f.export_at, "now": now, "source_id": source.id, "file": f.url}
+    STEP.run(
+        con,
+        "joined",
+        params,
+        fields=ISSUE_FIELDS,
+        responded_statuses=sql_list(RESPONDED_STATUSES),
+        resolved_statuses=sql_list(RESOLVED_STATUSES),
+    )
+    superseded = scalar(
+        con,
+        "SELECT (SELECT count(*) FROM incoming) - (SELECT count(DISTINCT issue_id) FROM incoming)",
+    )
+    STEP.run(con, "events", params)
+    STEP.run(con, "update", params, reported=REPORTED)
+    STEP.run(con, "insert", params, reported=REPORTED)
+    return int(superseded or 0)

@@ -1,0 +1,3 @@
+-- Valid, routed, unanswered issues that may still climb and whose next threshold has come.
+run(
+    con,

@@ -1,0 +1,51 @@
+"""The issue work of one evaluation: validate, route, climb and log responses, in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from leadsla.engine.issue_ladder import climb
+from leadsla.engine.issue_responses import record_responses
+from leadsla.engine.issue_routing import route_issues
+from leadsla.engine.issue_verdict import judge_issues
+from leadsla.evaluate import prepare
+from leadsla.rules import RuleSet
+from leadsla.sql import scalar
+
+
+@dataclass
+class IssueResult:
+    validated: int = 0
+    rejected: int = 0
+    escalations: int = 0
+    responses: int = 0
+
+
+#: Issues with work to do: a version not judged, a valid one not routed, or (unsettled) a
+#: response or resolution to log or a threshold that has come.
+_PENDING = """
+SELECT count(*) FROM issue_state WHERE verdict_hash IS DISTINCT FROM row_hash
+    OR (verdict = 'valid' AND teams IS NULL)
+    OR (verdict = 'valid' AND NOT resolved_logged AND (resolved_at IS NOT NULL
+        OR (responded_at IS NOT NULL AND NOT responded_logged)
+        OR (NOT responded_logged AND max_level < CASE WHEN climbs THEN 3 ELSE 1 END
+            AND (next_at IS NULL OR next_at <= $now))))
+"""
+
+
+def evaluate_issues(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> IssueResult:
+    """Validate, route and climb every unsettled issue at ``now`` (inside the caller's
+    transaction, after the lead evaluation so the calendar tables cover both)."""
+    res = IssueResult()
+    if not scalar(con, _PENDING, {"now": now}):
+        return res  # work only when something changed, a threshold came, or a response waits
+    # a version no load judged (a load without the rules): judged now, timed with its export
+    res.validated, res.rejected = judge_issues(con, rules, now)
+    prepare(con, rules, now)  # the calendar tables, shared with the lead clocks
+    route_issues(con, rules)
+    res.escalations = climb(con, rules, now)
+    res.responses = record_responses(con, now)
+    return res
