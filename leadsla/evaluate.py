@@ -34,10 +34,10 @@ from datetime import UTC, datetime, time, timedelta
 
 import duckdb
 
+from leadsla.events import EVENT_COLS, event_id_sql
 from leadsla.rules import RuleSet
 from leadsla.rules.models import TimestampBounds
 from leadsla.sql import run, scalar
-from leadsla.events import EVENT_COLS, event_id_sql
 from leadsla.tables import (
     at_sql,
     clock_sql,
