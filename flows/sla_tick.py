@@ -36,9 +36,8 @@ from pydantic import AwareDatetime
 
 from flows.blocks import load_email_block
 from leadsla import tick
-from leadsla.delivery.channels import Channels
 from leadsla.delivery.check import endpoint_names
-from leadsla.delivery.deliver import channels_from_env
+from leadsla.delivery.senders import Senders, senders_from_env
 from leadsla.rules import load_rules
 
 #: Failures worth retrying: the file system (a share remounting, a file being replaced) and
@@ -166,7 +165,7 @@ def record(db: str, now: datetime, later: list[dict[str, str]]) -> dict[str, Any
     return {"events_recorded": summary.new_events, "events_by_type": summary.events_by_type}
 
 
-def channels_for_flow(rules_dir: str, email_block: str | None) -> Channels:
+def channels_for_flow(rules_dir: str, email_block: str | None) -> Senders:
     """Channel settings at the flow edge: the email block (or ``LEADSLA_SMTP_URL``), endpoint
     URLs and tokens from the environment or the ``Secret`` blocks notifications.yaml names."""
     from prefect.blocks.system import Secret
@@ -182,8 +181,8 @@ def channels_for_flow(rules_dir: str, email_block: str | None) -> Channels:
                 except (ValueError, OSError) as exc:  # a missing block: its messages wait
                     get_run_logger().warning("Secret block %s not loaded: %s", src[6:], exc)
     smtp = load_email_block(email_block, get_run_logger())  # missing: emails wait in the outbox
-    # a malformed LEADSLA_SMTP_URL is one error line (Channels.config_errors), not a failed run
-    return channels_from_env(rules, os.environ, smtp_settings=smtp, blocks=blocks, strict=False)
+    # a malformed LEADSLA_SMTP_URL is one error line (Senders.config_errors), not a failed run
+    return senders_from_env(rules, os.environ, smtp_settings=smtp, blocks=blocks, strict=False)
 
 
 @task(

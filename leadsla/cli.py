@@ -75,9 +75,9 @@ def _channels(rules_dir: str) -> Any:
     """Delivery channels from the environment (``LEADSLA_SMTP_URL``, ``LEADSLA_EMAIL_FROM`` and
     the variables notifications.yaml names), or None when none is set: messages then wait in
     the outbox for a run that has one."""
-    from leadsla.delivery.deliver import channels_from_env
+    from leadsla.delivery.senders import senders_from_env
 
-    ch = channels_from_env(load_rules(rules_dir), os.environ)
+    ch = senders_from_env(load_rules(rules_dir), os.environ)
     return ch if ch.smtp is not None or ch.endpoints else None
 
 
@@ -176,7 +176,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_deliver(args: argparse.Namespace) -> int:
-    from leadsla.delivery.channels import Channels
+    from leadsla.delivery.senders import Senders
     from leadsla.tick import deliver_phase
 
     now = args.now or datetime.now(UTC)  # clock-edge
@@ -185,7 +185,7 @@ def cmd_deliver(args: argparse.Namespace) -> int:
         rules_dir=Path(rules_dir),
         db=Path(_setting(args, "db")),
         now=now,
-        channels=_channels(rules_dir) or Channels(),
+        channels=_channels(rules_dir) or Senders(),
     )
     _emit(args, {"now": now.isoformat(), **res.as_dict()}, res.markdown)
     return 1 if res.dead else 0

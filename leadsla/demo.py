@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadsla.calendars import BusinessCalendar
-from leadsla.delivery.channels import Channels
+from leadsla.delivery.senders import Senders
 from leadsla.progress import Report, silent
 from leadsla.rules import load_rules
 from leadsla.store import DuckDBStore
@@ -584,7 +584,7 @@ def run_demo(
     rules_dir: Path,
     every: timedelta = timedelta(minutes=30),
     progress: Report = silent,
-    channels: Channels | None = None,
+    channels: Senders | None = None,
     report: bool = True,
 ) -> DemoResult:
     """Generate the week into ``out/exports`` and replay it into ``out/leadsla.duckdb``.

@@ -20,9 +20,9 @@ import duckdb
 import fsspec
 
 from leadsla import sqlsource
-from leadsla.delivery.channels import Channels
 from leadsla.delivery.deliver import DeliveryResult, deliver
 from leadsla.delivery.outbox import enqueue
+from leadsla.delivery.senders import Senders
 from leadsla.engine.activities import apply_activities
 from leadsla.engine.issue_intake import apply_issues
 from leadsla.engine.issue_verdict import judge_issues
@@ -418,9 +418,7 @@ def evaluate_phase(
         return _evaluate(con, rules, now, loaded=loaded)
 
 
-def deliver_phase(
-    *, rules_dir: Path, db: Path, now: datetime, channels: Channels
-) -> DeliveryResult:
+def deliver_phase(*, rules_dir: Path, db: Path, now: datetime, channels: Senders) -> DeliveryResult:
     """Send what the outbox holds and is due, after the decision transaction (its own task in
     the flow, so a dead mail server never holds up a tick). Commits after every send."""
     rules = load_rules(rules_dir)
@@ -523,7 +521,7 @@ class Ticker:
         exports: str,
         db: Path,
         env: Mapping[str, str] | None = None,
-        channels: Channels | None = None,
+        channels: Senders | None = None,
     ) -> None:
         """``env`` (the process environment, passed in by the CLI) makes ticks live: database
         sources are pulled; replays leave it out and read only archived files. ``channels``
@@ -577,7 +575,7 @@ def run_tick(
     db: Path,
     now: datetime,
     env: Mapping[str, str] | None = None,
-    channels: Channels | None = None,
+    channels: Senders | None = None,
 ) -> TickSummary:
     """Discover, load, evaluate, deliver (when a channel is configured) and summarise."""
     with Ticker(rules_dir=rules_dir, exports=exports, db=db, env=env, channels=channels) as t:
@@ -595,7 +593,7 @@ def replay(
     end: datetime,
     every: timedelta,
     progress: Callable[[datetime, int], None] | None = None,
-    channels: Channels | None = None,
+    channels: Senders | None = None,
 ) -> int:
     """Ticks from ``start`` to ``end`` (inclusive) every ``every`` over archived exports, in
     one process on one connection: logical time, no sleeping. Returns the number of ticks."""

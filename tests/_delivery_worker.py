@@ -10,7 +10,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from leadsla.delivery.channels import Channels
+from leadsla.delivery.senders import Senders
 from leadsla.delivery.timeouts import Timeouts
 from leadsla.smtp import SmtpSettings
 from leadsla.tick import deliver_phase
@@ -21,7 +21,7 @@ if __name__ == "__main__":
         rules_dir=Path(rules),
         db=Path(db),
         now=datetime.fromisoformat(now),
-        channels=Channels(
+        channels=Senders(
             smtp=SmtpSettings(host="127.0.0.1", port=int(port), timeouts=Timeouts(2, 5, 10))
         ),
     )

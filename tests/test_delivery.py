@@ -25,11 +25,11 @@ import pytest
 import yaml
 
 from leadsla.cli import main
-from leadsla.delivery.channels import Channels, Outgoing, SendError
 from leadsla.delivery.deliver import deliver
 from leadsla.delivery.outbox import enqueue
 from leadsla.delivery.render import mask
 from leadsla.delivery.safety import clean_line, csv_cell
+from leadsla.delivery.senders import Outgoing, SendError, Senders
 from leadsla.delivery.timeouts import Timeouts
 from leadsla.events import EVENT_COLS
 from leadsla.rules import RulesInvalid, load_rules
@@ -58,8 +58,8 @@ def sink(smtp_sink: tuple[SmtpSink, int]) -> tuple[SmtpSink, int]:
     return smtp_sink
 
 
-def email_channels(port: int) -> Channels:
-    return Channels(smtp=SmtpSettings(host="127.0.0.1", port=port, sender="sla@acme.example",
+def email_channels(port: int) -> Senders:
+    return Senders(smtp=SmtpSettings(host="127.0.0.1", port=port, sender="sla@acme.example",
                                       timeouts=Timeouts(2, 5, 10)))  # fmt: skip
 
 
@@ -225,7 +225,7 @@ def test_http_channels_payloads_and_idempotency_key(
     hook: tuple[Hook, str], channel: str, recipient: str, key: str, path: str, shape: Any
 ) -> None:
     h, base = hook
-    ch = Channels(endpoints={key: base + path})
+    ch = Senders(endpoints={key: base + path})
     out = Outgoing(OUT.key, channel, recipient, OUT.subject, OUT.text, OUT.html, OUT.payload)
     assert ch.configured(channel, recipient)
     ch.send(out)
@@ -237,7 +237,7 @@ def test_http_channels_payloads_and_idempotency_key(
 
 def test_slack_dm_uses_the_bot_token_and_reports_api_errors(hook: tuple[Hook, str]) -> None:
     h, base = hook
-    ch = Channels(endpoints={"slack:bot": "xoxb-secret-token"}, slack_api_url=base + "/api")
+    ch = Senders(endpoints={"slack:bot": "xoxb-secret-token"}, slack_api_url=base + "/api")
     h.reply = {"ok": True}
     ch.send(Outgoing("k1", "slack", "U123", "Reminder", "text", "", {}))
     path, headers, body = h.requests[0]
@@ -264,7 +264,7 @@ def test_5xx_is_retried_later_4xx_is_dead_at_once(
     db = tmp_path / "t.duckdb"
     run_tick(rules_dir=rules_dir, exports=str(exports), db=db, now=at("09:56"))  # queue only
     secret = base + "/slack/T000/B000/SECRETSECRET"
-    ch = Channels(smtp=email_channels(port).smtp,
+    ch = Senders(smtp=email_channels(port).smtp,
                   endpoints={"slack:#inbound-sales": secret, "crm": base + "/crm"})  # fmt: skip
     h.statuses = [503]
     rules = load_rules(rules_dir)

@@ -30,8 +30,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from leadsla.delivery.channels import Channels, Outgoing, SendError
 from leadsla.delivery.deliver import deliver
+from leadsla.delivery.senders import Outgoing, SendError, Senders
 from leadsla.delivery.timeouts import LookupTimeout, Timeouts, resolve
 from leadsla.rules import load_rules
 from leadsla.smtp import SmtpSettings
@@ -67,8 +67,8 @@ def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
         con.close()
 
 
-def smtp_at(port: int, host: str = "127.0.0.1", **more: Any) -> Channels:
-    return Channels(smtp=SmtpSettings(host=host, port=port, sender="sla@acme.example",
+def smtp_at(port: int, host: str = "127.0.0.1", **more: Any) -> Senders:
+    return Senders(smtp=SmtpSettings(host=host, port=port, sender="sla@acme.example",
                                       timeouts=FAST), timeouts=FAST, **more)  # fmt: skip
 
 
@@ -283,7 +283,7 @@ def test_http_channels_give_up_on_a_silent_or_endless_server(
     stalled: Callable[..., Stalled], lines: bytes | None, error: str
 ) -> None:
     server = stalled(lines, first=b"HTTP/1.1 200 OK\r\n")
-    ch = Channels(endpoints={"webhook": f"http://127.0.0.1:{server.port}/hook"}, timeouts=FAST)
+    ch = Senders(endpoints={"webhook": f"http://127.0.0.1:{server.port}/hook"}, timeouts=FAST)
     out = Outgoing("k2", "webhook", "member:rahul", "s", "t", "", {"lead_id": "L1"})
     with pytest.raises(SendError) as exc:
         finishes(lambda: ch.send(out))
@@ -345,7 +345,7 @@ def test_unresolvable_smtp_host_counts_for_the_breaker(
 
 @pytest.mark.parametrize("host", ["hook.stuck.example", "hook.nowhere.invalid"])
 def test_unresolvable_webhook_host_fails_fast(resolver: None, host: str) -> None:
-    ch = Channels(endpoints={"webhook": f"https://{host}/T/B/secret"}, timeouts=FAST)
+    ch = Senders(endpoints={"webhook": f"https://{host}/T/B/secret"}, timeouts=FAST)
     with pytest.raises(SendError) as exc:
         finishes(lambda: ch.send(Outgoing("k3", "webhook", "member:rahul", "s", "t", "")))
     assert exc.value.transient

@@ -21,8 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadsla.delivery.channels import Channels, Outgoing
 from leadsla.delivery.safety import FORMULA_START, clean_json, clean_line, clean_text, write_csv
+from leadsla.delivery.senders import Outgoing, Senders
 from leadsla.delivery.timeouts import Timeouts
 from leadsla.report.data import CSV_COLUMNS, HEADLINE_COLUMNS, ReportData
 from leadsla.report.render import render
@@ -130,7 +130,7 @@ def test_a_hostile_lead_name_reaches_the_email_without_control_characters(
         "created_at": "2026-11-23 09:35", "form_type": "contact_form", "service_interest": "seo",
         "status": "new", "email": "a@x.io", "lead_source": "website",
     }])  # fmt: skip
-    ch = Channels(smtp=SmtpSettings(host="127.0.0.1", port=port, sender="sla@acme.example",
+    ch = Senders(smtp=SmtpSettings(host="127.0.0.1", port=port, sender="sla@acme.example",
                                     timeouts=Timeouts(2, 5, 10)))  # fmt: skip
     run_tick(rules_dir=rules_dir, exports=str(exports), db=tmp_path / "t.duckdb",
              now=datetime(2026, 11, 23, 4, 6, tzinfo=UTC), channels=ch)  # fmt: skip
@@ -176,7 +176,7 @@ def test_webhook_payloads_carry_no_control_characters(
     key = {"slack": "slack:#inbound-sales", "teams": "teams:#inbound-sales",
            "crm_webhook": "crm"}.get(channel, channel)  # fmt: skip
     recipient = "#inbound-sales" if channel in ("slack", "teams") else "member:rahul"
-    ch = Channels(endpoints={key: url}, timeouts=Timeouts(2, 5, 10))
+    ch = Senders(endpoints={key: url}, timeouts=Timeouts(2, 5, 10))
     ch.send(Outgoing("k1", channel, recipient, HOSTILE, HOSTILE, HOSTILE,
                      {"note": HOSTILE, "nested": {HOSTILE: [HOSTILE, 3]}}))  # fmt: skip
     ch.close()

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadsla.cli import main
-from leadsla.delivery.deliver import channels_from_env
+from leadsla.delivery.senders import senders_from_env
 from leadsla.rules import load_rules
 from leadsla.smtp import SmtpConfigError, SmtpSettings, send
 
@@ -167,8 +167,8 @@ def test_the_flow_edge_keeps_the_error_and_delivers_the_other_channels(rules_dir
            "LEADSLA_WEBHOOK_URL": "http://127.0.0.1:9/hook"}  # fmt: skip
     rules = load_rules(rules_dir)
     with pytest.raises(SmtpConfigError):
-        channels_from_env(rules, env)
-    ch = channels_from_env(rules, env, strict=False)
+        senders_from_env(rules, env)
+    ch = senders_from_env(rules, env, strict=False)
     assert ch.smtp is None
     assert list(ch.endpoints) == ["webhook"]
     assert len(ch.config_errors) == 1

@@ -36,8 +36,7 @@ import logging
 import os
 import signal
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,16 +44,13 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from leadsla.delivery.channels import Channels, Outgoing, SendError
-from leadsla.delivery.check import resolve_endpoints
 from leadsla.delivery.outbox import crm_payloads, render_pending
 from leadsla.delivery.render import environment, mask
 from leadsla.delivery.safety import write_csv
-from leadsla.delivery.timeouts import Timeouts
+from leadsla.delivery.senders import Outgoing, SendError, Senders
 from leadsla.events import EVENT_COLS, event_id_sql
 from leadsla.rules import RuleSet
 from leadsla.rules.delivery_models import LEAD_STEP_EVENTS, NotificationsFile
-from leadsla.smtp import SmtpConfigError, SmtpSettings
 from leadsla.sql import run
 from leadsla.store import Store, transaction
 from leadsla.tables import _register
@@ -72,43 +68,6 @@ def _crash_point(name: str) -> None:
     """Test hook (see the module docstring): SIGKILL this process at ``name``."""
     if os.environ.get("LEADSLA_CRASH_AT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def channels_from_env(
-    rules: RuleSet,
-    env: Mapping[str, str],
-    *,
-    smtp_settings: SmtpSettings | None = None,
-    blocks: Mapping[str, str] | None = None,
-    strict: bool = True,
-) -> Channels:
-    """The channel configuration at the CLI edge (environment) or the flow edge (blocks
-    already loaded into plain values), with the timeouts of ``notifications.yaml``.
-
-    A malformed ``LEADSLA_SMTP_URL`` raises :class:`SmtpConfigError` (one line naming the
-    variable and the fix); with ``strict=False`` (a scheduled flow) that line is kept in
-    ``Channels.config_errors`` (and the run's result) for the caller to log, email waits in
-    the outbox and the other channels deliver."""
-    n = rules.notifications
-    errors: list[str] = []
-    if smtp_settings is None:
-        try:
-            smtp_settings = SmtpSettings.from_env(env)
-        except SmtpConfigError as exc:
-            if strict:
-                raise
-            errors.append(str(exc))
-    if n is None:
-        return Channels(smtp=smtp_settings, config_errors=errors)
-    t = n.timeouts
-    timeouts = Timeouts(t.connect_seconds, t.read_seconds, t.total_seconds)
-    return Channels(
-        smtp=replace(smtp_settings, timeouts=timeouts) if smtp_settings else None,
-        endpoints=resolve_endpoints(n, env, blocks),
-        slack_api_url=n.channels.slack.api_url,
-        timeouts=timeouts,
-        config_errors=errors,
-    )
 
 
 @dataclass
@@ -336,7 +295,7 @@ class _Unit:
 
 
 def _units(
-    con: duckdb.DuckDBPyConnection, rules: RuleSet, ch: Channels, now: datetime, limit: int
+    con: duckdb.DuckDBPyConnection, rules: RuleSet, ch: Senders, now: datetime, limit: int
 ) -> tuple[list[_Unit], int]:
     rows = run(
         con,
@@ -622,7 +581,7 @@ def _log_waiting(result: DeliveryResult) -> None:
 def deliver(
     store: Store,
     rules: RuleSet,
-    channels: Channels,
+    channels: Senders,
     now: datetime,
     *,
     crm_dir: Path | None = None,

@@ -3,7 +3,7 @@
 CRM exports are written by other people's software and edited by hand, so any value may hold
 control characters or a spreadsheet formula. Every message part passes :func:`clean_line`
 (subjects, recipients: one line) or :func:`clean_text` (bodies, webhook strings), applied in
-one place, :class:`leadsla.delivery.channels.Outgoing`; every CSV the project writes goes
+one place, :class:`leadsla.delivery.senders.Outgoing`; every CSV the project writes goes
 through :func:`write_csv`.
 """
 

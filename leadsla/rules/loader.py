@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from leadsla.calendars import BusinessCalendar, parse_hhmm
+from leadsla.rules.delivery_check import check_notifications
 from leadsla.rules.delivery_models import NotificationsFile
 from leadsla.rules.issue_models import IssuesFile
 from leadsla.rules.models import (
@@ -237,9 +238,10 @@ def load_rules(root: Path | str) -> RuleSet:
     _cross_check(cals, org, intents, policies, routing, sources, errors)
     _check_issues(issues, org, sources, errors)
     if notifications is not None:
-        from leadsla.delivery.check import check_notifications
-
-        errors.extend(check_notifications(notifications, org))
+        errors.extend(
+            RuleError("notifications.yaml", key, msg)
+            for key, msg in check_notifications(notifications, org)
+        )
     if errors:
         raise RulesInvalid(errors)
     return RuleSet(

@@ -1,6 +1,7 @@
-"""Channels: email over SMTP (through :mod:`leadsla.smtp`), Slack (incoming webhook for team
-channels, ``chat.postMessage`` with a bot token for direct messages), Microsoft Teams incoming
-webhooks, WhatsApp through a gateway, a generic JSON webhook, and the CRM webhook.
+"""Senders, one per channel: email over SMTP (through :mod:`leadsla.smtp`), Slack (incoming
+webhook for team channels, ``chat.postMessage`` with a bot token for direct messages), Microsoft
+Teams incoming webhooks, WhatsApp through a gateway, a generic JSON webhook, and the CRM webhook.
+(The rule model of the channels' endpoints is :class:`leadsla.rules.delivery_models.Channels`.)
 
 Every sender raises :class:`SendError` with ``transient`` set: timeouts, connection errors,
 HTTP 5xx/429 and SMTP 4xx are worth another attempt later; HTTP 4xx and SMTP 5xx are not (the
@@ -17,7 +18,8 @@ from __future__ import annotations
 import contextlib
 import smtplib
 import socket
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
@@ -25,9 +27,11 @@ from typing import Any
 import httpx
 
 from leadsla import smtp
+from leadsla.delivery.check import resolve_endpoints
 from leadsla.delivery.safety import clean_json, clean_line, clean_text
 from leadsla.delivery.timeouts import Deadline, LookupTimeout, Timeouts, resolve
-from leadsla.smtp import SmtpSettings
+from leadsla.rules import RuleSet
+from leadsla.smtp import SmtpConfigError, SmtpSettings
 
 
 def _text(value: bytes | str) -> str:
@@ -68,7 +72,7 @@ class Outgoing:
 
 
 @dataclass
-class Channels:
+class Senders:
     """Configured endpoints (values resolved at the edge), SMTP settings, and the time the
     HTTP channels may take (SMTP has its own, in its settings)."""
 
@@ -315,3 +319,40 @@ class Channels:
         if isinstance(exc, TimeoutError) or str(exc).endswith("timed out"):  # smtplib wraps it
             raise SendError("smtp: no answer in time (timed out)", transient=True) from None
         raise SendError(f"smtp: {type(exc).__name__}: {exc}"[:300], transient=True) from None
+
+
+def senders_from_env(
+    rules: RuleSet,
+    env: Mapping[str, str],
+    *,
+    smtp_settings: SmtpSettings | None = None,
+    blocks: Mapping[str, str] | None = None,
+    strict: bool = True,
+) -> Senders:
+    """The channel configuration at the CLI edge (environment) or the flow edge (blocks
+    already loaded into plain values), with the timeouts of ``notifications.yaml``.
+
+    A malformed ``LEADSLA_SMTP_URL`` raises :class:`SmtpConfigError` (one line naming the
+    variable and the fix); with ``strict=False`` (a scheduled flow) that line is kept in
+    ``Senders.config_errors`` (and the run's result) for the caller to log, email waits in
+    the outbox and the other channels deliver."""
+    n = rules.notifications
+    errors: list[str] = []
+    if smtp_settings is None:
+        try:
+            smtp_settings = SmtpSettings.from_env(env)
+        except SmtpConfigError as exc:
+            if strict:
+                raise
+            errors.append(str(exc))
+    if n is None:
+        return Senders(smtp=smtp_settings, config_errors=errors)
+    t = n.timeouts
+    timeouts = Timeouts(t.connect_seconds, t.read_seconds, t.total_seconds)
+    return Senders(
+        smtp=replace(smtp_settings, timeouts=timeouts) if smtp_settings else None,
+        endpoints=resolve_endpoints(n, env, blocks),
+        slack_api_url=n.channels.slack.api_url,
+        timeouts=timeouts,
+        config_errors=errors,
+    )
