@@ -21,12 +21,12 @@ import fsspec
 
 from leadsla import sqlsource
 from leadsla.delivery.deliver import DeliveryResult, deliver
-from leadsla.delivery.outbox import enqueue
 from leadsla.delivery.senders import Senders
 from leadsla.engine.activities import apply_activities
 from leadsla.engine.issue_intake import apply_issues
 from leadsla.engine.issue_verdict import judge_issues
 from leadsla.engine.merge import QUARANTINE_EVENTS_SQL, apply_leads
+from leadsla.engine.outbox import enqueue
 from leadsla.evaluate import evaluate
 from leadsla.ingest import (
     BadFile,

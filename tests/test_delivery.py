@@ -26,11 +26,11 @@ import yaml
 
 from leadsla.cli import main
 from leadsla.delivery.deliver import deliver
-from leadsla.delivery.outbox import enqueue
 from leadsla.delivery.render import mask
 from leadsla.delivery.safety import clean_line, csv_cell
 from leadsla.delivery.senders import Outgoing, SendError, Senders
 from leadsla.delivery.timeouts import Timeouts
+from leadsla.engine.outbox import enqueue
 from leadsla.events import EVENT_COLS
 from leadsla.rules import RulesInvalid, load_rules
 from leadsla.smtp import SmtpSettings

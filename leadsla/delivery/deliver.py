@@ -35,11 +35,11 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
+from leadsla.delivery.compose import crm_payloads, render_pending
 from leadsla.delivery.crm_files import crm_files
 from leadsla.delivery.due import DUE
 from leadsla.delivery.hooks import crash_point
 from leadsla.delivery.noise import noise_control
-from leadsla.delivery.outbox import crm_payloads, render_pending
 from leadsla.delivery.record import hold, mark, record_accepted, record_failure, settle
 from leadsla.delivery.render import mask
 from leadsla.delivery.result import DeliveryResult
