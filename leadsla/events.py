@@ -66,13 +66,6 @@ LEAD_STEP_EVENTS: tuple[EventType, ...] = (
     EventType.SLA_MISSED,
 )
 
-#: Events a route of ``notifications.yaml`` may send a message for.
-NOTIFIED_EVENTS: tuple[EventType, ...] = (
-    *LEAD_STEP_EVENTS,
-    EventType.ISSUE_ESCALATED,
-    EventType.ISSUE_REJECTED,
-)
-
 #: Events that leave a CRM action (write-back), whether or not a person is notified.
 CRM_EVENTS: tuple[EventType, ...] = (
     EventType.TASK_CREATED,

@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from leadsla.delivery.render import _local, render
+from leadsla.events import EventType
 from leadsla.rules import RuleSet
 from leadsla.rules.delivery_models import NotificationsFile
 from leadsla.sql import run
@@ -126,7 +127,7 @@ def next_step_text(
     rules: RuleSet, event_type: str, policy_id: str | None, d: dict[str, Any]
 ) -> str:
     """What happens next if nobody acts, from the policy ladder (or the issue ladder)."""
-    if event_type == "issue_escalated":
+    if event_type == EventType.ISSUE_ESCALATED:
         level = int(d.get("level") or 1)
         return (
             f"it goes to level {level + 1} ({'team lead' if level == 1 else 'management'})"

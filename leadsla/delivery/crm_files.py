@@ -12,6 +12,7 @@ from leadsla.delivery.hooks import crash_point
 from leadsla.delivery.record import outcome_events_sql
 from leadsla.delivery.result import DeliveryResult
 from leadsla.delivery.safety import write_csv
+from leadsla.events import EventType
 from leadsla.rules.delivery_models import NotificationsFile
 from leadsla.sql import run
 from leadsla.store import Store, transaction
@@ -63,7 +64,9 @@ def crm_files(
                 " FROM outbox o WHERE o.channel = 'crm_csv' AND o.created_at = $t "
                 "AND o.status <> 'sent'"
             )
-            run(c2, outcome_events_sql("notification_sent", "'x'", "'file', $file") + sel, p)
+            run(
+                c2, outcome_events_sql(EventType.NOTIFICATION_SENT, "'x'", "'file', $file") + sel, p
+            )
             run(
                 c2,
                 "UPDATE outbox SET status = 'sent', sent_at = $now, attempts = attempts + 1 "

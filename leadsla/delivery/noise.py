@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from leadsla.delivery.due import DUE
 from leadsla.delivery.record import outcome_events_sql
-from leadsla.events import LEAD_STEP_EVENTS
+from leadsla.events import LEAD_STEP_EVENTS, EventType
 from leadsla.rules import RuleSet
 from leadsla.rules.delivery_models import NotificationsFile
 from leadsla.sql import run
@@ -27,7 +27,7 @@ def noise_control(
     live: list[str],
 ) -> tuple[int, int]:
     """Suppression, quiet hours and budgets over all due messages at once."""
-    p = {"now": now, "lead_events": list(LEAD_STEP_EVENTS), "live": live}
+    p = {"now": now, "lead_events": [e.value for e in LEAD_STEP_EVENTS], "live": live}
     run(
         con,
         f"""
@@ -46,7 +46,7 @@ def noise_control(
     )
     run(
         con,
-        outcome_events_sql("notification_suppressed", "'x'", "'reason', s.reason")
+        outcome_events_sql(EventType.NOTIFICATION_SUPPRESSED, "'x'", "'reason', s.reason")
         + " FROM outbox o JOIN d_sup s USING (message_id)",
         p,
     )
@@ -137,7 +137,7 @@ def defer(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
     run(
         con,
         outcome_events_sql(
-            "notification_deferred",
+            EventType.NOTIFICATION_DEFERRED,
             "d.reason || CAST(d.until AS VARCHAR)",
             "'reason', d.reason, 'until', d.until",
         )

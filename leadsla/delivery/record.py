@@ -20,7 +20,7 @@ import pyarrow as pa
 from leadsla.delivery.render import mask
 from leadsla.delivery.result import DeliveryResult
 from leadsla.delivery.senders import Outgoing, SendError
-from leadsla.events import EVENT_COLS, event_id_sql
+from leadsla.events import EVENT_COLS, EventType, event_id_sql
 from leadsla.rules.delivery_models import NotificationsFile
 from leadsla.sql import run
 from leadsla.store import Store, transaction
@@ -29,11 +29,13 @@ from leadsla.tables import _register
 log = logging.getLogger("leadsla.delivery")
 
 
-def outcome_events_sql(kind: str, extra_id: str, details: str, occurred: str = "$now") -> str:
+def outcome_events_sql(kind: EventType, extra_id: str, details: str, occurred: str = "$now") -> str:
+    """SQL appending one ``kind`` event per outbox row ``o`` of the ``FROM`` the caller adds:
+    its id is the message's, the kind's and ``extra_id`` (an attempt, a time)."""
     return f"""
         INSERT INTO sla_events ({EVENT_COLS})
-        SELECT {event_id_sql("o.message_id", f"'{kind}'", extra_id)}, '{kind}', o.lead_id,
-               o.issue_id, {occurred}, $now, 'delivery:' || coalesce(o.route_id, o.channel), NULL,
+        SELECT {event_id_sql("o.message_id", f"'{kind.value}'", extra_id)}, '{kind.value}',
+               o.lead_id, o.issue_id, {occurred}, $now, 'delivery:' || coalesce(o.route_id, o.channel), NULL,
                NULL, NULL, o.recipient,
                json_object('message_id', o.message_id, 'event_id', o.event_id,
                            'event_type', o.event_type, 'channel', o.channel,
@@ -85,7 +87,7 @@ def record_accepted(store: Store, unit: Unit, now: datetime) -> None:
 #: crash leaves them accepted and the next run settles them (the event is never written twice).
 SETTLE_SQL = [
     outcome_events_sql(
-        "notification_sent", "'x'", "'digest_id', o.digest_id", occurred="o.sent_at"
+        EventType.NOTIFICATION_SENT, "'x'", "'digest_id', o.digest_id", occurred="o.sent_at"
     ) + " FROM outbox o WHERE o.status = 'accepted'",
     "UPDATE outbox SET status = 'sent' WHERE status = 'accepted'",
 ]  # fmt: skip
@@ -124,7 +126,7 @@ def record_failure(
         run(
             con,
             outcome_events_sql(
-                "notification_failed",
+                EventType.NOTIFICATION_FAILED,
                 "CAST(o.attempts AS VARCHAR)",
                 "'error', $err, 'transient', "
                 + ("true" if error.transient else "false")
@@ -148,7 +150,11 @@ def record_failure(
                 "next_attempt_at = NULL WHERE message_id IN (SELECT message_id FROM d_ids)",
                 p,
             )
-            run(con, outcome_events_sql("notification_dead", "'x'", "'error', $err") + sel, p)
+            run(
+                con,
+                outcome_events_sql(EventType.NOTIFICATION_DEAD, "'x'", "'error', $err") + sel,
+                p,
+            )
             for mid in unit.message_ids:
                 result.dead.append(
                     {
@@ -177,7 +183,9 @@ def record_failure(
 
 
 _HOLD_ID = event_id_sql(
-    "o.message_id", "'notification_deferred'", "'paused|' || CAST($now AS VARCHAR)"
+    "o.message_id",
+    f"'{EventType.NOTIFICATION_DEFERRED.value}'",
+    "'paused|' || CAST($now AS VARCHAR)",
 )
 
 
@@ -192,15 +200,17 @@ def hold(store: Store, held: dict[str, str], now: datetime) -> None:
             pa.table({"message_id": list(held), "reason": list(held.values())}),
             work=True,
         )
+        deferred = EventType.NOTIFICATION_DEFERRED
         run(
             con,
-            outcome_events_sql("notification_deferred", "'paused|' || CAST($now AS VARCHAR)",
-                       "'reason', h.reason, 'until', NULL")
+            outcome_events_sql(
+                deferred, "'paused|' || CAST($now AS VARCHAR)", "'reason', h.reason, 'until', NULL"
+            )
             + f""" FROM outbox o JOIN d_held h USING (message_id)
             WHERE {_HOLD_ID} NOT IN (SELECT event_id FROM sla_events
                                      WHERE recorded_at = $now
-                                       AND event_type = 'notification_deferred')""",
+                                       AND event_type = '{deferred.value}')""",
             {"now": now},
-        )  # fmt: skip
+        )
         run(con, "UPDATE outbox o SET last_error = h.reason FROM d_held h "
                  "WHERE o.message_id = h.message_id")  # fmt: skip

@@ -89,11 +89,13 @@ def enqueue(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> in
     crm_channels = ["crm_csv"] + (["crm_webhook"] if n.crm.webhook else [])
     params = {
         "now": now,
-        "crm_events": [str(e) for e in CRM_EVENTS],
+        "crm_events": [e.value for e in CRM_EVENTS],
         "crm_channels": crm_channels,
         "digest_minutes": n.digest.every_minutes,
         "default_calendar": rules.org.default_calendar,
-        "event_types": sorted({str(r.when.event_type) for r in n.routes} | set(CRM_EVENTS)),
+        "event_types": sorted(
+            {r.when.event_type for r in n.routes} | {e.value for e in CRM_EVENTS}
+        ),
     }
     STEP.run(con, "events", params)
     if scalar(

@@ -19,6 +19,8 @@ Role = Literal[
 ]
 Channel = Literal["email", "slack", "teams", "whatsapp", "webhook"]
 Urgency = Literal["immediate", "normal", "digest"]
+#: Events a route may send a message for (members of :class:`leadsla.events.EventType`; a
+#: Literal so that the rule files' JSON Schema lists them).
 NotifiedEvent = Literal[
     "task_created",
     "reminder_sent",
@@ -28,14 +30,6 @@ NotifiedEvent = Literal[
     "issue_escalated",
     "issue_rejected",
 ]
-#: Events whose message is dropped when the lead was answered or closed before it went out.
-LEAD_STEP_EVENTS: tuple[str, ...] = (
-    "task_created",
-    "reminder_sent",
-    "escalated",
-    "reassigned",
-    "sla_missed",
-)
 EnvName = str
 CrmAction = Literal["reassign", "create_task", "update_priority", "add_note"]
 CRM_ACTIONS: tuple[CrmAction, ...] = ("reassign", "create_task", "update_priority", "add_note")
