@@ -35,8 +35,8 @@ def outcome_events_sql(kind: EventType, extra_id: str, details: str, occurred: s
     return f"""
         INSERT INTO sla_events ({EVENT_COLS})
         SELECT {event_id_sql("o.message_id", f"'{kind.value}'", extra_id)}, '{kind.value}',
-               o.lead_id, o.issue_id, {occurred}, $now, 'delivery:' || coalesce(o.route_id, o.channel), NULL,
-               NULL, NULL, o.recipient,
+               o.lead_id, o.issue_id, {occurred}, $now,
+               'delivery:' || coalesce(o.route_id, o.channel), NULL, NULL, NULL, o.recipient,
                json_object('message_id', o.message_id, 'event_id', o.event_id,
                            'event_type', o.event_type, 'channel', o.channel,
                            'attempts', o.attempts, {details})
