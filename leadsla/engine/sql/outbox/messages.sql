@@ -60,8 +60,8 @@ WITH pick AS (  -- the first route (file order) whose conditions the event meets
     WHERE w.role = 'team_channel'
     UNION ALL BY NAME
     SELECT w.*, 'management' AS rid, g.email AS address, $default_calendar AS calendar_id
-    FROM (SELECT DISTINCT ON (event_id, channel) * FROM w WHERE role = 'management') w,
-         notif_mgmt g
+    FROM (SELECT DISTINCT ON (event_id, channel) * FROM w WHERE role = 'management') w
+    CROSS JOIN notif_mgmt g
 )
 SELECT {{ event_id("a.event_id", "a.channel", rcpt) }} AS message_id, a.*
 FROM a
