@@ -105,7 +105,7 @@ class Senders:
         return self.endpoint_key(channel, recipient) in self.endpoints
 
     def live_channels(self) -> list[str]:
-        """Channels with at least one usable endpoint: messages on others are not touched."""
+        """The channels with at least one usable endpoint: messages on others are not touched."""
         live = ["crm_csv"] + (["email"] if self.smtp is not None else [])
         prefixes = {k.split(":", 1)[0] for k in self.endpoints}
         live += [c for c in ("slack", "teams", "whatsapp", "webhook") if c in prefixes]
