@@ -26,8 +26,16 @@ def noise_control(
     now: datetime,
     live: list[str],
 ) -> tuple[int, int]:
-    """Suppression, quiet hours and budgets over all due messages at once."""
+    """Suppression, quiet hours and budgets over all due messages at once; returns (suppressed,
+    deferred)."""
     p = {"now": now, "lead_events": [e.value for e in LEAD_STEP_EVENTS], "live": live}
+    suppressed = _suppress(con, p)
+    deferred = _quiet_hours(con, rules, now, p) if n.quiet_hours.enabled else 0
+    return suppressed, deferred + _budget(con, n, now, p)
+
+
+def _suppress(con: duckdb.DuckDBPyConnection, p: dict[str, Any]) -> int:
+    """A lead step's message whose lead was answered or closed meanwhile is not sent."""
     run(
         con,
         f"""
@@ -55,52 +63,62 @@ def noise_control(
         "UPDATE outbox o SET status = 'suppressed', last_error = s.reason "
         "FROM d_sup s WHERE o.message_id = s.message_id",
     )
-    suppressed = int(con.execute("SELECT count(*) FROM d_sup").fetchall()[0][0])
-    deferred = 0
-    if n.quiet_hours.enabled:
-        cals = [
-            r[0]
-            for r in run(
-                con,
-                f"SELECT DISTINCT calendar_id FROM outbox o WHERE {DUE} "
-                "AND o.urgency <> 'immediate' AND o.status <> 'sending' "
-                "AND o.calendar_id IS NOT NULL",
-                p,
-            ).fetchall()
-        ]
-        closed: dict[str, list[Any]] = {"calendar_id": [], "opens_at": []}
-        for cid in cals:
-            cal = rules.business_calendars.get(cid)
-            if cal is None:
-                continue
-            spans = cal.intervals(now, now + timedelta(days=21))
-            if spans and spans[0][0] > now:
-                closed["calendar_id"].append(cid)
-                closed["opens_at"].append(spans[0][0])
-        if closed["calendar_id"]:
-            _register(
-                con,
-                "d_quiet",
-                pa.table(
-                    {
-                        "calendar_id": pa.array(closed["calendar_id"], pa.string()),
-                        "opens_at": pa.array(closed["opens_at"], pa.timestamp("us", tz="UTC")),
-                    }
-                ),
-                work=True,
-            )
-            run(
-                con,
-                f"""
-                CREATE OR REPLACE TEMP TABLE d_def AS
-                SELECT o.message_id, q.opens_at AS until, 'quiet_hours' AS reason
-                FROM outbox o JOIN d_quiet q USING (calendar_id)
-                WHERE {DUE} AND o.urgency <> 'immediate' AND o.status <> 'sending'
-                """,
-                p,
-            )
-            deferred += defer(con, now)
-    # budget: per recipient and channel, at most N per rolling hour; the rest roll into a digest
+    return int(con.execute("SELECT count(*) FROM d_sup").fetchall()[0][0])
+
+
+def _quiet_hours(
+    con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime, p: dict[str, Any]
+) -> int:
+    """A non-immediate message whose recipient's calendar is closed waits for its opening."""
+    cals = [
+        r[0]
+        for r in run(
+            con,
+            f"SELECT DISTINCT calendar_id FROM outbox o WHERE {DUE} "
+            "AND o.urgency <> 'immediate' AND o.status <> 'sending' "
+            "AND o.calendar_id IS NOT NULL",
+            p,
+        ).fetchall()
+    ]
+    closed: dict[str, list[Any]] = {"calendar_id": [], "opens_at": []}
+    for cid in cals:
+        cal = rules.business_calendars.get(cid)
+        if cal is None:
+            continue
+        spans = cal.intervals(now, now + timedelta(days=21))
+        if spans and spans[0][0] > now:
+            closed["calendar_id"].append(cid)
+            closed["opens_at"].append(spans[0][0])
+    if not closed["calendar_id"]:
+        return 0
+    _register(
+        con,
+        "d_quiet",
+        pa.table(
+            {
+                "calendar_id": pa.array(closed["calendar_id"], pa.string()),
+                "opens_at": pa.array(closed["opens_at"], pa.timestamp("us", tz="UTC")),
+            }
+        ),
+        work=True,
+    )
+    run(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE d_def AS
+        SELECT o.message_id, q.opens_at AS until, 'quiet_hours' AS reason
+        FROM outbox o JOIN d_quiet q USING (calendar_id)
+        WHERE {DUE} AND o.urgency <> 'immediate' AND o.status <> 'sending'
+        """,
+        p,
+    )
+    return defer(con, now)
+
+
+def _budget(
+    con: duckdb.DuckDBPyConnection, n: NotificationsFile, now: datetime, p: dict[str, Any]
+) -> int:
+    """Per recipient and channel, at most N per rolling hour; the rest roll into a digest."""
     run(
         con,
         f"""
@@ -129,8 +147,7 @@ def noise_control(
         con,
         "UPDATE outbox o SET urgency = 'digest' FROM d_def d WHERE o.message_id = d.message_id",
     )
-    deferred += defer(con, now)
-    return suppressed, deferred
+    return defer(con, now)
 
 
 def defer(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
