@@ -24,7 +24,7 @@ from leadsla.calendars import BusinessCalendar
 from leadsla.delivery.senders import Senders
 from leadsla.progress import Report, silent
 from leadsla.rules import load_rules
-from leadsla.store import DuckDBStore
+from leadsla.store import open_store
 from leadsla.tick import replay
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -625,7 +625,7 @@ def run_demo(
         progress=tick_progress,
         channels=channels,
     )
-    with DuckDBStore(db) as store:
+    with open_store(db) as store:
         con = store.con
         by_type = dict(
             con.execute(
