@@ -174,6 +174,9 @@ ALTER TABLE outbox ADD COLUMN IF NOT EXISTS route_id VARCHAR;
 ALTER TABLE outbox ADD COLUMN IF NOT EXISTS calendar_id VARCHAR;
 ALTER TABLE outbox ADD COLUMN IF NOT EXISTS recipient_id VARCHAR;
 ALTER TABLE outbox ADD COLUMN IF NOT EXISTS digest_id VARCHAR;
+-- A 64-bit hash of every stored event id, in log order: what the check for repeated ids
+-- (check_new_events) scans instead of the ids themselves. Bookkeeping, rebuilt from the log.
+CREATE TABLE IF NOT EXISTS sla_event_keys (k UBIGINT NOT NULL);
 -- Round-robin pointer per team, so rotation continues across ticks.
 CREATE TABLE IF NOT EXISTS rr_state (team VARCHAR NOT NULL, assigned BIGINT NOT NULL);
 
