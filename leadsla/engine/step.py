@@ -5,7 +5,9 @@ linted, highlighted and read on its own. Files are Jinja templates rendered with
 ``StrictUndefined``: fragments shared by several statements are ``{% include %}``-d from
 ``sql/_fragments``, and the values a template may take are only SQL the engine builds from
 validated rules (column lists, CASE expressions); data values are always bound parameters
-(``$now``), never rendered into text.
+(``$now``), never rendered into text. Every template also sees the event log's contract
+(:mod:`leadsla.events`): ``event_id(...)`` (the SQL of a content id), ``event_cols`` (the column
+list of ``sla_events``) and ``EventType``.
 """
 
 from __future__ import annotations
