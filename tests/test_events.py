@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import get_args
 
 import duckdb
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -140,7 +139,6 @@ def test_the_quarantine_template_renders_the_contract() -> None:
     assert "md5(concat_ws('|'" in text
 
 
-@pytest.mark.usefixtures("demo_week")
 def test_every_type_the_demo_wrote_is_in_the_enumeration(demo_week: Path) -> None:
     con = duckdb.connect(str(demo_week / "leadsla.duckdb"), read_only=True)
     written = {r[0] for r in con.execute("SELECT DISTINCT event_type FROM sla_events").fetchall()}
