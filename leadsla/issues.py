@@ -38,13 +38,13 @@ import duckdb
 import jinja2
 import pyarrow as pa
 
-from leadsla.evaluate import prepare
+from leadsla.calendars.sql import clock_sql, interval_at, pos_sql
+from leadsla.engine.calendar_range import cover_calendars as prepare
 from leadsla.ingest import ExportFile
 from leadsla.rules import RuleSet
 from leadsla.rules.models import ISSUE_FIELDS, Source
 from leadsla.sql import run, scalar
 from leadsla.state import EVENT_COLS, event_id_sql, never_before_creation, sql_list
-from leadsla.tables import clock_sql, interval_at, pos_sql
 
 #: Statuses (lower case) that mean the owning team has responded / the issue is resolved, for
 #: feeds that report a status instead of the timestamps.

@@ -23,7 +23,9 @@ from leadsla import sqlsource
 from leadsla.delivery.channels import Channels
 from leadsla.delivery.deliver import DeliveryResult, deliver
 from leadsla.delivery.outbox import enqueue
-from leadsla.evaluate import evaluate
+from leadsla.engine.leads import evaluate_leads as evaluate
+from leadsla.engine.rule_tables import register_rules
+from leadsla.engine.temp_tables import drop_work_tables
 from leadsla.ingest import (
     BadFile,
     ExportFile,
@@ -40,7 +42,6 @@ from leadsla.rules import RuleSet, load_rules
 from leadsla.sql import run
 from leadsla.state import QUARANTINE_EVENTS_SQL, apply_activities, apply_leads
 from leadsla.store import DuckDBStore, check_new_events, event_count, transaction
-from leadsla.tables import drop_work_tables, register_rules
 
 
 @dataclass

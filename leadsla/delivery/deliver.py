@@ -51,13 +51,13 @@ from leadsla.delivery.outbox import crm_payloads, render_pending
 from leadsla.delivery.render import environment, mask
 from leadsla.delivery.safety import write_csv
 from leadsla.delivery.timeouts import Timeouts
+from leadsla.engine.temp_tables import register_table as _register
 from leadsla.rules import RuleSet
 from leadsla.rules.delivery_models import LEAD_STEP_EVENTS, NotificationsFile
 from leadsla.smtp import SmtpConfigError, SmtpSettings
 from leadsla.sql import run
 from leadsla.state import EVENT_COLS, event_id_sql
 from leadsla.store import Store, transaction
-from leadsla.tables import _register
 
 log = logging.getLogger("leadsla.delivery")
 

@@ -18,11 +18,11 @@ import duckdb
 import pyarrow as pa
 
 from leadsla.delivery.render import _local, render
+from leadsla.engine.temp_tables import register_table as _register
 from leadsla.rules import RuleSet
 from leadsla.rules.delivery_models import NotificationsFile
 from leadsla.sql import run, scalar
 from leadsla.state import EVENT_COLS, event_id_sql
-from leadsla.tables import _register
 
 #: Events that leave a CRM action (write-back), whether or not a person is notified.
 CRM_EVENTS = ("task_created", "reassigned", "escalated", "issue_escalated")
