@@ -3,11 +3,14 @@ available members of the team with spare capacity, continuing the team's rotatio
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leadsla.engine.assign import assign
 
@@ -84,3 +87,49 @@ def test_queue_team_crm_owner_and_routing_rules(tmp_path: Path) -> None:
             ("queue", "queue:support"),
         ]
         assert rows(con, "SELECT owner FROM lead_state WHERE lead_id = 'closed'") == [(None,)]
+
+
+CAPACITY = {"vikram": 20, "priya": 30, "rahul": 60, "sneha": 60, "amit": 60}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n_leads=st.integers(1, 10),
+    assigned=st.integers(0, 50),
+    spare=st.fixed_dictionaries({m: st.integers(0, 3) for m in INBOUND}),
+)
+def test_round_robin_is_the_kth_slot_of_the_rotation(
+    n_leads: int, assigned: int, spare: dict[str, int]
+) -> None:
+    """For any rotation and spare capacities, the k-th lead to arrive takes the k-th slot: each
+    eligible member (available, spare capacity) once per round, in org order rotated by the
+    team's count of past assignments; leads beyond the slots get no owner (``no eligible
+    owner``), and nobody goes past capacity."""
+    eligible = [m for m in INBOUND if spare[m] > 0]
+    turn = assigned % len(eligible) if eligible else 0
+    slots = sorted(
+        (rnd, (idx - turn) % len(eligible), m)
+        for idx, m in enumerate(eligible)
+        for rnd in range(spare[m])
+    )
+    expected = [slots[k][2] if k < len(slots) else None for k in range(n_leads)]
+    with tempfile.TemporaryDirectory() as tmp, engine_db(Path(tmp)) as con:
+        insert(con, "rr_state", team="inbound", assigned=assigned)
+        con.executemany(
+            "INSERT INTO lead_state (lead_id, created_at, first_seen_at, last_export_at, owner)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [
+                (f"{m}-open{k}", T0, T0, T0, m)
+                for m in INBOUND
+                for k in range(CAPACITY[m] - spare[m])
+            ],
+        )
+        for k in range(n_leads):
+            _new(con, f"new{k:02d}", k)
+        assign(con, shipped_rules(), NOW)
+        got = rows(con, "SELECT owner, needs_review FROM lead_state WHERE lead_id LIKE 'new%'"
+                        " ORDER BY first_seen_at")  # fmt: skip
+        assert [o for o, _ in got] == expected
+        assert all((why == "no eligible owner") == (o is None) for o, why in got)
+        load = dict(rows(con, "SELECT owner, count(*) FROM lead_state GROUP BY owner"))
+        assert all(load.get(m, 0) <= CAPACITY[m] for m in INBOUND)
