@@ -4,7 +4,10 @@ Run it before and after a change that must not change behaviour and compare the 
 ``diff`` the CSVs): ``python -m bench.golden --out /tmp/golden-before``. The demo's week is
 replayed from scratch (no review, no delivery), so the output depends only on the code and the
 shipped rules. Rows are sorted by their stable ids; JSON details are re-serialised with sorted
-keys so that key order inside a JSON value does not count as a difference.
+keys so that key order inside a JSON value does not count as a difference, and the folder the
+demo was written to is replaced by ``<demo>`` (events name their export files). The id of a
+``row_quarantined`` event hashes the file's path, so it is written as ``<path-dependent>`` and
+rows are sorted by their canonical text.
 """
 
 from __future__ import annotations
@@ -24,28 +27,35 @@ TABLES = {"sla_events": "event_id", "outbox": "message_id"}
 JSON_COLUMNS = {"details", "payload"}
 
 
-def _canonical(name: str, value: Any) -> str:
+def _canonical(name: str, value: Any, home: str) -> str:
     if value is None:
         return "\\N"
     if name in JSON_COLUMNS:
-        return json.dumps(json.loads(value), sort_keys=True, separators=(",", ":"))
-    return str(value)
+        value = json.dumps(json.loads(value), sort_keys=True, separators=(",", ":"))
+    return str(value).replace(home, "<demo>")
 
 
 def dump(db: Path, out: Path) -> dict[str, str]:
-    """Write each table to ``out/<table>.csv`` sorted by its id; return table -> sha256."""
+    """Write each table to ``out/<table>.csv`` sorted by its id; return table -> sha256.
+    The demo's folder is the database's."""
+    home = str(db.resolve().parent)
     digests = {}
     with duckdb.connect(str(db), read_only=True) as con:
         con.execute("SET TimeZone = 'UTC'")
         for table, key in TABLES.items():
             cur = con.execute(f"SELECT * FROM {table} ORDER BY {key}")
             names = [d[0] for d in cur.description or []]
+            rows = []
+            for row in cur.fetchall():
+                cells = [_canonical(n, v, home) for n, v in zip(names, row, strict=True)]
+                if table == "sla_events" and cells[1] == "row_quarantined":
+                    cells[0] = "<path-dependent>"
+                rows.append(cells)
             path = out / f"{table}.csv"
             with path.open("w", newline="", encoding="utf-8") as f:
                 w = csv.writer(f)
                 w.writerow(names)
-                for row in cur.fetchall():
-                    w.writerow(_canonical(n, v) for n, v in zip(names, row, strict=True))
+                w.writerows(sorted(rows))
             digests[table] = hashlib.sha256(path.read_bytes()).hexdigest()
     return digests
 

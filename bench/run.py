@@ -23,6 +23,7 @@ import os
 import resource
 import shutil
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -329,7 +330,11 @@ def main() -> None:
     results.update(bench_tick(work, args.leads, rng))
     results.update(bench_per_row(work, args.open_leads, rng))
     results["peak_rss_mb"] = round(rss_mb(), 1)
-    results["measured_at"] = "2-core machine, in process, DuckDB file on local disk"
+    results["measured_at"] = f"{os.cpu_count()}-core machine, in process, DuckDB file on local disk"
+    results["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")  # clock-edge: a bench run
+    results["commit"] = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
     path.write_text(json.dumps(results, indent=2) + "\n")
     shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(results, indent=2))

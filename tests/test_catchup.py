@@ -153,3 +153,37 @@ def test_a_repeated_event_id_is_refused_not_stored(tmp_path: Path) -> None:
             "a",
             "c",
         ]
+
+
+def test_the_id_check_compares_ids_when_only_a_hash_matches(tmp_path: Path) -> None:
+    """The check scans 64-bit hashes of the stored ids: a hash that matches with no such id
+    stored (a collision, forced here) passes, and keys written by someone else (more keys than
+    events) are rebuilt from the log, which still catches a real repeat."""
+    with DuckDBStore(tmp_path / "t.duckdb") as store:
+        con = store.con
+        row = (
+            "(?, 'task_created', 'L', NULL, TIMESTAMPTZ '2026-11-23 04:05:00+00', "
+            "TIMESTAMPTZ '2026-11-23 04:10:00+00', NULL, NULL, NULL, NULL, NULL, NULL)"
+        )
+        con.execute("BEGIN")
+        first = event_count(con)
+        con.execute(f"INSERT INTO sla_events VALUES {row}", ["a"])
+        check_new_events(con, first)
+        con.execute("UPDATE sla_event_keys SET k = hash('z')")  # a's key collides with z's
+        con.execute("COMMIT")
+        con.execute("BEGIN")
+        first = event_count(con)
+        con.execute(f"INSERT INTO sla_events VALUES {row}", ["z"])
+        check_new_events(con, first)  # the hash matches, the ids do not: 'z' is new
+        con.execute("COMMIT")
+        con.execute("INSERT INTO sla_event_keys SELECT hash('y')")  # more keys than events
+        con.execute("BEGIN")
+        first = event_count(con)
+        con.execute(f"INSERT INTO sla_events VALUES {row}", ["y"])
+        con.execute(f"INSERT INTO sla_events VALUES {row}", ["a"])
+        with pytest.raises(DuplicateEvent, match="a") as refused:
+            check_new_events(con, first)  # rebuilt from the log, which holds 'a'
+        assert "y" not in str(refused.value).split(": ", 1)[1].split(", ")
+        con.execute("ROLLBACK")
+        keys = con.execute("SELECT count(*) FROM sla_event_keys").fetchall()[0][0]
+        assert keys == event_count(con) + 1  # the stray hash('y') is still there

@@ -7,30 +7,31 @@
 (r.{{ col }} IS NULL OR list_contains(r.{{ col }}, lower(trim(l.{{ col }}))))
 {%- endmacro -%}
 CREATE OR REPLACE TABLE work.to_assign AS
-WITH first_row AS (
+WITH cand AS (
+    -- not yet assigned; open when first seen (a tick right after would have)
+    SELECT l.*, l.rowid AS srid FROM lead_state l
+    WHERE (l.owner IS NULL {{ fresh_sql }})
+      AND l.intent IS NOT NULL
+      AND (l.closed_seen_at IS NULL OR l.closed_seen_at > l.first_seen_at)
+      AND l.needs_review IS DISTINCT FROM 'no eligible owner'
+), first_row AS (
     -- the CRM owner of the export that first showed the lead: a catch-up tick assigns
     -- as a tick right after it would have, whatever later exports say
     SELECT lead_id, arg_min(crm_owner, valid_from) AS crm_owner FROM lead_history
-    WHERE lead_id IN (SELECT l.lead_id FROM lead_state l
-                      WHERE (l.owner IS NULL {{ fresh_sql }}) AND l.intent IS NOT NULL)
+    WHERE lead_id IN (SELECT lead_id FROM cand)
     GROUP BY lead_id
 ), l AS (
-    SELECT l.lead_id, l.rowid AS srid, l.created_at, l.first_seen_at,
+    SELECT l.lead_id, l.srid, l.created_at, l.first_seen_at,
            coalesce(f.crm_owner, l.crm_owner) AS crm_owner, l.team AS forced_team,
            l.intent, l.owner AS cur_owner,
            l.service_interest, l.lead_source, l.form_type, l.campaign, l.city,
            l.territory, l.company_size, l.lead_score,
            m.member_id AS crm_member, m.team AS crm_member_team
-    FROM lead_state l
+    FROM cand l
     LEFT JOIN first_row f USING (lead_id)
     LEFT JOIN members m
       ON m.member_id = coalesce(f.crm_owner, l.crm_owner)
      AND lower(coalesce(f.crm_owner, l.crm_owner)) NOT IN (SELECT inbox FROM shared_inboxes)
-    -- not yet assigned; open when first seen (a tick right after would have)
-    WHERE (l.owner IS NULL {{ fresh_sql }})
-      AND l.intent IS NOT NULL
-      AND (l.closed_seen_at IS NULL OR l.closed_seen_at > l.first_seen_at)
-      AND l.needs_review IS DISTINCT FROM 'no eligible owner'
 ), routed AS (
     SELECT l.lead_id, r.route_id, r.team
     FROM l JOIN route_rules r
