@@ -330,7 +330,7 @@ def test_business_seconds_is_additive(
 def test_sql_positions_agree(
     ci: tuple[str, datetime], span: int, jitter: int, data: st.DataObject
 ) -> None:
-    """``pos``/``at`` as calendars/sql.py writes them in SQL, evaluated with bisect over the table."""
+    """``pos``/``at`` as calendars/sql.py writes them, evaluated with bisect over the table."""
     name, t = ci
     cal = CALS[name]
     lo = t - timedelta(days=2) + jitter * US
