@@ -66,6 +66,28 @@ LEAD_STEP_EVENTS: tuple[EventType, ...] = (
     EventType.SLA_MISSED,
 )
 
+#: The event each kind of ladder step records (a reassignment with no eligible owner is recorded
+#: as ``escalated``, level 2).
+STEP_EVENT: dict[str, EventType] = {
+    "task": EventType.TASK_CREATED,
+    "reminder": EventType.REMINDER_SENT,
+    "escalate": EventType.ESCALATED,
+    "reassign": EventType.REASSIGNED,
+    "sla_check": EventType.SLA_MISSED,
+}
+
+#: Events that gave a lead its owner (the owner as of a moment is the newest of them).
+OWNER_EVENTS: tuple[EventType, ...] = (EventType.LEAD_ASSIGNED, EventType.REASSIGNED)
+
+#: Events a response after them recovers (``recovered_after_escalation``).
+ESCALATION_EVENTS: tuple[EventType, ...] = (EventType.ESCALATED, EventType.REASSIGNED)
+
+
+def in_list(types: tuple[EventType, ...]) -> str:
+    """``types`` as the items of an SQL ``IN (...)`` list."""
+    return ", ".join(f"'{t.value}'" for t in types)
+
+
 #: Events that leave a CRM action (write-back), whether or not a person is notified.
 CRM_EVENTS: tuple[EventType, ...] = (
     EventType.TASK_CREATED,

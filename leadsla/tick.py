@@ -25,9 +25,11 @@ from leadsla.delivery.senders import Senders
 from leadsla.engine.activities import apply_activities
 from leadsla.engine.issue_intake import apply_issues
 from leadsla.engine.issue_verdict import judge_issues
+from leadsla.engine.leads import evaluate_leads as evaluate
 from leadsla.engine.merge import QUARANTINE_EVENTS_SQL, apply_leads
 from leadsla.engine.outbox import enqueue
-from leadsla.evaluate import evaluate
+from leadsla.engine.rule_tables import register_rules
+from leadsla.engine.temp_tables import drop_work_tables
 from leadsla.ingest import (
     BadFile,
     ExportFile,
@@ -42,8 +44,7 @@ from leadsla.ingest import (
 from leadsla.issues.run import evaluate_issues
 from leadsla.rules import RuleSet, load_rules
 from leadsla.sql import run
-from leadsla.store import DuckDBStore, check_new_events, event_count, open_store, transaction
-from leadsla.tables import drop_work_tables, register_rules
+from leadsla.store import Store, check_new_events, event_count, open_store, transaction
 
 
 @dataclass
@@ -275,7 +276,7 @@ def _apply_one(
 
 
 def _load(
-    store: DuckDBStore,
+    store: Store,
     exports: list[ExportFile],
     now: datetime,
     rules: RuleSet | None = None,

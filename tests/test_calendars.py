@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadsla.calendars import BusinessCalendar, parse_hhmm
-from leadsla.tables import (
+from leadsla.calendars.sql import (
     at_sql,
     index_intervals,
     index_ranges,

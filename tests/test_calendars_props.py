@@ -228,7 +228,7 @@ PROPS = settings(max_examples=200, deadline=None)
 def _tab_us(tab: pa.Table, col: str) -> list[int]:
     if col in ("open_at", "close_at"):
         return [int(v) for v in tab.column(col).cast(pa.int64()).to_pylist()]
-    # what tables.py does: CAST(round(cum_s * 1e6) AS BIGINT)
+    # what calendars/sql.py does: CAST(round(cum_s * 1e6) AS BIGINT)
     return [round(v * 1e6) for v in tab.column(col).to_pylist()]
 
 
@@ -330,7 +330,7 @@ def test_business_seconds_is_additive(
 def test_sql_positions_agree(
     ci: tuple[str, datetime], span: int, jitter: int, data: st.DataObject
 ) -> None:
-    """``pos``/``at`` as tables.py writes them in SQL, evaluated with bisect over the table."""
+    """``pos``/``at`` as calendars/sql.py writes them, evaluated with bisect over the table."""
     name, t = ci
     cal = CALS[name]
     lo = t - timedelta(days=2) + jitter * US

@@ -31,11 +31,11 @@ from leadsla.delivery.safety import clean_line, csv_cell
 from leadsla.delivery.senders import Outgoing, SendError, Senders
 from leadsla.delivery.timeouts import Timeouts
 from leadsla.engine.outbox import enqueue
+from leadsla.engine.rule_tables import register_rules
 from leadsla.events import EVENT_COLS
 from leadsla.rules import RulesInvalid, load_rules
 from leadsla.smtp import SmtpSettings
 from leadsla.store import DuckDBStore, transaction
-from leadsla.tables import register_rules
 from leadsla.tick import Ticker, run_tick
 
 from .conftest import REPO, SmtpSink, WriteLeads

@@ -15,6 +15,9 @@ from leadsla.engine.step import Step, sql_files, steps
 
 _CREATES = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP\s+)?TABLE\s+work\.(\w+)", re.I)
 _READS = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(?:work\.)?([a-z_][a-z0-9_]*)\b", re.I)
+#: a relation handed by name to a fragment (``{{ first_clocks("clock_leads") }}``,
+#: ``{{ calendar.clock_sql("due_src") }}``) is read by the statement that hands it
+_PASSED = re.compile(r"\(\s*\"(?:work\.)?([a-z_][a-z0-9_]*)\"\s*\)", re.I)
 
 
 def _bare(name: str) -> str:
@@ -26,7 +29,12 @@ def _created(step: Step) -> set[str]:
 
 
 def _read(step: Step) -> set[str]:
-    return {m.lower() for text in sql_files(step).values() for m in _READS.findall(text)}
+    return {
+        m.lower()
+        for text in sql_files(step).values()
+        for pattern in (_READS, _PASSED)
+        for m in pattern.findall(text)
+    }
 
 
 def test_steps_are_declared() -> None:

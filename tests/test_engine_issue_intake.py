@@ -12,11 +12,11 @@ import pytest
 
 from leadsla.engine.issue_intake import apply_issues
 from leadsla.engine.issue_verdict import judge_issues
+from leadsla.engine.rule_tables import register_rules
 from leadsla.events import content_id
 from leadsla.ingest import ExportFile
 from leadsla.rules import RuleSet, load_rules
 from leadsla.rules.models import ISSUE_FIELDS
-from leadsla.tables import register_rules
 
 from ._stepdb import rows, step_db
 

@@ -9,11 +9,11 @@ from typing import Any
 import duckdb
 import pytest
 
+from leadsla.engine.calendar_range import cover_calendars as prepare
 from leadsla.engine.issue_ladder import climb
-from leadsla.evaluate import prepare
+from leadsla.engine.rule_tables import register_rules
 from leadsla.events import content_id
 from leadsla.rules import RuleSet, load_rules
-from leadsla.tables import register_rules
 
 from ._stepdb import rows, step_db
 

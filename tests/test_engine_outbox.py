@@ -11,9 +11,9 @@ import duckdb
 import pytest
 
 from leadsla.engine.outbox import enqueue
+from leadsla.engine.rule_tables import register_rules
 from leadsla.events import EventType, content_id, insert_events
 from leadsla.rules import RuleSet, load_rules
-from leadsla.tables import register_rules
 
 from ._stepdb import rows, step_db
 

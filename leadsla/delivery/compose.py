@@ -15,11 +15,11 @@ import duckdb
 import pyarrow as pa
 
 from leadsla.delivery.render import _local, render
+from leadsla.engine.temp_tables import register_table as _register
 from leadsla.events import EventType
 from leadsla.rules import RuleSet
 from leadsla.rules.delivery_models import NotificationsFile
 from leadsla.sql import run
-from leadsla.tables import _register
 
 #: The details fields a CRM action reads (:func:`crm_payloads`).
 _CRM_FIELDS = ("task.lead_name", "due_at", "intent", "high_value", "admin_note")

@@ -12,11 +12,11 @@ import pyarrow as pa
 
 from leadsla.delivery.due import DUE
 from leadsla.delivery.record import outcome_events_sql
+from leadsla.engine.temp_tables import register_table as _register
 from leadsla.events import LEAD_STEP_EVENTS, EventType
 from leadsla.rules import RuleSet
 from leadsla.rules.delivery_models import NotificationsFile
 from leadsla.sql import run
-from leadsla.tables import _register
 
 
 def noise_control(

@@ -20,11 +20,11 @@ import pyarrow as pa
 from leadsla.delivery.render import mask
 from leadsla.delivery.result import DeliveryResult
 from leadsla.delivery.senders import Outgoing, SendError
+from leadsla.engine.temp_tables import register_table as _register
 from leadsla.events import EVENT_COLS, EventType, event_id_sql
 from leadsla.rules.delivery_models import NotificationsFile
 from leadsla.sql import run
 from leadsla.store import Store, transaction
-from leadsla.tables import _register
 
 log = logging.getLogger("leadsla.delivery")
 

@@ -5,8 +5,8 @@ Level 1 at the raise (or when a rejected issue was seen completed), level 2 when
 passes unanswered, level 3 when level 2's does (or at once for high-value, customer-risk and
 repeated issues), each judged as of its threshold like lead steps and each emitted once.
 Deadlines come from the same business-calendar SQL as leads: each SLA class and level is a
-clock row in the ``policies`` table (``leadsla.tables.issue_clock_rows``), on the calendar
-tables the lead evaluation prepared.
+clock row in the ``policies`` table (``leadsla.engine.rule_tables.issue_clock_rows``), on
+the calendar tables the lead evaluation prepared.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from datetime import datetime
 
 import duckdb
 
+from leadsla.calendars.sql import clock_sql
 from leadsla.engine.step import Step
 from leadsla.events import insert_events
 from leadsla.issues.render import escalation_event
 from leadsla.rules import RuleSet
 from leadsla.sql import scalar
-from leadsla.tables import clock_sql
 
 STEP = Step("issue_ladder", reads=("issue_state",), returns="issue_state")
 

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import duckdb
 
+from leadsla.calendars.sql import interval_at, pos_sql
 from leadsla.engine.step import Step
 from leadsla.sql import scalar
-from leadsla.tables import interval_at, pos_sql
 
 STEP = Step("issue_responses", reads=("issue_state",), returns="issue_state")
 

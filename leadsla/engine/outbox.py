@@ -19,10 +19,10 @@ import duckdb
 import pyarrow as pa
 
 from leadsla.engine.step import Step
+from leadsla.engine.temp_tables import register_table as _register
 from leadsla.events import CRM_EVENTS
 from leadsla.rules import RuleSet
 from leadsla.sql import scalar
-from leadsla.tables import _register
 
 STEP = Step(
     "outbox",

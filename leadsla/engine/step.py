@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import jinja2
 
+from leadsla.calendars import sql as calendar_sql
 from leadsla.events import EVENT_COLS, EventType, event_id_sql
 from leadsla.sql import run
 
@@ -30,8 +31,12 @@ _ENV = jinja2.Environment(
     autoescape=False,  # SQL, not HTML: values are bound parameters, never rendered
     keep_trailing_newline=True,
 )
-# the event log's contract (leadsla.events), for every statement that writes events
-_ENV.globals.update(event_id=event_id_sql, event_cols=EVENT_COLS, EventType=EventType)
+# the event log's contract (leadsla.events), for every statement that writes events; the
+# business-time SQL (``calendar.clock_sql(src)``, ``calendar.pos_sql(...)``), for every statement
+# that needs it
+_ENV.globals.update(
+    event_id=event_id_sql, event_cols=EVENT_COLS, EventType=EventType, calendar=calendar_sql
+)
 
 
 @dataclass(frozen=True)
@@ -67,9 +72,21 @@ def _template(path: str) -> jinja2.Template:
     return _ENV.get_template(path)
 
 
+@cache
+def _rendered(path: str, context: tuple[tuple[str, Any], ...]) -> str:
+    return _template(path).render(**dict(context))
+
+
 def render_sql(path: str, **context: Any) -> str:
-    """Render the SQL template at ``path`` (relative to ``leadsla/engine/sql``)."""
-    return _template(path).render(**context)
+    """Render the SQL template at ``path`` (relative to ``leadsla/engine/sql``). A tick renders
+    the same few texts again and again: a context of hashable values (names, flags, SQL built
+    from rules) is rendered once per process."""
+    key = tuple(sorted(context.items()))
+    try:
+        hash(key)
+    except TypeError:  # an unhashable value: render each time
+        return _template(path).render(**context)
+    return _rendered(path, key)
 
 
 def steps() -> list[Step]:

@@ -7,11 +7,11 @@ from datetime import datetime
 
 import duckdb
 
+from leadsla.engine.calendar_range import cover_calendars
 from leadsla.engine.issue_ladder import climb
 from leadsla.engine.issue_responses import record_responses
 from leadsla.engine.issue_routing import route_issues
 from leadsla.engine.issue_verdict import judge_issues
-from leadsla.evaluate import prepare
 from leadsla.rules import RuleSet
 from leadsla.sql import scalar
 
@@ -44,7 +44,7 @@ def evaluate_issues(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetim
         return res  # work only when something changed, a threshold came, or a response waits
     # a version no load judged (a load without the rules): judged now, timed with its export
     res.validated, res.rejected = judge_issues(con, rules, now)
-    prepare(con, rules, now)  # the calendar tables, shared with the lead clocks
+    cover_calendars(con, rules, now)  # the calendar tables, shared with the lead clocks
     route_issues(con, rules)
     res.escalations = climb(con, rules, now)
     res.responses = record_responses(con, now)

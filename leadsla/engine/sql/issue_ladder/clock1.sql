@@ -1,2 +1,2 @@
--- The deadline of each level-1 clock on its calendar (leadsla.tables.clock_sql over isrc1).
+-- The deadline of each level-1 clock on its calendar (leadsla.calendars.sql.clock_sql over isrc1).
 CREATE OR REPLACE TABLE work.ic1 AS {{ clock }}

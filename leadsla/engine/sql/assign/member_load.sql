@@ -1,0 +1,2 @@
+CREATE OR REPLACE TABLE work.member_load AS
+{% include "_fragments/member_load.sql" %}

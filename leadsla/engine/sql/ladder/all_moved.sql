@@ -1,0 +1,1 @@
+CREATE OR REPLACE TABLE work.all_moved (lead_id VARCHAR)

@@ -1,0 +1,1 @@
+DELETE FROM next_step WHERE lead_id IN (SELECT lead_id FROM moved)

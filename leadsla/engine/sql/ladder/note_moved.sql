@@ -1,0 +1,1 @@
+INSERT INTO all_moved SELECT lead_id FROM moved
