@@ -1,67 +1,81 @@
-"""The value macros of the typing projection: how timestamps (zones, bounds) and numbers are
-read in SQL, and the per-field expressions :func:`~leadsla.ingest.canonical.canonicalise`
-builds from them."""
+"""Value checks: what each field of the typing projection is (timestamp, number or text) and
+the bounds it is checked against, as bound parameters.
+
+The SQL is in ``leadsla/engine/sql/ingest/``: ``value_macros.sql`` (how a timestamp's zone and
+a number's text are read), ``_values.sql`` (each stage's expression for one field) and
+``checked.sql`` (the projection). Rule values (zones, formats, bounds) are only ever bound as
+parameters; field names come from the closed canonical list.
+"""
 
 from __future__ import annotations
 
-#: The common shapes, matched in full and cast directly: ISO 8601 without a zone (read in the
-#: source's zone), and with ``Z`` or an offset within -14:00..+14:00 (an instant).
-ISO_NAIVE = r"\d{4}-\d{1,2}-\d{1,2}(?:(?:T|\s+)\d{1,2}:\d\d(?::\d\d(?:\.\d{1,9})?)?)?"
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
-ISO_ZONED = (
-    r"\d{4}-\d{1,2}-\d{1,2}(?:T|\s+)\d{1,2}:\d\d(?::\d\d(?:\.\d{1,9})?)?"
-    r"(?:Z|[+-](?:0\d|1[0-4])(?::?[0-5]\d)?)"
-)
+from leadsla.engine.step import render_sql
+from leadsla.ingest.fields import NOT_BEFORE, NUMBER_FIELDS, REQUIRED, TIMESTAMP_FIELDS
+from leadsla.rules.models import ENTITY_FIELDS, NumberRange, Source
 
-#: The value macros of one SQL projection (:func:`canonicalise`). Timestamps: ``lsla_split``
-#: cuts a value into the date and time, a zone word and an offset at its end (only after a
-#: time); ``lsla_local`` reads the date and time strictly (the source's strptime format, ISO
-#: 8601 with an optional AM/PM; DuckDB's own cast alone would drop anything after the time);
-#: ``lsla_offmin`` reads an offset as minutes (NULL when it is no UTC offset). Numbers:
-#: ``lsla_num`` reads a sign, an optional currency symbol or code, digits with optional
-#: thousands separators, a fraction, an exponent and an optional percent sign, nothing else.
-VALUE_MACROS = r"""
-CREATE OR REPLACE TEMP MACRO lsla_shape(x) AS
-    chr(39) || left(regexp_replace(regexp_replace(regexp_replace(x, '[A-Za-z]', 'a', 'g'),
-        '[0-9]', '9', 'g'), '[^a9 :./+,@_-]', '?', 'g'), 24)
-    || CASE WHEN length(x) > 24 THEN '...' ELSE '' END || chr(39);
-CREATE OR REPLACE TEMP MACRO lsla_id(x) AS
-    nullif(CASE WHEN regexp_matches(x, '[^\x20-\x7e]') THEN lsla_nfkc(x) ELSE x END, '');
-CREATE OR REPLACE TEMP MACRO lsla_split(x) AS regexp_extract(x,
-    '^(.*?(?:\d:\d\d|T\d{4,6})(?:\.\d+)?(?:\s*[AaPp]\.?[Mm]\b\.?)?)\s*([A-Za-z][A-Za-z_/]*)?\s*'
-    '([+-]\d{1,2}(?::?\d\d)?)?$', ['body', 'word', 'offset']);
-CREATE OR REPLACE TEMP MACRO lsla_zone(m) AS
-    CASE WHEN m.body = '' OR (m.word = '' AND m.offset = '') THEN 'naive'
-         WHEN NOT regexp_full_match(m.word, '(?i)(?:z|utc|gmt|ut)?') THEN 'word'
-         WHEN lsla_offmin(m.offset) IS NULL THEN 'offset'
-         ELSE 'known' END;
-CREATE OR REPLACE TEMP MACRO lsla_hm(h, m) AS CASE WHEN h <= 14 AND m < 60 THEN h * 60 + m END;
-CREATE OR REPLACE TEMP MACRO lsla_offmin(o) AS
-    CASE WHEN o = '' THEN 0
-         ELSE CASE WHEN left(o, 1) = '-' THEN -1 ELSE 1 END * lsla_hm(
-            CAST(regexp_extract(o, '^.(\d{1,2}?):?(\d\d)?$', 1) AS INTEGER),
-            coalesce(TRY_CAST(regexp_extract(o, '^.(\d{1,2}?):?(\d\d)?$', 2) AS INTEGER), 0))
-    END;
-CREATE OR REPLACE TEMP MACRO lsla_local(b, fmt) AS coalesce(
-    CASE WHEN fmt IS NOT NULL THEN try_strptime(b, fmt) END,
-    CASE WHEN regexp_full_match(b,
-              '-?\d{4,6}-\d{1,2}-\d{1,2}(?:(?:T|\s+)\d{1,2}:\d\d(?::\d\d(?:\.\d{1,9})?)?)?')
-         THEN TRY_CAST(b AS TIMESTAMP)
-         WHEN regexp_full_match(b,
-              '-?\d{4,6}-\d{1,2}-\d{1,2}(?:T|\s+)\d{1,2}:\d\d(?::\d\d(?:\.\d{1,9})?)?'
-              '\s*[AaPp]\.?[Mm]\b\.?')
-         THEN lsla_ampm(TRY_CAST(regexp_extract(b, '^(.*?\d)\s*[AaPp]', 1) AS TIMESTAMP),
-                        lower(regexp_extract(b, '([AaPp])\.?[Mm]\.?$', 1)))
-    END);
-CREATE OR REPLACE TEMP MACRO lsla_ampm(t, p) AS
-    CASE WHEN hour(t) BETWEEN 1 AND 12 THEN t + to_hours(
-        CASE WHEN p = 'p' AND hour(t) < 12 THEN 12 WHEN p = 'a' AND hour(t) = 12 THEN -12
-             ELSE 0 END) END;
-CREATE OR REPLACE TEMP MACRO lsla_num_parts(x) AS regexp_extract(x,
-    '^([-+]?)\s*(?:[A-Z]{3}\s*|[$€£₹¥]\s*)?'
-    '([-+]?(?:\d{1,3}(?:,\d{3})+|\d{1,2}(?:,\d{2})+,\d{3}|\d+)?(?:\.\d+)?(?:[eE][-+]?\d+)?)'
-    '\s*(?:%|[A-Z]{3})?$', ['sign', 'digits']);
-CREATE OR REPLACE TEMP MACRO lsla_num(m) AS
-    CASE WHEN regexp_matches(m.digits, '^[-+]?[.]?\d')
-         THEN TRY_CAST(m.sign || replace(m.digits, ',', '') AS DOUBLE) END;
-"""
+
+def value_macros() -> str:
+    """The ``lsla_*`` macros the projection calls (``value_macros.sql``)."""
+    return render_sql("ingest/value_macros.sql")
+
+
+def kind(field: str) -> str:
+    """``ts``, ``num`` or ``text``: how the projection types a canonical field."""
+    return "ts" if field in TIMESTAMP_FIELDS else "num" if field in NUMBER_FIELDS else "text"
+
+
+def bound_params(source: Source, export_at: datetime) -> dict[str, Any]:
+    """The parameters the value checks bind: the source's zone and format, the plausible range
+    of timestamps in a file exported at ``export_at``, and each number field's range."""
+    bounds = source.timestamp_bounds
+    earliest = datetime.combine(bounds.earliest, time(), UTC)
+    after = timedelta(minutes=bounds.minutes_after_export)
+    latest = export_at + after
+    params: dict[str, Any] = {
+        "tz": source.timezone,
+        "fmt": source.datetime_format,
+        "earliest": earliest,
+        "latest": latest,
+        # wall-clock times outside these cannot be in bounds in any zone (offsets are at most
+        # 14 hours): converting them is skipped, so no year 0001 or 294247 reaches the zone
+        # arithmetic
+        "guard_lo": (earliest - timedelta(days=1)).replace(tzinfo=None),
+        "guard_hi": (latest.astimezone(UTC) + timedelta(days=1)).replace(tzinfo=None),
+        "earliest_text": earliest.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "export_text": export_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "after_text": f"{bounds.minutes_after_export:g}",
+    }
+    for fld in ENTITY_FIELDS[source.entity]:
+        if fld in NUMBER_FIELDS:
+            rng: NumberRange = getattr(source.number_bounds, fld)
+            params |= {f"{fld}_min": rng.min, f"{fld}_max": rng.max,
+                       f"{fld}_range": f"from {rng.min:,.15g} to {rng.max:,.15g}"}  # fmt: skip
+    return params
+
+
+def checks_and_warnings(
+    source: Source, status_check: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The reasons that refuse a row and the warnings that load it without a value, in the
+    order a reason lists them: empty required fields (the last required first), each
+    timestamp's check, an unknown status; each number's warning, then each value dated
+    before its record existed (:data:`~leadsla.ingest.fields.NOT_BEFORE`)."""
+    fields = ENTITY_FIELDS[source.entity]
+    checks: list[dict[str, Any]] = [
+        {"kind": "required", "name": fld, "ts": fld in TIMESTAMP_FIELDS}
+        for fld in reversed(REQUIRED[source.entity])
+    ]
+    checks += [{"kind": "ts", "name": fld} for fld in fields if fld in TIMESTAMP_FIELDS]
+    if status_check:
+        checks.append({"kind": "status", "name": "status"})
+    warns: list[dict[str, Any]] = [
+        {"kind": "num", "name": fld} for fld in fields if fld in NUMBER_FIELDS
+    ]
+    warns += [
+        {"kind": "not_before", "name": fld, "origin": origin}
+        for fld, origin in NOT_BEFORE[source.entity].items()
+    ]
+    return checks, warns
