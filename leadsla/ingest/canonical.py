@@ -20,7 +20,8 @@ from leadsla.ingest.headers import header_shape
 from leadsla.ingest.ids import register_udfs, report_collisions
 from leadsla.ingest.mapping import field_expr, quote, text_expr
 from leadsla.ingest.values import bound_params, checks_and_warnings, kind, value_macros
-from leadsla.rules.models import ENTITY_FIELDS, Source
+from leadsla.rules.records import ENTITY_FIELDS
+from leadsla.rules.source_models import Source
 from leadsla.sql import run, scalar
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 
+from leadsla.engine.step import render_sql
 from leadsla.ingest.dialect import BLANK_MARK, CSV_OPTIONS
 from leadsla.ingest.encoding import open_plain
 from leadsla.ingest.mapping import quote
@@ -72,61 +73,6 @@ def csv_lines(
             f"coalesce(length({quote(c)}) - length(replace({quote(c)}, chr(10), '')), 0)"
             for c in cols
         )
-        run(
-            con,
-            f"""
-            CREATE OR REPLACE TEMP TABLE raw_spans AS
-            SELECT rid, nl FROM (
-                SELECT row_number() OVER () - 1 AS rid, {nl or "0"} AS nl
-                FROM read_csv($path, {CSV_OPTIONS})
-            ) WHERE nl > 0
-            """,
-            params,
-        )
+        run(con, render_sql("ingest/csv_spans.sql", nl=nl or "0", options=CSV_OPTIONS), params)
         spans = "SELECT rid, nl FROM raw_spans"
-    # the k-th rejected record (by line) follows ``good_before`` parsed ones: a parsed record
-    # ``rid`` has as many rejected ones before it as the last of those with good_before <= rid
-    run(
-        con,
-        """
-        CREATE OR REPLACE TEMP TABLE raw_rejk AS
-        SELECT good_before, max(k) AS k FROM (
-            SELECT line - 2 - (row_number() OVER (ORDER BY line) - 1) AS good_before,
-                   row_number() OVER (ORDER BY line) AS k
-            FROM raw_rejects)
-        GROUP BY good_before
-        """,
-    )
-    run(
-        con,
-        f"""
-        CREATE OR REPLACE TEMP TABLE raw_extra AS
-        SELECT o, sum(extra) OVER (ORDER BY o) AS cum FROM (
-            SELECT s.rid + coalesce(r.k, 0) AS o, s.nl AS extra
-            FROM ({spans}) s ASOF LEFT JOIN raw_rejk r ON s.rid >= r.good_before
-            UNION ALL
-            SELECT line - 2, size - 1 FROM raw_rejects WHERE size > 1)
-        """,
-    )
-    run(
-        con,
-        """
-        CREATE OR REPLACE TEMP TABLE raw_rows AS
-        WITH k AS (
-            SELECT k.*, k.rid + coalesce(r.k, 0) AS o
-            FROM raw_rows k ASOF LEFT JOIN raw_rejk r ON k.rid >= r.good_before
-        )
-        SELECT k.* EXCLUDE (o, line), k.o + 2 + coalesce(e.cum, 0) AS line
-        FROM k ASOF LEFT JOIN raw_extra e ON k.o > e.o
-        ORDER BY k.rid
-        """,
-    )
-    run(
-        con,
-        """
-        CREATE OR REPLACE TEMP TABLE raw_rejects AS
-        SELECT r.* REPLACE (r.line + coalesce(e.cum, 0) AS line)
-        FROM raw_rejects r ASOF LEFT JOIN raw_extra e ON r.line - 2 > e.o
-        ORDER BY r.line
-        """,
-    )
+    run(con, render_sql("ingest/csv_lines.sql", spans=spans))

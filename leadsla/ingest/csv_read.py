@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from leadsla.engine.step import render_sql
 from leadsla.ingest.csv_lines import csv_lines, mark_blank_lines, one_line_end
 from leadsla.ingest.dialect import (
     BLANK_MARK,
@@ -32,7 +33,7 @@ from leadsla.ingest.files import FileResult
 from leadsla.ingest.headers import csv_header
 from leadsla.ingest.mapping import check_columns
 from leadsla.ingest.snapshot import keep_changed
-from leadsla.rules.models import Source
+from leadsla.rules.source_models import Source
 from leadsla.sql import run, scalar
 
 
@@ -164,12 +165,7 @@ def _split_reads(
                     out.write(chunk)
         run(
             con,
-            "INSERT INTO split_rejects BY NAME SELECT * REPLACE (line + $o AS line, "
-            "CASE WHEN line = $l THEN $raw ELSE raw END AS raw, "
-            "CASE WHEN line = $l THEN 1 ELSE size END AS size, "
-            "CASE WHEN line = $l THEN 'UNQUOTED VALUE' ELSE error_type END AS error_type, "
-            "CASE WHEN line = $l THEN $msg ELSE error_message END AS error_message) "
-            "FROM raw_rejects WHERE line <= $l",
+            render_sql("ingest/split_rejects.sql"),
             {
                 "o": offset,
                 "l": line,
@@ -240,20 +236,7 @@ def _read_csv_once(
         inp.params,
     )
     records, physical = counted.result()
-    run(
-        con,
-        f"""
-        CREATE OR REPLACE TEMP TABLE raw_rejects AS
-        SELECT line, any_value(csv_line) AS raw,
-               string_agg(DISTINCT error_type, ', ') AS error_type,
-               CASE any_value(CAST(error_type AS VARCHAR)) {REJECT_CASE}
-                    ELSE 'the record cannot be read' END AS error_message,
-               1 + length(any_value(csv_line))
-                 - length(replace(any_value(csv_line), chr(10), '')) AS size,
-               line - 2 AS ord, min(line_byte_position) - 1 AS at_byte
-        FROM reject_errors GROUP BY line ORDER BY line
-        """,
-    )
+    run(con, render_sql("ingest/csv_rejects.sql", reject_case=REJECT_CASE))
     # the count reads no column, so it cannot see bytes that do not decode: their records
     # are counted as parsed there, and rejected here
     records -= int(

@@ -17,7 +17,7 @@ from typing import Any
 import fsspec
 
 from leadsla.ingest.files import FORMATS, ExportFile, ExportsUnavailable, Later, Unreadable
-from leadsla.rules.models import Source
+from leadsla.rules.source_models import Source
 
 _STAMP = re.compile(
     r"(?P<d>\d{4}-?\d{2}-?\d{2})[T_ -]?"
@@ -147,68 +147,30 @@ def discover(
     """
     known = known or {}
     fs, root = fsspec.core.url_to_fs(exports)
-    shown = str(Path(root).resolve()) if is_local(fs) else exports
-    if not fs.isdir(root):
-        what = "is not a folder" if fs.exists(root) else "does not exist"
-        raise ExportsUnavailable(
-            f"exports folder {shown} {what}: create it, or point --exports (LEADSLA_EXPORTS, "
-            "the deployment's `exports` parameter) at the folder the CRM exports land in"
-        )
-    if is_local(fs) and not os.access(root, os.R_OK | os.X_OK):
-        raise ExportsUnavailable(
-            f"exports folder {shown} is not readable by this user: grant read access"
-        )
+    _check_folder(fs, root, exports)
     found: list[ExportFile] = []
     for info in fs.find(root, detail=True).values():
         path = info["name"]
         name = PurePosixPath(path).name
-        if name.startswith(".") or not any(
-            name.lower().removesuffix(".gz").endswith(e) for e in FORMATS
-        ):
+        if not is_export_name(name):
             continue
         url = path if is_local(fs) else fs.unstrip_protocol(path)
         problem = file_problem(fs, path, info)
-        size = int(info.get("size") or 0)
-        raw_mtime = info.get("mtime")
-        mtime = float(raw_mtime) if isinstance(raw_mtime, int | float) else None
-        if problem is None and is_local(fs):  # the link's target, not the link
-            try:
-                st = Path(path).stat()
-                size, mtime = st.st_size, st.st_mtime
-            except OSError:
-                problem = "vanished before reading"
+        size, mtime, problem = _size_mtime(fs, path, info, problem)
         prev = known.get(url)
         if prev is not None and prev[0] == size and prev[1] is not None and prev[1] == mtime:
             continue
-        stamp = export_time_from_name(name)
-        origin = "filename"
-        if stamp is None:
-            if isinstance(raw_mtime, datetime):
-                stamp = raw_mtime if raw_mtime.tzinfo else raw_mtime.replace(tzinfo=UTC)
-            elif mtime is not None:
-                stamp = datetime.fromtimestamp(mtime, tz=UTC)
-            elif info.get("created") is not None:
-                stamp = datetime.fromtimestamp(float(info["created"]), tz=UTC)
-            else:
-                continue
-            origin = "mtime"
-        stamp = stamp.astimezone(UTC)
+        dated = _export_time(name, info, mtime)
+        if dated is None:
+            continue
+        stamp, origin = dated
         if stamp > now:
             if later is not None:
                 later.append(Later(name, stamp, origin))
             continue
         checksum = ""
         if problem is None:
-            try:
-                checksum = _checksum(fs, path)
-            except OSError as exc:
-                problem = f"cannot be read ({type(exc).__name__}: {exc.strerror or exc})"
-            else:
-                try:
-                    if stat_key(url) != (size, mtime):
-                        problem = "changed while it was read"
-                except Unreadable as exc:
-                    problem = str(exc)
+            checksum, problem = _hash(fs, path, url, (size, mtime))
         if problem is None and prev is not None and prev[2] == checksum:
             continue
         found.append(
@@ -226,6 +188,82 @@ def discover(
         )
     found.sort(key=lambda f: (f.export_at, f.name))
     return found
+
+
+def is_export_name(name: str) -> bool:
+    """Whether a file name is one discovery looks at: not hidden, with an export's ending
+    (:data:`~leadsla.ingest.files.FORMATS`, optionally gzipped)."""
+    return not name.startswith(".") and any(
+        name.lower().removesuffix(".gz").endswith(e) for e in FORMATS
+    )
+
+
+def _check_folder(fs: Any, root: str, exports: str) -> None:
+    """Raise :class:`ExportsUnavailable` when the exports folder is missing, not a folder or
+    not readable: one sentence naming it and the fix."""
+    shown = str(Path(root).resolve()) if is_local(fs) else exports
+    if not fs.isdir(root):
+        what = "is not a folder" if fs.exists(root) else "does not exist"
+        raise ExportsUnavailable(
+            f"exports folder {shown} {what}: create it, or point --exports (LEADSLA_EXPORTS, "
+            "the deployment's `exports` parameter) at the folder the CRM exports land in"
+        )
+    if is_local(fs) and not os.access(root, os.R_OK | os.X_OK):
+        raise ExportsUnavailable(
+            f"exports folder {shown} is not readable by this user: grant read access"
+        )
+
+
+def _size_mtime(
+    fs: Any, path: str, info: dict[str, Any], problem: str | None
+) -> tuple[int, float | None, str | None]:
+    """(size, mtime, problem) of a listed file: a local link's target, not the link."""
+    size = int(info.get("size") or 0)
+    raw_mtime = info.get("mtime")
+    mtime = float(raw_mtime) if isinstance(raw_mtime, int | float) else None
+    if problem is None and is_local(fs):
+        try:
+            st = Path(path).stat()
+            size, mtime = st.st_size, st.st_mtime
+        except OSError:
+            problem = "vanished before reading"
+    return size, mtime, problem
+
+
+def _export_time(
+    name: str, info: dict[str, Any], mtime: float | None
+) -> tuple[datetime, str] | None:
+    """(export time in UTC, ``filename`` or ``mtime``): the stamp in the name, else the
+    modification (or creation) time; None when the file has no time at all."""
+    stamp = export_time_from_name(name)
+    origin = "filename"
+    if stamp is None:
+        raw_mtime = info.get("mtime")
+        if isinstance(raw_mtime, datetime):
+            stamp = raw_mtime if raw_mtime.tzinfo else raw_mtime.replace(tzinfo=UTC)
+        elif mtime is not None:
+            stamp = datetime.fromtimestamp(mtime, tz=UTC)
+        elif info.get("created") is not None:
+            stamp = datetime.fromtimestamp(float(info["created"]), tz=UTC)
+        else:
+            return None
+        origin = "mtime"
+    return stamp.astimezone(UTC), origin
+
+
+def _hash(fs: Any, path: str, url: str, listed: tuple[int, float | None]) -> tuple[str, str | None]:
+    """(checksum, problem): the file hashed, and why it cannot be used now (it cannot be
+    opened, or its size and mtime moved from ``listed`` while it was read)."""
+    try:
+        checksum = _checksum(fs, path)
+    except OSError as exc:
+        return "", f"cannot be read ({type(exc).__name__}: {exc.strerror or exc})"
+    try:
+        if stat_key(url) != listed:
+            return checksum, "changed while it was read"
+    except Unreadable as exc:
+        return checksum, str(exc)
+    return checksum, None
 
 
 def is_local(fs: Any) -> bool:

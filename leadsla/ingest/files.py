@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from leadsla.rules.models import Source
+from leadsla.rules.source_models import Source
 
 #: File endings (after an optional .gz) and the reader each one takes.
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",

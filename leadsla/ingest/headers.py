@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from leadsla.ingest.encoding import BOM_BE, BOM_LE, BOM_UTF8, HEAD_BYTES
 from leadsla.ingest.fields import HELPER_COLS
 from leadsla.ingest.files import BadFile
-from leadsla.rules.models import ENTITY_FIELDS, Source
+from leadsla.rules.records import ENTITY_FIELDS
+from leadsla.rules.source_models import Source
 
 
 def csv_header(head: bytes, enc: str, source: Source) -> list[str]:

@@ -10,6 +10,7 @@ import duckdb
 import pyarrow as pa
 from duckdb.func import PythonUDFType
 
+from leadsla.engine.step import render_sql
 from leadsla.sql import run, scalar
 
 
@@ -51,24 +52,4 @@ def report_collisions(con: duckdb.DuckDBPyConnection, key: str) -> None:
     that were not plain ASCII can collide, so a file without any costs one count."""
     if not scalar(con, f"SELECT count(*) FROM checked WHERE {key}__shape IS NOT NULL"):
         return
-    run(
-        con,
-        f"""
-        UPDATE checked c SET reasons = list_append(c.reasons, x.reason)
-        FROM (
-            WITH s AS (
-                SELECT line, {key} AS k, coalesce({key}__shape, {key}) AS spelling
-                FROM checked
-                WHERE {key} IN (SELECT {key} FROM checked WHERE {key}__shape IS NOT NULL)
-            ),
-            f AS (SELECT k, arg_min(spelling, line) AS first, min(line) AS first_line
-                  FROM s GROUP BY k)
-            SELECT s.line, '{key}: ' || lsla_ascii(s.spelling) || ' here and '
-                   || lsla_ascii(f.first) || ' on line ' || f.first_line
-                   || ' are one id after normalisation (Unicode NFKC, invisible characters'
-                   || ' and surrounding space removed); the first spelling is kept' AS reason
-            FROM s JOIN f USING (k) WHERE s.spelling <> f.first
-        ) x
-        WHERE c.line = x.line
-        """,
-    )
+    run(con, render_sql("ingest/id_collisions.sql", key=key))

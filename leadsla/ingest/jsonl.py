@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from leadsla.engine.step import render_sql
 from leadsla.ingest.dialect import JSONL_OPTIONS, REJECT_CASE
 from leadsla.ingest.encoding import BOM_BE, BOM_LE, HEAD_BYTES, open_plain, transcode, utf16_codec
 from leadsla.ingest.fields import HELPER_COLS
@@ -30,40 +31,10 @@ def read_jsonl(con: duckdb.DuckDBPyConnection, path: str, tmp: Path) -> FileResu
     run(con, "DROP TABLE IF EXISTS reject_scans")
     run(
         con,
-        f"""
-        CREATE OR REPLACE TEMP TABLE raw_json AS
-        SELECT row_number() OVER () - 1 AS rid, j,
-               json_type(try_cast(j AS JSON)) = 'OBJECT' AS ok
-        FROM read_csv($path, {JSONL_OPTIONS})
-        """,
+        render_sql("ingest/jsonl_read.sql", options=JSONL_OPTIONS),
         {"path": path, "delim": "\x01"},
     )
-    run(
-        con,
-        f"""
-        CREATE OR REPLACE TEMP TABLE raw_rejects AS
-        SELECT line - 1 AS ord, any_value(csv_line) AS raw,
-               string_agg(DISTINCT error_type, ', ') AS error_type,
-               CASE any_value(CAST(error_type AS VARCHAR)) {REJECT_CASE}
-                    ELSE 'the line cannot be read' END AS error_message
-        FROM reject_errors GROUP BY line
-        """,
-    )
-    # a parsed line's number: its place among parsed ones plus the rejected ones before it
-    run(
-        con,
-        """
-        CREATE OR REPLACE TEMP TABLE raw_json AS
-        WITH k AS (
-            SELECT good_before, max(k) AS k FROM (
-                SELECT ord - (row_number() OVER (ORDER BY ord) - 1) AS good_before,
-                       row_number() OVER (ORDER BY ord) AS k
-                FROM raw_rejects)
-            GROUP BY good_before)
-        SELECT j.*, j.rid + 1 + coalesce(k.k, 0) AS line
-        FROM raw_json j ASOF LEFT JOIN k ON j.rid >= k.good_before
-        """,
-    )
+    run(con, render_sql("ingest/jsonl_lines.sql", reject_case=REJECT_CASE))
     keys: dict[str, str] = {}  # DuckDB's names are case-insensitive: the first spelling wins
     for (key,) in run(
         con, "SELECT DISTINCT unnest(json_keys(j::JSON)) FROM raw_json WHERE ok ORDER BY 1"
@@ -83,17 +54,6 @@ def read_jsonl(con: duckdb.DuckDBPyConnection, path: str, tmp: Path) -> FileResu
         """,
         params,
     )
-    run(
-        con,
-        """
-        CREATE OR REPLACE TEMP TABLE raw_rejects AS
-        SELECT line, j AS raw, 'INVALID JSON' AS error_type,
-               'not a JSON object' AS error_message, 1 AS size
-        FROM raw_json WHERE NOT coalesce(ok, false) AND trim(coalesce(j, '')) <> ''
-        UNION ALL
-        SELECT ord + 1, raw, error_type, error_message, 1 FROM raw_rejects
-        ORDER BY line
-        """,
-    )
+    run(con, render_sql("ingest/jsonl_rejects.sql"))
     run(con, "DROP TABLE raw_json")
     return FileResult(status="read", encoding=encoding)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from leadsla.ingest.fields import HELPER_COLS, ID_FIELDS, REQUIRED
 from leadsla.ingest.files import BadFile
 from leadsla.ingest.headers import header_shape
-from leadsla.rules.models import ENTITY_FIELDS, Source
+from leadsla.rules.records import ENTITY_FIELDS
+from leadsla.rules.source_models import Source
 
 
 def quote(ident: str) -> str:

@@ -24,7 +24,7 @@ from leadsla.ingest.jsonl import read_jsonl
 from leadsla.ingest.mapping import check_columns
 from leadsla.ingest.parquet import read_parquet
 from leadsla.ingest.snapshot import keep_changed
-from leadsla.rules.models import Source
+from leadsla.rules.source_models import Source
 from leadsla.sql import run, scalar
 
 

@@ -9,7 +9,8 @@ from typing import Any
 import duckdb
 
 from leadsla.ingest.mapping import field_expr, quote
-from leadsla.rules.models import ENTITY_FIELDS, Source
+from leadsla.rules.records import ENTITY_FIELDS
+from leadsla.rules.source_models import Source
 from leadsla.sql import run
 
 

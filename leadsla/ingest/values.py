@@ -14,7 +14,8 @@ from typing import Any
 
 from leadsla.engine.step import render_sql
 from leadsla.ingest.fields import NOT_BEFORE, NUMBER_FIELDS, REQUIRED, TIMESTAMP_FIELDS
-from leadsla.rules.models import ENTITY_FIELDS, NumberRange, Source
+from leadsla.rules.records import ENTITY_FIELDS
+from leadsla.rules.source_models import NumberRange, Source
 
 
 def value_macros() -> str:

@@ -21,22 +21,15 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from leadsla.calendars import BusinessCalendar, parse_hhmm
+from leadsla.rules.base import WEEKDAYS
+from leadsla.rules.calendar_models import CalendarRule, CalendarsFile
 from leadsla.rules.delivery_models import NotificationsFile
+from leadsla.rules.intent_models import IntentRule, IntentsFile
 from leadsla.rules.issue_models import IssuesFile
-from leadsla.rules.models import (
-    WEEKDAYS,
-    CalendarRule,
-    CalendarsFile,
-    IntentRule,
-    IntentsFile,
-    Member,
-    OrgFile,
-    PoliciesFile,
-    Policy,
-    RoutingFile,
-    Source,
-    Team,
-)
+from leadsla.rules.org_models import Member, OrgFile, Team
+from leadsla.rules.policy_models import PoliciesFile, Policy
+from leadsla.rules.routing_models import RoutingFile
+from leadsla.rules.source_models import Source
 
 M = TypeVar("M", bound=BaseModel)
 
