@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from leadsla.rules.delivery_models import NotificationsFile
-from leadsla.rules.loader import RuleError
-from leadsla.rules.models import OrgFile
+from leadsla.rules.errors import RuleError
+from leadsla.rules.org_models import OrgFile
 
 F = "notifications.yaml"
 MEMBER_ROLES = ("owner", "manager", "team_lead", "raiser", "senior_agent")
