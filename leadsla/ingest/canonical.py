@@ -4,6 +4,7 @@ used with its file, line, raw text and reason."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 import duckdb
 import pyarrow as pa
@@ -56,18 +57,35 @@ def canonicalise(
         raise BadFile(f"required columns missing: {', '.join(wanted)}; {header_shape(headers)}")
     register_udfs(con)
     run(con, value_macros())
-    leads = entity == "leads"
-    if leads:
+    if entity == "leads":
         _status_map(con, source)
+    sql = _projection(source.model_dump_json(), frozenset(headers))
+    run(con, sql, bound_params(source, f.export_at))
+    key = KEY_FIELD[entity]
+    report_collisions(con, key)
+    return _quarantine(con, f, source, now, key)
+
+
+@lru_cache(maxsize=256)
+def _projection(source_json: str, headers: frozenset[str]) -> str:
+    """The text of ``checked.sql`` for a source (its settings as JSON) and a file's headers:
+    files of one source share it, so a tick renders it once per source and header set."""
+    source = Source.model_validate_json(source_json)
+    entity = source.entity
+    leads = entity == "leads"
     checks, warns = checks_and_warnings(source, leads and source.unknown_status == "quarantine")
     key = KEY_FIELD[entity]
-    sql = render_sql(
+    return render_sql(
         "ingest/checked.sql",
         key=key,
-        key_text=text_expr(key, source, headers) or "NULL::VARCHAR",
+        key_text=text_expr(key, source, set(headers)) or "NULL::VARCHAR",
         fields=[
-            {"name": fld, "expr": e or "NULL::VARCHAR", "kind": kind(fld)}
-            for fld, e in exprs.items()
+            {
+                "name": fld,
+                "expr": field_expr(fld, source, set(headers)) or "NULL::VARCHAR",
+                "kind": kind(fld),
+            }
+            for fld in ENTITY_FIELDS[entity]
         ],
         checks=checks,
         warns=warns,
@@ -77,9 +95,6 @@ def canonicalise(
         if source.unknown_status == "quarantine"
         else repr(source.unknown_status),
     )
-    run(con, sql, bound_params(source, f.export_at))
-    report_collisions(con, key)
-    return _quarantine(con, f, source, now, key)
 
 
 def _status_map(con: duckdb.DuckDBPyConnection, source: Source) -> None:
