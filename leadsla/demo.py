@@ -502,7 +502,7 @@ def generate_issues(leads: list[DemoLead], cal: BusinessCalendar, seed: int = SE
 def write_issue_exports(issues: list[DemoIssue], out: Path) -> int:
     """Canonical ``issues_<stamp>.csv`` deltas every 30 minutes: issues raised or changed in
     the half hour, as they stand at its end."""
-    from leadsla.rules.models import ISSUE_FIELDS
+    from leadsla.rules.records import ISSUE_FIELDS
 
     files = 0
     prev = WEEK_START.astimezone(UTC)

@@ -25,7 +25,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from leadsla.rules.models import Source
+from leadsla.rules.source_models import Source
 
 #: Folder under the exports root where database snapshots are written.
 SNAPSHOT_DIR = "_sql"

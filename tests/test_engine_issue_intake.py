@@ -16,7 +16,7 @@ from leadsla.engine.rule_tables import register_rules
 from leadsla.events import content_id
 from leadsla.ingest import ExportFile
 from leadsla.rules import RuleSet, load_rules
-from leadsla.rules.models import ISSUE_FIELDS
+from leadsla.rules.records import ISSUE_FIELDS
 
 from ._stepdb import rows, step_db
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from leadsla.cli import main
-from leadsla.rules.models import ISSUE_FIELDS
+from leadsla.rules.records import ISSUE_FIELDS
 from leadsla.tick import replay, run_tick
 
 from .conftest import WriteLeads

@@ -24,7 +24,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadsla.rules.models import ISSUE_FIELDS, Source
+from leadsla.rules.records import ISSUE_FIELDS
+from leadsla.rules.source_models import Source
 from leadsla.tick import run_tick
 
 from .conftest import LEAD_HEADER, WriteLeads

@@ -9,7 +9,7 @@ import duckdb
 
 from leadsla.engine.step import Step
 from leadsla.ingest import ExportFile
-from leadsla.rules.models import Source
+from leadsla.rules.source_models import Source
 from leadsla.sql import scalar
 
 STEP = Step(

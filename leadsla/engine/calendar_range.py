@@ -14,7 +14,7 @@ import duckdb
 from leadsla.calendars.sql import register_calendars
 from leadsla.engine.temp_tables import keep
 from leadsla.rules import RuleSet
-from leadsla.rules.models import TimestampBounds
+from leadsla.rules.source_models import TimestampBounds
 from leadsla.sql import run, scalar
 
 #: Calendar tables reach this far past ``now``: deadlines further out are computed as unknown

@@ -14,7 +14,8 @@ import duckdb
 from leadsla.engine.merge import sql_list
 from leadsla.engine.step import Step
 from leadsla.ingest import ExportFile
-from leadsla.rules.models import ISSUE_FIELDS, Source
+from leadsla.rules.records import ISSUE_FIELDS
+from leadsla.rules.source_models import Source
 from leadsla.sql import scalar
 
 STEP = Step("issue_intake", reads=("incoming", "issue_state"), returns="issue_state")

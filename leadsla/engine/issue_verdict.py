@@ -17,7 +17,7 @@ from leadsla.engine.step import Step
 from leadsla.events import insert_events
 from leadsla.issues.render import rejection_event
 from leadsla.rules import RuleSet
-from leadsla.rules.models import ISSUE_FIELDS
+from leadsla.rules.records import ISSUE_FIELDS
 from leadsla.sql import scalar
 
 STEP = Step(

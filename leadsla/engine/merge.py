@@ -15,7 +15,8 @@ import duckdb
 
 from leadsla.engine.step import Step
 from leadsla.ingest import ExportFile
-from leadsla.rules.models import CLOSING_OUTCOMES, OUTCOMES, RESPONDED_OUTCOMES, Source
+from leadsla.rules.records import CLOSING_OUTCOMES, OUTCOMES, RESPONDED_OUTCOMES
+from leadsla.rules.source_models import Source
 from leadsla.sql import scalar
 
 STEP = Step("merge", reads=("incoming", "lead_state", "members"), returns="lead_state")

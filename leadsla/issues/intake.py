@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from leadsla.rules.models import ISSUE_FIELDS
+from leadsla.rules.records import ISSUE_FIELDS
 
 
 def write_issue(exports: str, record: dict[str, Any], now: datetime) -> str:

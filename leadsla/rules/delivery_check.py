@@ -5,7 +5,7 @@ and not a message that dies at 3 a.m."""
 from __future__ import annotations
 
 from leadsla.rules.delivery_models import NotificationsFile
-from leadsla.rules.models import OrgFile
+from leadsla.rules.org_models import OrgFile
 
 MEMBER_ROLES = ("owner", "manager", "team_lead", "raiser", "senior_agent")
 

@@ -12,7 +12,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from leadsla.rules.models import Id, Intent, StepKind, Strict
+from leadsla.rules.base import Id, Intent, Strict
+from leadsla.rules.policy_models import StepKind
 
 Role = Literal[
     "owner", "manager", "team_lead", "management", "team_channel", "raiser", "senior_agent"

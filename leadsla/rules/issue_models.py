@@ -12,7 +12,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from leadsla.rules.models import ISSUE_FIELDS, SOP_MANDATORY, Id, Intent, Strict
+from leadsla.rules.base import Id, Intent, Strict
+from leadsla.rules.records import ISSUE_FIELDS, SOP_MANDATORY
 
 
 class SlaClass(Strict):

@@ -6,17 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from leadsla.rules.base import Strict
+from leadsla.rules.calendar_models import CalendarsFile
 from leadsla.rules.delivery_models import NotificationsFile
+from leadsla.rules.intent_models import IntentsFile
 from leadsla.rules.issue_models import IssuesFile
-from leadsla.rules.models import (
-    CalendarsFile,
-    IntentsFile,
-    OrgFile,
-    PoliciesFile,
-    RoutingFile,
-    Source,
-    Strict,
-)
+from leadsla.rules.org_models import OrgFile
+from leadsla.rules.policy_models import PoliciesFile
+from leadsla.rules.routing_models import RoutingFile
+from leadsla.rules.source_models import Source
 
 SCHEMAS: dict[str, type[Strict]] = {
     "calendars.schema.json": CalendarsFile,

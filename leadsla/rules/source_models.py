@@ -1,0 +1,149 @@
+"""``sla_rules/sources/*.yaml``: one CRM feed each: which files (a glob) or query it reads, how
+its columns map to the canonical record, its zone, encoding, plausible value ranges and
+status map."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from leadsla.rules.base import Id, Strict, check_zone
+from leadsla.rules.records import ENTITY_FIELDS, StatusClass
+
+
+class SqlSource(Strict):
+    url_env: str = Field(description="environment variable holding the SQLAlchemy URL")
+    query: str = Field(description="SELECT returning the source's columns")
+    export_every_minutes: int = Field(default=5, gt=0)
+
+
+class TimestampBounds(Strict):
+    """The plausible range of a feed's timestamps; a value outside it is refused with a reason
+    that states the range. The defaults refuse placeholder dates (0001-01-01, 1900-01-01, the
+    Unix epoch 1970-01-01) and anything dated after the export time beyond clock skew."""
+
+    earliest: date = Field(
+        default=date(2000, 1, 1),
+        description="the oldest plausible date in this feed (UTC midnight); earlier values "
+        "are refused",
+    )
+    minutes_after_export: float = Field(
+        default=5,
+        ge=0,
+        le=1440,
+        description="how far past the file's export time a value may be (clock skew); later "
+        "values are refused as future timestamps",
+    )
+
+
+class NumberRange(Strict):
+    """A closed range a number field must fall in."""
+
+    min: float = Field(allow_inf_nan=False)
+    max: float = Field(allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NumberRange:
+        if self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class NumberBounds(Strict):
+    """Plausible ranges of the number fields. A value that is not a finite number in its range
+    is dropped with a ``loaded_without_value`` warning; the lead itself loads."""
+
+    lead_score: NumberRange = NumberRange(min=-1_000_000, max=1_000_000)
+    estimated_value: NumberRange = NumberRange(min=0, max=1e13)
+
+
+class Source(Strict):
+    id: Id
+    crm: Literal["canonical", "hubspot", "salesforce", "pipedrive", "zoho", "servicenow", "custom"]
+    entity: Literal["leads", "activities", "issues"] = "leads"
+    glob: str | None = Field(default=None, description="file-name glob that selects this source")
+    sql: SqlSource | None = None
+    columns: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="canonical field -> the export's header (a list of headers is joined with "
+        "spaces, e.g. first and last name); headers already canonical need no entry",
+    )
+    timezone: str = Field(default="UTC", description="zone of naive timestamps in the export")
+    datetime_format: str | None = Field(
+        default=None,
+        description="strptime format of timestamps when not ISO 8601, without a zone (%z, "
+        "%Z): a zone after the time (Z, UTC, GMT, +05:30) is read whatever the format",
+    )
+    timestamp_bounds: TimestampBounds = Field(
+        default_factory=TimestampBounds,
+        description="plausible range of timestamps; values outside it are refused",
+    )
+    number_bounds: NumberBounds = Field(
+        default_factory=NumberBounds,
+        description="plausible ranges of lead_score and estimated_value; a value outside "
+        "them (or not finite) is dropped with a warning",
+    )
+    encoding: Literal["auto", "utf-8", "utf-16", "latin-1", "windows-1252"] = Field(
+        default="auto",
+        description="auto: a byte order mark decides (UTF-8, UTF-16), else UTF-8, else "
+        "Windows-1252 for a file with no UTF-8 beyond ASCII; records with bytes that do not "
+        "decode are quarantined",
+    )
+    footer_regex: str | None = Field(
+        default=None, description="lines after the data that are report furniture, not rows"
+    )
+    record_url: str | None = Field(
+        default=None, description="CRM link template; {lead_id} is replaced"
+    )
+    status_map: dict[str, StatusClass] = Field(default_factory=dict)
+    unknown_status: StatusClass | Literal["quarantine"] = Field(
+        default="open", description="what a status missing from status_map means"
+    )
+    response_signal: Literal["first_response_at", "activities", "status_change"] = Field(
+        default="first_response_at",
+        description="how a first response is seen: a mapped first_response_at column, the "
+        "first outbound activity by the owner, or the status leaving 'open'",
+    )
+
+    mandatory_fields: list[str] | None = Field(
+        default=None,
+        description="issues only: details this feed's issues must carry to be escalated "
+        "(default: issues.yaml mandatory_fields, the SOP's list)",
+    )
+
+    _zone = field_validator("timezone")(check_zone)
+
+    @field_validator("datetime_format")
+    @classmethod
+    def _no_zone_in_format(cls, value: str | None) -> str | None:
+        if value is not None and re.search(r"%[zZ]", value):
+            raise ValueError(
+                "datetime_format must not contain %z or %Z: remove it; a zone after the time "
+                "(Z, UTC, GMT, +05:30) is read on its own"
+            )
+        return value
+
+    @field_validator("footer_regex")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"footer_regex does not compile: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _columns(self) -> Source:
+        fields = ENTITY_FIELDS[self.entity]
+        bad = sorted(set(self.columns) - set(fields))
+        if bad:
+            raise ValueError(
+                f"columns maps unknown canonical fields {bad}; known: {', '.join(fields)}"
+            )
+        if (self.glob is None) == (self.sql is None):
+            raise ValueError("give exactly one of glob (files) or sql (a database query)")
+        return self
