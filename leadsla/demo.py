@@ -22,10 +22,10 @@ from zoneinfo import ZoneInfo
 
 from leadsla.calendars import BusinessCalendar
 from leadsla.delivery.channels import Channels
+from leadsla.pipelines.tick import replay
 from leadsla.progress import Report, silent
 from leadsla.rules import load_rules
 from leadsla.store import DuckDBStore
-from leadsla.tick import replay
 
 IST = ZoneInfo("Asia/Kolkata")
 #: The demo week: Monday 16 to Sunday 22 November 2026, office time.
@@ -653,15 +653,14 @@ def run_demo(
         ).fetchall()
     report_dir = None
     if report:
-        from leadsla.report.run import run_report
+        from leadsla.pipelines.review import daily_build, run_report
 
         # the week's last business day (Friday), reviewed as the 08:00 run would the next day
         run = run_report(
             db=db,
             rules=rules,
             out=out / "reports",
-            report_date=DEMO_REPORT_DAY,
-            now=end,
+            plan=daily_build(rules, db, end, DEMO_REPORT_DAY),
             progress=progress,
         )
         report_dir = run.out_dir

@@ -17,9 +17,9 @@ import duckdb
 import pytest
 
 from leadsla.demo import WEEK_START, generate_leads, write_exports
+from leadsla.pipelines.tick import replay, run_tick
 from leadsla.rules import load_rules
 from leadsla.store import DuckDBStore, DuplicateEvent, check_new_events, event_count
-from leadsla.tick import replay, run_tick
 
 from .conftest import WriteLeads
 

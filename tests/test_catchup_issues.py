@@ -25,8 +25,8 @@ from leadsla.demo import (
     write_exports,
     write_issue_exports,
 )
+from leadsla.pipelines.tick import replay, run_tick
 from leadsla.rules import load_rules
-from leadsla.tick import replay, run_tick
 
 from .conftest import WriteLeads
 from .test_issues import HIGH, at, issue, write_issues

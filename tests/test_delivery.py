@@ -31,12 +31,12 @@ from leadsla.delivery.outbox import enqueue
 from leadsla.delivery.render import mask
 from leadsla.delivery.safety import clean_line, csv_cell
 from leadsla.delivery.timeouts import Timeouts
+from leadsla.pipelines.tick import Ticker, run_tick
 from leadsla.rules import RulesInvalid, load_rules
 from leadsla.smtp import SmtpSettings
 from leadsla.state import EVENT_COLS
 from leadsla.store import DuckDBStore, transaction
 from leadsla.tables import register_rules
-from leadsla.tick import Ticker, run_tick
 
 from .conftest import REPO, SmtpSink, WriteLeads
 

@@ -43,8 +43,8 @@ from leadsla.demo import (
     write_exports,
     write_issue_exports,
 )
+from leadsla.pipelines.tick import replay
 from leadsla.rules import load_rules
-from leadsla.tick import replay
 
 from .conftest import REPO, SmtpSink, free_port
 

@@ -24,8 +24,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from leadsla.pipelines.tick import run_tick
 from leadsla.rules.models import ISSUE_FIELDS, Source
-from leadsla.tick import run_tick
 
 from .conftest import LEAD_HEADER, WriteLeads
 
