@@ -12,7 +12,7 @@ from leadsla.progress import Bar
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from leadsla.demo import run_demo
+    from leadsla_demo.run import run_demo
 
     rules_dir = settings(args).rules
     with Bar(enabled=not args.json) as bar:
