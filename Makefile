@@ -54,13 +54,13 @@ dbt-unit: setup $(DEMO_WH)/warehouse.duckdb
 
 lint: setup
 	$(BIN)/uv pip check --python $(BIN)/python   # every installed package's requirements met
-	$(BIN)/ruff check leadsla flows tests bench
-	$(BIN)/ruff format --check leadsla flows tests bench
+	$(BIN)/ruff check leadsla leadsla_demo flows tests bench
+	$(BIN)/ruff format --check leadsla leadsla_demo flows tests bench
 	$(BIN)/mypy
 
 fmt: setup
-	$(BIN)/ruff format leadsla flows tests bench
-	$(BIN)/ruff check --fix leadsla flows tests bench
+	$(BIN)/ruff format leadsla leadsla_demo flows tests bench
+	$(BIN)/ruff check --fix leadsla leadsla_demo flows tests bench
 
 # Regenerate the JSON Schemas that every rule file points at.
 schema: setup

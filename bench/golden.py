@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from leadsla.demo import run_demo
+from leadsla_demo import run_demo
 
 TABLES = {"sla_events": "event_id", "outbox": "message_id"}
 JSON_COLUMNS = {"details", "payload"}

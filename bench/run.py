@@ -36,9 +36,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from leadsla.pipelines.load import discover_files, load_files
+from leadsla.pipelines.tick import Ticker, decide
 from leadsla.rules import load_rules
 from leadsla.store import transaction
-from leadsla.tick import Ticker, _evaluate, _load
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out"
@@ -227,14 +228,12 @@ def bench_per_row(work: Path, n_open: int, rng: np.random.Generator) -> dict[str
     rules = load_rules(REPO / "sla_rules")
     first, steady = T0 + timedelta(minutes=1), T0 + timedelta(minutes=6)
     with Ticker(rules_dir=REPO / "sla_rules", exports=str(exports), db=db) as t:
-        from leadsla.tick import _discover
-
-        _load(t.store, _discover(t.store.con, rules, str(exports), first), first)
+        load_files(t.store, discover_files(t.store.con, rules, str(exports), first), first)
         timings = {}
         for label, now in (("first", first), ("steady", steady)):
             with transaction(t.store) as con:
                 s = time.perf_counter()
-                res = _evaluate(con, rules, now, loaded=label == "first")
+                res = decide(con, rules, now, loaded=label == "first")
                 timings[label] = (time.perf_counter() - s, res["step_events"])
         rows = t.store.con.execute(
             "SELECT lead_id, created_at, policy_id, owner, team FROM lead_state "

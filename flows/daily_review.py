@@ -1,5 +1,8 @@
 """The ``daily_review`` and ``weekly_patterns`` flows: build the marts, report, send.
 
+Both are ``leadsla.pipelines.review`` (the sequence ``leadsla report`` and ``leadsla patterns``
+run too) with its steps as tasks; this module adds only the tasks and the artifacts.
+
 Why it looks like this:
 
 - **The flow is the clock edge.** ``now`` is read here once (unless passed) and the report day
@@ -16,12 +19,10 @@ Why it looks like this:
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -29,8 +30,17 @@ from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
 
 from flows.blocks import load_email_block
 from leadsla import warehouse
-from leadsla.report.run import Paths, day_as_of, dbt_vars, org_zone, render_all, send_all
-from leadsla.rules import load_rules
+from leadsla.pipelines.review import (
+    MartsBuild,
+    build_marts,
+    daily_build,
+    daily_review_rows,
+    weekly_build,
+    write_and_send,
+)
+from leadsla.report.patterns import read_patterns, write_patterns
+from leadsla.rules import RuleSet, load_rules
+from leadsla.settings import load_settings
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[10, 30])
@@ -60,78 +70,63 @@ def publish(warehouse_path: str, published: str) -> str:
     return str(warehouse.publish(Path(warehouse_path), Path(published)))
 
 
+class TaskSteps:
+    """The marts steps as this module's tasks (the ``MartSteps`` hook of ``build_marts``)."""
+
+    def snapshot(self, db: Path, warehouse_path: Path) -> dict[str, int]:
+        copied = snapshot(str(db), str(warehouse_path))
+        get_run_logger().info("snapshot copied %s", copied)
+        return copied
+
+    def build(self, warehouse_path: Path, variables: dict[str, Any]) -> None:
+        run_dbt(str(warehouse_path), variables)
+
+    def publish(self, warehouse_path: Path, published: Path) -> Path:
+        return Path(publish(str(warehouse_path), str(published)))
+
+
 @task(cache_policy=NO_CACHE)
 def render_and_send(
     published: str, report_date: date, rules_dir: str, out: str, email_block: str | None
 ) -> dict[str, Any]:
-    rules = load_rules(rules_dir)
-    rendered, files, headline = render_all(Path(published), report_date, rules, Path(out))
-    sent: list[str] = []
     smtp = load_email_block(email_block, get_run_logger())  # missing: the files are the review
-    if smtp is not None:
-        sent = send_all(rendered, smtp)
+    run = write_and_send(Path(published), report_date, load_rules(rules_dir), Path(out), smtp)
     return {
-        "files": {k: [str(p) for p in v] for k, v in files.items()},
-        "sent": sent,
-        "headline": headline,
+        "files": {k: [str(p) for p in v] for k, v in run.files.items()},
+        "sent": run.sent,
+        "headline": run.headline,
     }
 
 
-def _rows(published: str, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    con = duckdb.connect(published, read_only=True)
-    try:
-        cur = con.execute(sql, params)
-        rows = cur.fetchall()
-        names = [d[0] for d in cur.description or []]
-    finally:
-        con.close()
-    return [
-        {
-            n: (str(v) if isinstance(v, datetime | date) else v)
-            for n, v in zip(names, r, strict=True)
-        }
-        for r in rows
-    ]
-
-
 def _resolve(
-    now: datetime | None, report_date: date | None, rules_dir: str, db: str
-) -> tuple[datetime, date, Any, Paths]:
+    now: datetime | None, rules_dir: str | None, db: str | None
+) -> tuple[datetime, str, RuleSet, Path]:
+    """The clock edge and the settings (parameter, then ``LEADSLA_*``, then leadsla.toml)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)  # clock-edge
-    rules = load_rules(rules_dir)
-    day = report_date or (now.astimezone(ZoneInfo(org_zone(rules))).date() - timedelta(days=1))
-    return now, day, rules, Paths.beside(Path(db))
+    settings = load_settings(rules=rules_dir, db=db)
+    return now, settings.rules, load_rules(settings.rules), Path(settings.db)
 
 
 @flow(name="daily-review")
 def daily_review(
     report_date: date | None = None,
     now: datetime | None = None,
-    rules_dir: str = "sla_rules",
-    db: str = "leadsla.duckdb",
+    rules_dir: str | None = None,
+    db: str | None = None,
     out: str = "reports",
     email_block: str | None = None,
 ) -> dict[str, Any]:
     """Build the marts, render one report per manager (management gets all), email them via
     the named prefect-email block (none: files only), and leave artifacts."""
-    logger = get_run_logger()
-    now, day, rules, paths = _resolve(now, report_date, rules_dir, db)
-    variables = dbt_vars(rules, day_as_of(day, org_zone(rules), now))
-    copied = snapshot(db, str(paths.warehouse))
-    logger.info("snapshot copied %s", copied)
-    run_dbt(str(paths.warehouse), variables)
-    published = publish(str(paths.warehouse), str(paths.published))
+    now, rules_dir, rules, db_path = _resolve(now, rules_dir, db)
+    plan: MartsBuild = daily_build(rules, db_path, now, report_date)
+    day = plan.day
+    published = str(build_marts(TaskSteps(), db_path, plan))
     result = render_and_send(published, day, rules_dir, out, email_block)
-    review = _rows(
-        published,
-        "SELECT team_id, leads_in, sla_met, sla_missed, sla_met_pct, escalations, "
-        "issue_escalations, recovered, waiting_at_day_end, qualified, booked, "
-        "median_minutes_to_resolve_issue, repeated_issue_patterns "
-        "FROM marts.rpt_daily_review WHERE review_date = ? ORDER BY team_id = 'all' DESC, 1",
-        [day],
-    )
     create_table_artifact(
-        key="daily-review", table=review, description=f"Daily review {day} (rpt_daily_review)"
+        key="daily-review",
+        table=daily_review_rows(Path(published), day),
+        description=f"Daily review {day} (rpt_daily_review)",
     )
     h = result["headline"]
     files = "\n".join(f"- {k}: {', '.join(v)}" for k, v in result["files"].items())
@@ -152,40 +147,19 @@ def daily_review(
 @flow(name="weekly-patterns")
 def weekly_patterns(
     now: datetime | None = None,
-    rules_dir: str = "sla_rules",
-    db: str = "leadsla.duckdb",
+    rules_dir: str | None = None,
+    db: str | None = None,
     out: str = "reports",
 ) -> dict[str, Any]:
     """Monday's patterns: repeated issue patterns, which rules fire and how that changed, SLA
-    realism, owner load; as table artifacts and a markdown file in ``out/<date>/weekly.md``."""
-    now, day, rules, paths = _resolve(now, None, rules_dir, db)
-    variables = dbt_vars(rules, now)
-    snapshot(db, str(paths.warehouse))
-    run_dbt(str(paths.warehouse), variables)
-    published = publish(str(paths.warehouse), str(paths.published))
-    queries = {
-        "issue-patterns": "SELECT * FROM marts.rpt_issue_patterns ORDER BY issues DESC",
-        "rule-firing": "SELECT rule_id, event_type, team_id, fired_last_7d, fired_prior_7d "
-        "FROM marts.rpt_escalation_rule_firing ORDER BY fired_last_7d DESC",
-        "sla-realism": "SELECT * FROM marts.rpt_sla_realism ORDER BY intent, lead_source",
-        "owner-load": "SELECT * FROM marts.rpt_owner_load ORDER BY overdue_now DESC, owner_id",
-    }
-    md = [f"# Weekly patterns up to {day}", ""]
-    counts: dict[str, int] = {}
-    for key, sql in queries.items():
-        rows = _rows(published, sql, [])
-        counts[key] = len(rows)
+    realism, owner load; as table artifacts and a markdown file in ``out/<date>/weekly.md``
+    (the same as ``leadsla patterns``)."""
+    now, _, rules, db_path = _resolve(now, rules_dir, db)
+    plan = weekly_build(rules, db_path, now)
+    published = build_marts(TaskSteps(), db_path, plan)
+    patterns = read_patterns(published, plan.day)
+    target = write_patterns(patterns, Path(out))
+    for key, rows in patterns.sections.items():
         create_table_artifact(key=f"weekly-{key}", table=rows, description=key)
-        md += [f"## {key}", ""]
-        if rows:
-            md.append("| " + " | ".join(rows[0]) + " |")
-            md.append("|" + "---|" * len(rows[0]))
-            md += ["| " + " | ".join(str(v) for v in r.values()) + " |" for r in rows[:25]]
-        else:
-            md.append("none")
-        md.append("")
-    target = Path(out) / day.isoformat() / "weekly.md"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text("\n".join(md), encoding="utf-8")
-    create_markdown_artifact(key="weekly-patterns", markdown="\n".join(md))
-    return {"date": day.isoformat(), "file": str(target), "rows": counts}
+    create_markdown_artifact(key="weekly-patterns", markdown=patterns.markdown)
+    return {"date": plan.day.isoformat(), "file": str(target), "rows": patterns.counts}

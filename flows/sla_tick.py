@@ -1,13 +1,16 @@
 """The ``sla_tick`` flow: one scheduled pass of leadsla, as five coarse tasks (discover, load,
-evaluate, record, deliver).
+evaluate, record, deliver), sequenced by ``leadsla.pipelines.tick.run_phases`` (the CLI's
+sequence too): this module only says that each phase runs as a task, with which retries.
 
 Why it looks like this:
 
 - **The flow is the clock edge** (the CLI is the other one). ``now`` is read here once, when
   the schedule does not pass one, and handed to every phase, so one tick is one logical moment
   and a tick with an explicit ``now`` (a backfill) takes the very same path.
-- **Four tasks, never one per lead.** A task run costs ~40 ms of client and server CPU; the
-  per-lead work is set-based SQL inside ``leadsla.tick``.
+- **Five tasks, never one per lead.** A task run costs ~40 ms of client and server CPU; the
+  per-lead work is set-based SQL inside ``leadsla.pipelines``. The phases stay separate tasks
+  rather than one ``run_tick`` task so that only the I/O phases are retried, a dead mail server
+  fails only the deliver task, and the UI shows where a tick spent its time.
 - **Only paths and plain values cross task boundaries.** Each phase opens and closes the DuckDB
   file itself; a connection or DataFrame as a task argument would be hashed for caching
   (PrefectHQ/prefect #16042, #16557), and ``NO_CACHE`` says there is nothing to cache anyway:
@@ -35,10 +38,12 @@ from prefect.tasks import Task
 from pydantic import AwareDatetime
 
 from flows.blocks import load_email_block
-from leadsla import tick
 from leadsla.delivery.check import endpoint_names
 from leadsla.delivery.senders import Senders, senders_from_env
+from leadsla.pipelines import tick
+from leadsla.pipelines.tick import TickRun, run_phases
 from leadsla.rules import load_rules
+from leadsla.settings import load_settings
 
 #: Failures worth retrying: the file system (a share remounting, a file being replaced) and
 #: DuckDB's I/O errors. A database held by another writer or a reader past ``LEADSLA_DB_WAIT``
@@ -52,16 +57,6 @@ IO_RETRY_DELAYS: list[float] = [2, 5, 10]
 #: A tick takes seconds; one that hangs would hold the deployment's single concurrency slot and
 #: every later tick would be cancelled (CANCEL_NEW). Failing it after 15 minutes frees the slot.
 TICK_TIMEOUT_SECONDS = 900
-
-#: ``loaded`` counts when no file was discovered, so the load task (a database open and a
-#: rules load) is skipped on the common idle tick.
-NOTHING_LOADED: dict[str, Any] = {
-    "files_loaded": 0,
-    "files_failed": 0,
-    "rows_loaded": 0,
-    "rows_quarantined": 0,
-    "files": [],
-}
 
 
 def retry_on_io_error(_task: Task[..., Any], _task_run: TaskRun, state: State[Any]) -> bool:
@@ -83,18 +78,20 @@ class TickInputs:
 def resolve_inputs(
     now: datetime | None, rules_dir: str | None, exports: str | None, db: str | None
 ) -> TickInputs:
-    """Parameters beat ``LEADSLA_*`` environment variables beat the defaults (as in the CLI), so
-    a worker host can point ad-hoc runs at its paths without editing the deployment."""
+    """Parameters beat ``LEADSLA_*`` environment variables beat ``leadsla.toml`` beat the
+    defaults (``leadsla.settings``, as in the CLI), so a worker host can point ad-hoc runs at
+    its paths without editing the deployment."""
     if now is None:
         now = datetime.now(UTC)  # clock-edge
     elif now.utcoffset() is None:
         # the parameter is typed AwareDatetime; this guards direct calls of ``sla_tick.fn``
         raise ValueError(f"now={now.isoformat()} has no UTC offset; naive times are refused")
+    settings = load_settings(rules=rules_dir, exports=exports, db=db)
     return TickInputs(
         now=now.astimezone(UTC),
-        rules_dir=rules_dir or os.environ.get("LEADSLA_RULES") or "sla_rules",
-        exports=exports or os.environ.get("LEADSLA_EXPORTS") or "exports",
-        db=db or os.environ.get("LEADSLA_DB") or "leadsla.duckdb",
+        rules_dir=settings.rules,
+        exports=settings.exports,
+        db=settings.db,
     )
 
 
@@ -147,7 +144,7 @@ def record(db: str, now: datetime, later: list[dict[str, str]]) -> dict[str, Any
     changes that fired and a markdown summary, both read back from the event log (the truth),
     not from what the earlier tasks returned. Retried on I/O like the reads before it: it writes
     nothing to the database, and a repeated artifact is only a newer version under its key."""
-    summary = tick.summarize(db=Path(db), now=now, later=tick.later_from_descriptors(later))
+    summary = tick.record_phase(db=Path(db), now=now, later=later)
     if summary.later_line:
         get_run_logger().warning(summary.later_line)
     create_table_artifact(
@@ -215,6 +212,47 @@ def deliver(rules_dir: str, db: str, now: datetime, email_block: str | None) -> 
     return res.as_dict()
 
 
+@dataclass(frozen=True)
+class TaskPhases:
+    """The tick's phases as this module's tasks (the ``Phases`` hook of ``run_phases``)."""
+
+    inputs: TickInputs
+    email_block: str | None
+
+    def discover(self, now: datetime) -> dict[str, Any]:
+        return discover(self.inputs.rules_dir, self.inputs.exports, self.inputs.db, now)
+
+    def load(self, files: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+        return load(self.inputs.rules_dir, self.inputs.db, files, now)
+
+    def evaluate(self, now: datetime, loaded: bool) -> dict[str, Any]:
+        return evaluate(self.inputs.rules_dir, self.inputs.db, now, loaded)
+
+    def record(self, now: datetime, later: list[dict[str, str]]) -> dict[str, Any]:
+        return record(self.inputs.db, now, later)
+
+    def deliver(self, now: datetime) -> dict[str, Any]:
+        return deliver(self.inputs.rules_dir, self.inputs.db, now, self.email_block)
+
+
+def tick_result(ran: TickRun[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
+    """The flow's return value: counts of what this run loaded and added, the events recorded
+    at ``now`` by type, and the delivery counts."""
+    loaded = ran.loaded
+    return {
+        "now": ran.now.isoformat(),
+        "files_discovered": len(ran.files),
+        "files_left_for_later": len(ran.later),
+        "files_loaded": loaded["files_loaded"],
+        "files_failed": loaded["files_failed"],
+        "rows_loaded": loaded["rows_loaded"],
+        "rows_quarantined": loaded["rows_quarantined"],
+        "step_events": ran.evaluated["step_events"],
+        **ran.recorded,
+        "delivered": ran.delivered,
+    }
+
+
 @flow(name="sla-tick", timeout_seconds=TICK_TIMEOUT_SECONDS)
 def sla_tick(
     now: AwareDatetime | None = None,
@@ -234,24 +272,8 @@ def sla_tick(
     and adds none).
     """
     inputs = resolve_inputs(now, rules_dir, exports, db)
-    found = discover(inputs.rules_dir, inputs.exports, inputs.db, inputs.now)
-    files = found["files"]
-    loaded = load(inputs.rules_dir, inputs.db, files, inputs.now) if files else NOTHING_LOADED
-    evaluated = evaluate(inputs.rules_dir, inputs.db, inputs.now, bool(files))
-    recorded = record(inputs.db, inputs.now, found["later"])
-    delivered = deliver(inputs.rules_dir, inputs.db, inputs.now, email_block)
-    result: dict[str, Any] = {
-        "now": inputs.now.isoformat(),
-        "files_discovered": len(files),
-        "files_left_for_later": len(found["later"]),
-        "files_loaded": loaded["files_loaded"],
-        "files_failed": loaded["files_failed"],
-        "rows_loaded": loaded["rows_loaded"],
-        "rows_quarantined": loaded["rows_quarantined"],
-        "step_events": evaluated["step_events"],
-        **recorded,
-        "delivered": delivered,
-    }
+    ran = run_phases(TaskPhases(inputs, email_block), inputs.now)
+    result = tick_result(ran)
     by_type = ", ".join(f"{k}={v}" for k, v in sorted(result["events_by_type"].items()))
     get_run_logger().info(
         "tick at %s: %d/%d files loaded (%d failed), %d rows, %d quarantined; "

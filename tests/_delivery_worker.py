@@ -12,8 +12,8 @@ from pathlib import Path
 
 from leadsla.delivery.senders import Senders
 from leadsla.delivery.timeouts import Timeouts
+from leadsla.pipelines.tick import deliver_phase
 from leadsla.smtp import SmtpSettings
-from leadsla.tick import deliver_phase
 
 if __name__ == "__main__":
     rules, db, now, port = sys.argv[1:5]

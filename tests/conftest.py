@@ -95,7 +95,7 @@ def demo_week(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     from datetime import timedelta
 
-    from leadsla.demo import run_demo
+    from leadsla_demo import run_demo
 
     out = tmp_path_factory.mktemp("demo_week")
     run_demo(out=out, rules_dir=REPO / "sla_rules", every=timedelta(hours=2))

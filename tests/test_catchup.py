@@ -16,10 +16,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from leadsla.demo import WEEK_START, generate_leads, write_exports
+from leadsla.pipelines.tick import replay, run_tick
 from leadsla.rules import load_rules
 from leadsla.store import DuckDBStore, DuplicateEvent, check_new_events, event_count
-from leadsla.tick import replay, run_tick
+from leadsla_demo import WEEK_START, generate_leads, write_exports
 
 from .conftest import WriteLeads
 

@@ -18,15 +18,15 @@ from typing import Any
 import duckdb
 import pytest
 
-from leadsla.demo import (
+from leadsla.pipelines.tick import replay, run_tick
+from leadsla.rules import load_rules
+from leadsla_demo import (
     WEEK_START,
     generate_issues,
     generate_leads,
     write_exports,
     write_issue_exports,
 )
-from leadsla.rules import load_rules
-from leadsla.tick import replay, run_tick
 
 from .conftest import WriteLeads
 from .test_issues import HIGH, at, issue, write_issues

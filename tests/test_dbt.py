@@ -14,7 +14,8 @@ import duckdb
 import pytest
 
 from leadsla import warehouse
-from leadsla.report.run import Paths, dbt_vars
+from leadsla.pipelines.review import Paths
+from leadsla.pipelines.review import marts_vars as dbt_vars
 from leadsla.rules import load_rules
 
 REPO = Path(__file__).resolve().parent.parent

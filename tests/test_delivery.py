@@ -33,10 +33,10 @@ from leadsla.delivery.timeouts import Timeouts
 from leadsla.engine.outbox import enqueue
 from leadsla.engine.rule_tables import register_rules
 from leadsla.events import EVENT_COLS
+from leadsla.pipelines.tick import Ticker, run_tick
 from leadsla.rules import RulesInvalid, load_rules
 from leadsla.smtp import SmtpSettings
 from leadsla.store import DuckDBStore, transaction
-from leadsla.tick import Ticker, run_tick
 
 from .conftest import REPO, SmtpSink, WriteLeads
 

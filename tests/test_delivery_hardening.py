@@ -33,10 +33,10 @@ import pytest
 from leadsla.delivery.deliver import deliver
 from leadsla.delivery.senders import Outgoing, SendError, Senders
 from leadsla.delivery.timeouts import LookupTimeout, Timeouts, resolve
+from leadsla.pipelines.tick import run_tick
 from leadsla.rules import load_rules
 from leadsla.smtp import SmtpSettings
 from leadsla.store import DuckDBStore
-from leadsla.tick import run_tick
 
 from .conftest import REPO, SmtpSink, WriteLeads
 

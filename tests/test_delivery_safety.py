@@ -24,10 +24,10 @@ from hypothesis import strategies as st
 from leadsla.delivery.safety import FORMULA_START, clean_json, clean_line, clean_text, write_csv
 from leadsla.delivery.senders import Outgoing, Senders
 from leadsla.delivery.timeouts import Timeouts
+from leadsla.pipelines.tick import run_tick
 from leadsla.report.data import CSV_COLUMNS, HEADLINE_COLUMNS, ReportData
 from leadsla.report.render import render
 from leadsla.smtp import SmtpSettings
-from leadsla.tick import run_tick
 
 from .conftest import SmtpSink, WriteLeads
 

@@ -35,7 +35,9 @@ import duckdb
 import httpx
 import pytest
 
-from leadsla.demo import (
+from leadsla.pipelines.tick import replay
+from leadsla.rules import load_rules
+from leadsla_demo import (
     DEMO_REPORT_DAY,
     WEEK_START,
     generate_issues,
@@ -43,8 +45,6 @@ from leadsla.demo import (
     write_exports,
     write_issue_exports,
 )
-from leadsla.rules import load_rules
-from leadsla.tick import replay
 
 from .conftest import REPO, SmtpSink, free_port
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from leadsla.tick import run_tick
+from leadsla.pipelines.tick import run_tick
 
 from .conftest import WriteLeads
 

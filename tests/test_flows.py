@@ -41,7 +41,7 @@ from prefect.utilities.importtools import import_object
 
 import flows.sla_tick as sla_tick_module
 from flows.sla_tick import TickInputs, resolve_inputs, retry_on_io_error, sla_tick
-from leadsla import tick
+from leadsla.pipelines import tick
 
 REPO = Path(__file__).resolve().parent.parent
 PREFECT_YAML: dict[str, Any] = yaml.safe_load((REPO / "prefect.yaml").read_text())
@@ -334,7 +334,7 @@ def test_tick_leaves_a_table_of_what_fired_and_a_markdown_summary(ticked: Ticked
     summary = by_key["sla-tick-summary"]
     assert summary.type == "markdown"
     # the library's own summary of this tick, verbatim: files loaded, events by type
-    assert summary.data == tick.summarize(db=ticked.db, now=NOW).markdown
+    assert summary.data == tick.record_phase(db=ticked.db, now=NOW).markdown
     assert EXPORT in str(summary.data)
 
 

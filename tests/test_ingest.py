@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from leadsla.ingest import export_time_from_name
-from leadsla.tick import run_tick
+from leadsla.pipelines.tick import run_tick
 
 from .conftest import WriteLeads
 

@@ -21,11 +21,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadsla import tick as tick_module
 from leadsla.cli import main
 from leadsla.ingest import discover
+from leadsla.pipelines import load as tick_module
+from leadsla.pipelines.tick import Ticker, run_tick
 from leadsla.rules import load_rules
-from leadsla.tick import Ticker, run_tick
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 NAME = "leads_20261123T050000Z.csv"
@@ -435,7 +435,7 @@ def test_files_that_vanish_or_change_after_listing_are_retried(
     with grows.open("ab") as fh:
         fh.write(rec("C2"))
     with Ticker(rules_dir=rules_dir, exports=str(exports), db=tmp_path / "t.duckdb") as t:
-        results = tick_module._load(t.store, found, NOW)
+        results = tick_module.load_files(t.store, found, NOW)
         assert [(r["status"], r["reason"]) for r in results] == [
             ("unreadable", "vanished before reading; tried again next tick"),
             ("unreadable", "changed since it was listed; tried again next tick"),

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from leadsla.cli import main
+from leadsla.pipelines.tick import replay, run_tick
 from leadsla.rules.records import ISSUE_FIELDS
-from leadsla.tick import replay, run_tick
 
 from .conftest import WriteLeads
 

@@ -20,7 +20,8 @@ import duckdb
 import pytest
 
 from leadsla import warehouse
-from leadsla.report.run import day_as_of, recipients, render_all, send_all
+from leadsla.pipelines.review import day_as_of
+from leadsla.report.run import recipients, render_all, send_all
 from leadsla.rules import load_rules
 from leadsla.smtp import SmtpSettings
 

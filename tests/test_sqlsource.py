@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from leadsla.tick import run_tick
+from leadsla.pipelines.tick import run_tick
 
 SOURCE = """\
 id: crm_db

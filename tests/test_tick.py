@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from leadsla.cli import main
-from leadsla.tick import replay, run_tick
+from leadsla.pipelines.tick import replay, run_tick
 
 from .conftest import WriteLeads
 
@@ -351,7 +351,7 @@ def test_a_long_lived_connection_sees_every_row_it_committed(
     """Ticks on one connection (replays, the demo) read back what they committed, with or
     without a filter, even when a tick's appends span many row groups (DuckDB's optimistic
     writes, off in the store, lost such rows from its scans until the file was reopened)."""
-    from leadsla.tick import Ticker
+    from leadsla.pipelines.tick import Ticker
 
     n = 20_000
     for stamp, prefix, created in (("20261123T040500Z", "A", "09:35"),

@@ -24,9 +24,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from leadsla.pipelines.tick import run_tick
 from leadsla.rules.records import ISSUE_FIELDS
 from leadsla.rules.source_models import Source
-from leadsla.tick import run_tick
 
 from .conftest import LEAD_HEADER, WriteLeads
 

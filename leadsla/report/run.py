@@ -1,8 +1,6 @@
-"""The review run end to end: snapshot, dbt build, publish, render per recipient, write, send.
-
-Called by ``leadsla report`` and by the ``daily_review`` flow (which runs dbt through
-prefect-dbt instead of :func:`leadsla.warehouse.build`, then calls :func:`render_all` and
-:func:`send_all`). ``as_of`` is always passed in.
+"""The review's recipients, and their reports rendered from the published marts, written to
+files and emailed. The pipeline around it (build the marts first) is
+``leadsla.pipelines.review``.
 """
 
 from __future__ import annotations
@@ -10,15 +8,12 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import duckdb
 
-from leadsla import warehouse
-from leadsla.progress import Report, silent
 from leadsla.report import data as report_data
 from leadsla.report.render import Rendered, email, render
 from leadsla.rules.loader import RuleSet
@@ -35,25 +30,6 @@ class Recipient:
     team: str | None
     name: str
     emails: tuple[str, ...]
-
-
-@dataclass
-class Paths:
-    """Where the review keeps its files, all derived from the tick's database path."""
-
-    warehouse: Path
-    published: Path
-
-    @classmethod
-    def beside(cls, db: Path) -> Paths:
-        """Absolute paths beside the tick's file: dbt resolves relative ones against its own
-        project folder, which would put a relative ``db``'s warehouse inside the package."""
-        db = Path(db).absolute()
-        return cls(
-            warehouse=db.parent / "warehouse" / "warehouse.duckdb",
-            # not marts.duckdb: that catalog name would shadow the schema marts in queries
-            published=db.parent / "leadsla_marts.duckdb",
-        )
 
 
 @dataclass
@@ -81,22 +57,6 @@ def org_zone(rules: RuleSet) -> str:
     return rules.calendars[rules.org.default_calendar].timezone
 
 
-def day_as_of(report_date: date, zone: str, now: datetime) -> datetime:
-    """The logical now of a report on ``report_date``: the end of that day in the org's zone,
-    or ``now`` if the day is not over yet."""
-    end = datetime.combine(report_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone))
-    return min(end.astimezone(UTC), now.astimezone(UTC))
-
-
-def dbt_vars(rules: RuleSet, as_of: datetime) -> dict[str, Any]:
-    """The dbt vars of a review build, from the rules (zone, policy windows) and as_of."""
-    return warehouse.dbt_vars(
-        as_of=as_of,
-        org_timezone=org_zone(rules),
-        policy_windows={pid: p.deadline.within_minutes for pid, p in rules.policies.items()},
-    )
-
-
 def recipients(rules: RuleSet) -> list[Recipient]:
     """Management (the org's management list) and the lead of each team that owns leads,
     scoped to the team. The SOP's functional teams (BD, Ops, ...) own lead *issues*, not
@@ -109,24 +69,6 @@ def recipients(rules: RuleSet) -> list[Recipient]:
         if lead is not None:
             out.append(Recipient(team.id, team.id, team.name, (lead.email,)))
     return out
-
-
-def prepare(
-    db: Path, paths: Paths, variables: dict[str, Any], *, retry_for_s: float = 300.0
-) -> warehouse.BuildResult:
-    """Snapshot the tick's tables, build and test with dbt, publish when everything passed.
-
-    A failing test (a stale feed, a broken contract) raises: a report over a stale feed would
-    tell managers a quiet day when the pipeline is stalled.
-    """
-    warehouse.snapshot(db, paths.warehouse, retry_for_s=retry_for_s)
-    result = warehouse.build(paths.warehouse, variables)
-    if not result.ok:
-        raise warehouse.WarehouseError(
-            "dbt build failed; the report was not produced:\n  " + "\n  ".join(result.failures)
-        )
-    warehouse.publish(paths.warehouse, paths.published)
-    return result
 
 
 def render_all(
@@ -182,26 +124,19 @@ def send_all(
     return sent
 
 
-def run_report(
-    *,
-    db: Path,
-    rules: RuleSet,
-    out: Path,
-    report_date: date,
-    now: datetime,
-    smtp: SmtpSettings | None = None,
-    paths: Paths | None = None,
-    progress: Report = silent,
-) -> ReportRun:
-    """The whole review for one day, in process (the CLI's path)."""
-    paths = paths or Paths.beside(db)
-    progress("building the marts (snapshot, dbt build, publish)", 0, None)
-    prepare(db, paths, dbt_vars(rules, day_as_of(report_date, org_zone(rules), now)))
-    progress(f"rendering the review of {report_date}", 0, None)
-    rendered, files, headline = render_all(paths.published, report_date, rules, out)
-    run = ReportRun(report_date, out / report_date.isoformat(), paths.published, files)
-    run.headline = headline
-    if smtp is not None:
-        progress("emailing the reports", 0, len(rendered))
-        run.sent = send_all(rendered, smtp)
-    return run
+def published_rows(published: Path, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """Rows of a query on the published marts as plain values (dates as ISO text), read-only."""
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        cur = con.execute(sql, params)
+        rows = cur.fetchall()
+        names = [d[0] for d in cur.description or []]
+    finally:
+        con.close()
+    return [
+        {
+            n: (str(v) if isinstance(v, datetime | date) else v)
+            for n, v in zip(names, r, strict=True)
+        }
+        for r in rows
+    ]

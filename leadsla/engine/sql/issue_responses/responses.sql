@@ -1,5 +1,5 @@
 {#- Responses and resolutions not yet logged, with business minutes since the raise on the
-    issue's calendar. `pos_sql` and `interval_at`: the business-time SQL of leadsla.tables. -#}
+    issue's calendar. `pos_sql` and `interval_at`: the business-time SQL of leadsla.calendars.sql. -#}
 CREATE OR REPLACE TABLE work.iresp AS
 WITH r AS (
     SELECT issue_id, lead_id, raised_by, raised_at, calendar_id, max_level,
