@@ -17,6 +17,7 @@ from typing import Any
 import fsspec
 
 from leadsla.ingest.files import FORMATS, ExportFile, ExportsUnavailable, Later, Unreadable
+from leadsla.ingest.remote import RemoteTimeout, bounded
 from leadsla.rules.source_models import Source
 
 _STAMP = re.compile(
@@ -70,8 +71,16 @@ def _checksum(fs: Any, path: str) -> str:
             raise OSError(f"not a regular file: {path}")
         fh: Any = os.fdopen(fd, "rb")
     else:
-        fh = fs.open(path, "rb")
+        return bounded(f"hashing {path}", lambda: _remote_checksum(fs, path))
     with fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _remote_checksum(fs: Any, path: str) -> str:
+    h = hashlib.sha256()
+    with fs.open(path, "rb") as fh:
         while chunk := fh.read(1 << 22):
             h.update(chunk)
     return h.hexdigest()
@@ -113,9 +122,11 @@ def stat_key(url: str) -> tuple[int, float | None]:
             return (st.st_size, st.st_mtime)
         raise Unreadable(problem)
     try:
-        info = fs.info(path)
+        info = bounded(f"looking up {path}", lambda: fs.info(path))
     except FileNotFoundError as exc:
         raise Unreadable("vanished before reading") from exc
+    except RemoteTimeout as exc:
+        raise Unreadable(str(exc)) from exc
     problem = file_problem(fs, path, info)
     if problem is not None:
         raise Unreadable(problem)
@@ -147,9 +158,19 @@ def discover(
     """
     known = known or {}
     fs, root = fsspec.core.url_to_fs(exports)
-    _check_folder(fs, root, exports)
+    try:
+        if is_local(fs):
+            _check_folder(fs, root, exports)
+            listed = fs.find(root, detail=True)
+        else:
+            bounded(f"looking up {exports}", lambda: _check_folder(fs, root, exports))
+            listed = bounded(f"listing {exports}", lambda: fs.find(root, detail=True))
+    except RemoteTimeout as exc:
+        raise ExportsUnavailable(
+            f"exports folder {exports}: {exc}; the next tick tries again"
+        ) from exc
     found: list[ExportFile] = []
-    for info in fs.find(root, detail=True).values():
+    for info in listed.values():
         path = info["name"]
         name = PurePosixPath(path).name
         if not is_export_name(name):
@@ -277,5 +298,5 @@ def local_path(url: str, tmpdir: Path) -> str:
     if is_local(fs):
         return str(path)
     target = tmpdir / PurePosixPath(path).name
-    fs.get(path, str(target))
+    bounded(f"downloading {url}", lambda: fs.get(path, str(target)))
     return str(target)

@@ -134,7 +134,8 @@ def _read_one(con: duckdb.DuckDBPyConnection, f: ExportFile) -> FileResult:
     except OSError as exc:  # vanished or unreadable between listing and reading
         res = FileResult(
             status="unreadable",
-            reason=f"cannot be read ({type(exc).__name__}); tried again next tick",
+            reason=f"cannot be read ({type(exc).__name__}: {exc.strerror or exc}); "
+            "tried again next tick",
         )
     try:
         after = stat_key(f.url)
