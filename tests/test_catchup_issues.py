@@ -127,3 +127,29 @@ def test_a_version_completed_two_exports_later_is_judged_per_export(
         assert 2 in esc  # nobody answers: it climbs
         assert esc[2][8]["threshold_at"] == esc[1][8]["due_at"]
     assert logs[0] == logs[1]
+
+
+def test_a_valid_issue_rejected_by_a_later_export_fires_the_levels_due_before_it(
+    rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
+) -> None:
+    """Complete at 10:05, exported without the customer's phone at 18:45: the levels due before
+    18:45 fire as a tick between the two exports fires them, and nothing after, whether ticks
+    ran every 5 minutes or once at the end."""
+    write_leads("20261123T040000Z", [{**HIGH, "lead_id": "L1", "created_at": "2026-11-23 09:20"}])
+    write_issues(exports, at("10:05"), [issue("I")])
+    write_issues(exports, at("18:45"), [issue("I", customer_phone="")])
+    logs = []
+    for every in (timedelta(minutes=5), None):
+        db = tmp_path / f"{every}.duckdb"
+        if every is None:
+            run_tick(rules_dir=rules_dir, exports=str(exports), db=db, now=at("19:00"))
+        else:
+            replay(rules_dir=rules_dir, exports=str(exports), db=db, start=at("10:00"),
+                   end=at("19:00"), every=every)  # fmt: skip
+        log = [r for r in _log(db) if r[3] == "I"]
+        logs.append(log)
+        esc = {r[7]: r for r in log if r[1] == "issue_escalated"}
+        assert {1, 2} <= set(esc)  # raised at 10:05 and unanswered past level 1's SLA
+        assert all(r[4] < at("18:45") for r in esc.values())
+        assert [r[1] for r in log if r[1] == "issue_rejected"] == ["issue_rejected"]
+    assert logs[0] == logs[1]

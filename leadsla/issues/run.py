@@ -25,14 +25,20 @@ class IssueResult:
 
 
 #: Issues with work to do: a version not judged, a valid one not routed, or (unsettled) a
-#: response or resolution to log or a threshold that has come.
+#: response or resolution to log or a threshold that has come. An issue a later export
+#: rejected still counts for what happened before that export (``valid_until``).
 _PENDING = """
-SELECT count(*) FROM issue_state WHERE verdict_hash IS DISTINCT FROM row_hash
-    OR (verdict = 'valid' AND teams IS NULL)
-    OR (verdict = 'valid' AND NOT resolved_logged AND (resolved_at IS NOT NULL
+WITH s AS (
+    SELECT *, verdict = 'valid' OR (valid_until IS NOT NULL AND valid_from IS NOT NULL) AS live
+    FROM issue_state
+)
+SELECT count(*) FROM s WHERE verdict_hash IS DISTINCT FROM row_hash
+    OR (live AND teams IS NULL)
+    OR (live AND NOT resolved_logged AND (resolved_at IS NOT NULL
         OR (responded_at IS NOT NULL AND NOT responded_logged)
         OR (NOT responded_logged AND max_level < CASE WHEN climbs THEN 3 ELSE 1 END
-            AND (next_at IS NULL OR next_at <= $now))))
+            AND (next_at IS NULL OR next_at <= $now)
+            AND (verdict = 'valid' OR next_at IS NULL OR next_at < valid_until))))
 """
 
 

@@ -117,6 +117,9 @@ CREATE TABLE IF NOT EXISTS issue_state (
     responded_logged   BOOLEAN NOT NULL DEFAULT false,
     resolved_logged    BOOLEAN NOT NULL DEFAULT false
 );
+-- The export that rejected an issue valid until then: levels due before it still fire, as a
+-- tick between the two exports would have fired them (catch-up is exact).
+ALTER TABLE issue_state ADD COLUMN IF NOT EXISTS valid_until TIMESTAMPTZ;
 
 -- What each export said about a lead whenever something changed (SCD-2 style, valid_from).
 CREATE TABLE IF NOT EXISTS lead_history (

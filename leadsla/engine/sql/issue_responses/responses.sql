@@ -1,5 +1,6 @@
 {#- Responses and resolutions not yet logged, with business minutes since the raise on the
-    issue's calendar. `pos_sql` and `interval_at`: the business-time SQL of leadsla.calendars.sql. -#}
+    issue's calendar: of valid issues, and of rejected ones seen before the export that
+    rejected them (valid_until). `pos_sql` and `interval_at`: the business-time SQL of leadsla.calendars.sql. -#}
 CREATE OR REPLACE TABLE work.iresp AS
 WITH r AS (
     SELECT issue_id, lead_id, raised_by, raised_at, calendar_id, max_level,
@@ -7,12 +8,14 @@ WITH r AS (
            responded_seen_at AS seen_at,
            NULL::VARCHAR AS resolution
     FROM issue_state
-    WHERE verdict = 'valid' AND responded_at IS NOT NULL AND NOT responded_logged
+    WHERE responded_at IS NOT NULL AND NOT responded_logged
+      AND (verdict = 'valid' OR responded_seen_at < valid_until)
     UNION ALL
     SELECT issue_id, lead_id, raised_by, raised_at, calendar_id, max_level,
            'issue_resolved', resolved_at, resolved_seen_at, resolution
     FROM issue_state
-    WHERE verdict = 'valid' AND resolved_at IS NOT NULL AND NOT resolved_logged
+    WHERE resolved_at IS NOT NULL AND NOT resolved_logged
+      AND (verdict = 'valid' OR resolved_seen_at < valid_until)
 ), a AS (
     SELECT r.*, {{ pos_sql("r.happened_at", "i") }} AS at_pos
     FROM r {{ interval_at("i", "r.calendar_id", "r.happened_at") }}

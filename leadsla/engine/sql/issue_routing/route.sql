@@ -1,9 +1,12 @@
 -- Owning teams, calendar, SLA class, high value, senior agent and the reason to go straight
--- to management, for issues that became valid and have no route yet.
+-- to management, for issues that became valid (even if a later export rejected them: their
+-- levels due before it still fire) and have no route yet.
 CREATE OR REPLACE TABLE work.iroute AS
 WITH v AS (
     SELECT s.*, greatest(s.valid_from, s.first_seen_at) AS known_at
-    FROM issue_state s WHERE s.verdict = 'valid' AND s.teams IS NULL
+    FROM issue_state s
+    WHERE (s.verdict = 'valid' OR (s.valid_until IS NOT NULL AND s.valid_from IS NOT NULL))
+      AND s.teams IS NULL
 ), r AS (
     SELECT v.issue_id, rt.team, rt.ord, t.mode, t.sla, t.direct,
            EXISTS (SELECT 1 FROM members m WHERE m.team = rt.team AND m.available)
