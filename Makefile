@@ -41,14 +41,15 @@ bench: setup
 # it is missing or older than a file of the dbt project (a warehouse built by older SQL lacks
 # the new models and columns, and a unit test reading them fails with a compilation error).
 DEMO_WH = $(abspath $(DEMO_DIR))/warehouse
-DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -path dbt_project/logs \
+DBT := leadsla/dbt_project
+DBT_FILES := $(shell find $(DBT) -path $(DBT)/target -prune -o -path $(DBT)/logs \
 	-prune -o \( -name '*.sql' -o -name '*.yml' \) -print)
 $(DEMO_WH)/warehouse.duckdb: $(DBT_FILES) | setup
 	$(MAKE) demo
 dbt-unit: setup $(DEMO_WH)/warehouse.duckdb
 	LEADSLA_WAREHOUSE=$(DEMO_WH)/warehouse.duckdb $(BIN)/dbt test \
 		--select resource_type:unit_test tag:development \
-		--project-dir dbt_project --profiles-dir dbt_project \
+		--project-dir $(DBT) --profiles-dir $(DBT) \
 		--target-path $(DEMO_WH)/warehouse_dbt/target --log-path $(DEMO_WH)/warehouse_dbt/logs
 
 lint: setup

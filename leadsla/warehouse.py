@@ -27,6 +27,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib.resources import files
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -36,8 +37,9 @@ import duckdb
 if TYPE_CHECKING:
     from dbt.contracts.graph.manifest import Manifest
 
-#: Where the dbt project lives (shipped in the repository next to the package).
-DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
+#: Where the dbt project lives: package data of leadsla (pyproject's package-data), so an
+#: installed wheel has it too. A real folder: dbt reads a project from disk, never from a zip.
+DBT_PROJECT = Path(str(files("leadsla") / "dbt_project"))
 #: The tick's tables the marts read. sla_events is copied incrementally; the rest whole.
 RAW_TABLES = (
     "lead_state",
