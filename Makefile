@@ -34,11 +34,10 @@ bench: setup
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.dbt_bench
 
-# dbt's unit tests and the data tests tagged `development` (both check the project's SQL,
-# not the day's data), for development (the review's builds leave them out; `make test` runs them
-# too). The unit tests read only their fixtures, but dbt takes their inputs' column types from
-# the built warehouse, and the tagged tests read its views: the demo's, made by `make demo` when
-# it is missing or older than a file of the dbt project (a warehouse built by older SQL lacks
+# dbt's unit tests (they check the project's SQL, not the day's data), for development (the
+# review's builds leave them out; `make test` runs them too). They read only their fixtures,
+# but dbt takes their inputs' column types from the built warehouse: the demo's, made by
+# `make demo` when it is missing or older than a file of the dbt project (a warehouse built by older SQL lacks
 # the new models and columns, and a unit test reading them fails with a compilation error).
 DEMO_WH = $(abspath $(DEMO_DIR))/warehouse
 DBT := leadsla/dbt_project
@@ -48,7 +47,7 @@ $(DEMO_WH)/warehouse.duckdb: $(DBT_FILES) | setup
 	$(MAKE) demo
 dbt-unit: setup $(DEMO_WH)/warehouse.duckdb
 	LEADSLA_WAREHOUSE=$(DEMO_WH)/warehouse.duckdb $(BIN)/dbt test \
-		--select resource_type:unit_test tag:development \
+		--select resource_type:unit_test \
 		--project-dir $(DBT) --profiles-dir $(DBT) \
 		--target-path $(DEMO_WH)/warehouse_dbt/target --log-path $(DEMO_WH)/warehouse_dbt/logs
 
