@@ -1,0 +1,112 @@
+{{ config(materialized='view') }}
+-- One row per lead × milestone clock, in the style of dbt_zendesk's SLA policies: when each
+-- clock started, its deadline, when it stopped, the verdict and who owned the lead when the
+-- deadline passed unmet.
+--  * first_response: every lead in lead_state; from its arrival to its first response (the
+--    deadline and the response time as lead_state finally shows them, as fct_lead_sla).
+--  * qualification: from the first response to a closing outcome (qualified, booked, lost,
+--    disqualified, no_response), for leads whose intent has a qualification policy.
+--  * next_step: from the first response to the next status change or close, for leads whose
+--    intent has a next-step policy.
+-- The deadline of a first-response clock is lead_state's; a later clock's is the one its step
+-- events carry (each step records its clock's deadline). Every clock has a check at its
+-- deadline (sla_missed when it has not been seen stopped), so a later clock with no step
+-- recorded was seen stopped before its deadline (met) or has not reached it yet (pending);
+-- its due_at stays null. A view: the verdicts depend on the build's as_of (int_as_of).
+with leads as (
+    select * from {{ ref('int_lead_sla') }}
+),
+later_policies as (
+    select lead_id, qual_policy_id, next_policy_id, progressed_at
+    from {{ ref('stg_leadsla__lead_states') }}
+    where qual_policy_id is not null or next_policy_id is not null
+),
+-- per (lead, policy): the clock's deadline and how often it reminded and escalated
+steps as (
+    select lead_id, policy_id, min(due_at) as due_at,
+           count(*) filter (where event_type = 'reminder_sent') as reminder_count,
+           count(*) filter (where event_type = 'escalated') as escalation_count
+    from {{ ref('int_lead_step_events') }}
+    where policy_id is not null
+    group by all
+),
+clocks as (
+    select
+        lead_id, 'first_response' as milestone, policy_id, team_id, owner_id,
+        created_at as started_at, due_at, first_response_at as stopped_at,
+        business_minutes_to_respond as business_minutes
+    from leads
+    union all
+    {% for milestone, policy in [('qualification', 'qual_policy_id'),
+                                  ('next_step', 'next_policy_id')] %}
+    select
+        l.lead_id, '{{ milestone }}', p.{{ policy }}, l.team_id, l.owner_id,
+        l.first_response_at,
+        st.due_at,
+        -- never before the clock started (least skips nulls: null while neither happened)
+        {%- set closed_at = "case when l.is_closed then l.outcome_at end" %}
+        {%- set stop = closed_at if milestone == 'qualification'
+                       else "least(p.progressed_at, " ~ closed_at ~ ")" %}
+        greatest(l.first_response_at, {{ stop }}),
+        null::double
+    from later_policies as p
+    join leads as l on l.lead_id = p.lead_id
+    left join steps as st on st.lead_id = p.lead_id and st.policy_id = p.{{ policy }}
+    where p.{{ policy }} is not null and l.first_response_at is not null
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+judged as (
+    select
+        c.*,
+        case
+            when c.due_at is null and c.milestone = 'first_response' then 'no_deadline'
+            when c.due_at is null then case when c.stopped_at is not null then 'met'
+                                            else 'pending' end
+            when c.stopped_at <= c.due_at then 'met'
+            when c.stopped_at > c.due_at or c.due_at <= a.as_of then 'missed'
+            else 'pending'
+        end as sla_status
+    from clocks as c
+    cross join {{ ref('int_as_of') }} as a  -- one row: the build's as_of
+),
+-- who owned the lead from when: leadsla's assignment, CRM owner changes and reassignments
+-- (the new owner is the event's target)
+owners as (
+    {% for event_type in ['lead_assigned', 'owner_changed', 'reassigned'] %}
+    select lead_id, occurred_at, coalesce(target_id, owner_id) as owner_id
+    from {{ ref('stg_leadsla__sla_events') }}
+    where event_type = '{{ event_type }}'
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+breached as (
+    select lead_id, milestone, due_at from judged where sla_status = 'missed'
+),
+owner_at_breach as (
+    select b.lead_id, b.milestone, o.owner_id
+    from breached as b
+    asof join owners as o on o.lead_id = b.lead_id and o.occurred_at <= b.due_at
+)
+select
+    j.lead_id || ':' || j.milestone as clock_id,
+    j.lead_id,
+    j.milestone,
+    j.policy_id,
+    j.team_id,
+    j.owner_id,
+    j.started_at,
+    j.due_at,
+    j.stopped_at,
+    {{ minutes_between('j.started_at', 'j.stopped_at') }} as minutes_to_stop,
+    j.business_minutes as business_minutes_to_stop,
+    j.sla_status = 'met' as is_met,
+    j.sla_status = 'missed' as is_breached,
+    j.sla_status,
+    case when j.sla_status = 'missed' then j.due_at end as breached_at,
+    ob.owner_id as owner_at_breach_id,
+    coalesce(st.reminder_count, 0) as reminder_count,
+    coalesce(st.escalation_count, 0) as escalation_count
+from judged as j
+left join owner_at_breach as ob on ob.lead_id = j.lead_id and ob.milestone = j.milestone
+left join steps as st on st.lead_id = j.lead_id and st.policy_id = j.policy_id
