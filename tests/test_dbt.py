@@ -22,7 +22,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 #: The unit tests the project must have (each guards one piece of incremental or verdict logic).
 UNIT_TESTS = {
-    "lead_sla_verdict_from_final_response_time",
+    "lead_clocks_verdicts_deadlines_and_owner_at_breach",
+    "lead_sla_first_response_verdict_from_its_clock",
     # one per incremental merge (int_events_unpacked is a view now: its former
     # "takes only new ticks" case is the lead steps' and the summary's)
     "leads_events_summarised_recounts_touched_leads_once",

@@ -32,7 +32,7 @@ steps as (
 ),
 clocks as (
     select
-        lead_id, 'first_response' as milestone, policy_id, team_id, owner_id,
+        lead_id, 'first_response' as milestone, policy_id, team_id, owner_id, first_owner_id,
         created_at as started_at, due_at, first_response_at as stopped_at,
         business_minutes_to_respond as business_minutes
     from leads
@@ -40,14 +40,15 @@ clocks as (
     {% for milestone, policy in [('qualification', 'qual_policy_id'),
                                   ('next_step', 'next_policy_id')] %}
     select
-        l.lead_id, '{{ milestone }}', p.{{ policy }}, l.team_id, l.owner_id,
+        l.lead_id, '{{ milestone }}', p.{{ policy }}, l.team_id, l.owner_id, l.first_owner_id,
         l.first_response_at,
         st.due_at,
-        -- never before the clock started (least skips nulls: null while neither happened)
+        -- never before the clock started; null while it runs (least and greatest skip
+        -- nulls, hence the case)
         {%- set closed_at = "case when l.is_closed then l.outcome_at end" %}
         {%- set stop = closed_at if milestone == 'qualification'
                        else "least(p.progressed_at, " ~ closed_at ~ ")" %}
-        greatest(l.first_response_at, {{ stop }}),
+        case when {{ stop }} is not null then greatest(l.first_response_at, {{ stop }}) end,
         null::double
     from later_policies as p
     join leads as l on l.lead_id = p.lead_id
@@ -70,7 +71,8 @@ judged as (
     from clocks as c
     cross join {{ ref('int_as_of') }} as a  -- one row: the build's as_of
 ),
--- who owned the lead from when: leadsla's assignment, CRM owner changes and reassignments
+-- who owned the lead from when (the newest at or before the deadline; before the first, the
+-- first owner): leadsla's assignment, CRM owner changes and reassignments
 -- (the new owner is the event's target)
 owners as (
     {% for event_type in ['lead_assigned', 'owner_changed', 'reassigned'] %}
@@ -104,7 +106,9 @@ select
     j.sla_status = 'missed' as is_breached,
     j.sla_status,
     case when j.sla_status = 'missed' then j.due_at end as breached_at,
-    ob.owner_id as owner_at_breach_id,
+    -- a lead seen after its deadline was assigned after it: its first owner held it
+    case when j.sla_status = 'missed' then coalesce(ob.owner_id, j.first_owner_id) end
+        as owner_at_breach_id,
     coalesce(st.reminder_count, 0) as reminder_count,
     coalesce(st.escalation_count, 0) as escalation_count
 from judged as j
