@@ -6,6 +6,7 @@ their marts, and a stale feed fails the review build."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,6 +60,20 @@ def test_review_build_ran_models_and_data_tests_and_all_passed(demo_week: Path) 
     assert len(marts) >= 15
     assert all(n["config"]["contract"]["enforced"] for n in marts)
     assert all("one row per" in n["description"].lower() for n in marts)
+    # grouped by domain, every column described for readers, no build timings in the text
+    assert {n["path"].split("/")[1] for n in marts} == {"leads", "issues", "delivery", "review"}
+    assert "model.leadsla.fct_lead_clocks" in manifest["nodes"]
+    undescribed = [
+        f"{n['name']}.{c}"
+        for n in marts
+        for c, col in n["columns"].items()
+        if not col["description"]
+    ]
+    assert not undescribed, undescribed
+    timing = re.compile(r"\b\d+(\.\d+)?\s?(s|ms|seconds?)\b")
+    texts = [n["description"] for n in marts]
+    texts += [c["description"] for n in marts for c in n["columns"].values()]
+    assert not [t for t in texts if timing.search(t)]
 
 
 def _insert_events(db: Path, now: datetime) -> None:
