@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 -- One row per lead × milestone clock, in the style of dbt_zendesk's SLA policies: when each
 -- clock started, its deadline, when it stopped, the verdict and who owned the lead when the
 -- deadline passed unmet.
@@ -12,7 +11,7 @@
 -- events carry (each step records its clock's deadline). Every clock has a check at its
 -- deadline (sla_missed when it has not been seen stopped), so a later clock with no step
 -- recorded was seen stopped before its deadline (met) or has not reached it yet (pending);
--- its due_at stays null. A view: the verdicts depend on the build's as_of (int_as_of).
+-- its due_at stays null. Rebuilt by every build: the verdicts depend on its as_of (int_as_of).
 with leads as (
     select * from {{ ref('int_lead_sla') }}
 ),
