@@ -12,14 +12,15 @@
     'reminder_sent': {'keys': ['due_at'], 'lead_detail': false},
     'escalated': {'keys': ['hop', 'due_at'], 'lead_detail': true},
     'reassigned': {'keys': ['due_at'], 'lead_detail': false},
-    'sla_missed': {'keys': ['due_at'], 'lead_detail': false},
+    'sla_missed': {'keys': ['due_at'], 'lead_detail': true},
     'recovered_after_escalation': {
         'keys': ['escalated_at', 'minutes_after_escalation'], 'lead_detail': true},
 } -%}
 {%- set key_types = {'hop': 'integer', 'escalated_at': 'timestamptz',
                      'minutes_after_escalation': 'double', 'due_at': 'timestamptz'} -%}
-{#- event columns only escalations and recoveries show (null on the other steps); policy_id
-    is on every step: fct_lead_clocks tells a lead's clocks apart by it -#}
+{#- event columns only escalations, deadline checks and recoveries show (null on the other
+    steps: a deadline check's owner is fct_lead_clocks' owner at breach); policy_id is on every
+    step: fct_lead_clocks tells a lead's clocks apart by it -#}
 {%- set step_columns = {'level': 'integer', 'owner_id': 'varchar', 'target_id': 'varchar'} -%}
 -- One row per lead step event (reminder_sent, escalated, reassigned, sla_missed,
 -- recovered_after_escalation) with the details keys the marts read unpacked once (hop on

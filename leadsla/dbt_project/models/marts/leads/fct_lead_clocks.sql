@@ -20,26 +20,31 @@ later_policies as (
     from {{ ref('stg_leadsla__lead_states') }}
     where qual_policy_id is not null or next_policy_id is not null
 ),
--- per (lead, policy): the clock's deadline and how often it reminded and escalated
+-- per (lead, policy): the clock's deadline, how often it reminded and escalated, and the owner
+-- its deadline check (sla_missed, recorded at the deadline when no stop was seen) found
 steps as (
     select lead_id, policy_id, min(due_at) as due_at,
            count(*) filter (where event_type = 'reminder_sent') as reminder_count,
-           count(*) filter (where event_type = 'escalated') as escalation_count
+           count(*) filter (where event_type = 'escalated') as escalation_count,
+           arg_min(owner_id, occurred_at) filter (where event_type = 'sla_missed')
+               as deadline_owner_id
     from {{ ref('int_lead_step_events') }}
     where policy_id is not null
     group by all
 ),
 clocks as (
     select
-        lead_id, 'first_response' as milestone, policy_id, team_id, owner_id, first_owner_id,
-        created_at as started_at, due_at, first_response_at as stopped_at,
-        business_minutes_to_respond as business_minutes
-    from leads
+        l.lead_id, 'first_response' as milestone, l.policy_id, l.team_id, l.owner_id,
+        l.created_at as started_at, l.due_at, l.first_response_at as stopped_at,
+        l.business_minutes_to_respond as business_minutes,
+        st.reminder_count, st.escalation_count, st.deadline_owner_id
+    from leads as l
+    left join steps as st on st.lead_id = l.lead_id and st.policy_id = l.policy_id
     union all
     {% for milestone, policy in [('qualification', 'qual_policy_id'),
                                   ('next_step', 'next_policy_id')] %}
     select
-        l.lead_id, '{{ milestone }}', p.{{ policy }}, l.team_id, l.owner_id, l.first_owner_id,
+        l.lead_id, '{{ milestone }}', p.{{ policy }}, l.team_id, l.owner_id,
         l.first_response_at,
         st.due_at,
         -- never before the clock started; null while it runs (least and greatest skip
@@ -48,7 +53,8 @@ clocks as (
         {%- set stop = closed_at if milestone == 'qualification'
                        else "least(p.progressed_at, " ~ closed_at ~ ")" %}
         case when {{ stop }} is not null then greatest(l.first_response_at, {{ stop }}) end,
-        null::double
+        null::double,
+        st.reminder_count, st.escalation_count, st.deadline_owner_id
     from later_policies as p
     join leads as l on l.lead_id = p.lead_id
     left join steps as st on st.lead_id = p.lead_id and st.policy_id = p.{{ policy }}
@@ -69,25 +75,6 @@ judged as (
         end as sla_status
     from clocks as c
     cross join {{ ref('int_as_of') }} as a  -- one row: the build's as_of
-),
--- who owned the lead from when (the newest at or before the deadline; before the first, the
--- first owner): leadsla's assignment, CRM owner changes and reassignments
--- (the new owner is the event's target)
-owners as (
-    {% for event_type in ['lead_assigned', 'owner_changed', 'reassigned'] %}
-    select lead_id, occurred_at, coalesce(target_id, owner_id) as owner_id
-    from {{ ref('stg_leadsla__sla_events') }}
-    where event_type = '{{ event_type }}'
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-),
-breached as (
-    select lead_id, milestone, due_at from judged where sla_status = 'missed'
-),
-owner_at_breach as (
-    select b.lead_id, b.milestone, o.owner_id
-    from breached as b
-    asof join owners as o on o.lead_id = b.lead_id and o.occurred_at <= b.due_at
 )
 select
     j.lead_id || ':' || j.milestone as clock_id,
@@ -105,11 +92,9 @@ select
     j.sla_status = 'missed' as is_breached,
     j.sla_status,
     case when j.sla_status = 'missed' then j.due_at end as breached_at,
-    -- a lead seen after its deadline was assigned after it: its first owner held it
-    case when j.sla_status = 'missed' then coalesce(ob.owner_id, j.first_owner_id) end
+    -- the owner now when no deadline check has run yet (the tick after the deadline)
+    case when j.sla_status = 'missed' then coalesce(j.deadline_owner_id, j.owner_id) end
         as owner_at_breach_id,
-    coalesce(st.reminder_count, 0) as reminder_count,
-    coalesce(st.escalation_count, 0) as escalation_count
+    coalesce(j.reminder_count, 0) as reminder_count,
+    coalesce(j.escalation_count, 0) as escalation_count
 from judged as j
-left join owner_at_breach as ob on ob.lead_id = j.lead_id and ob.milestone = j.milestone
-left join steps as st on st.lead_id = j.lead_id and st.policy_id = j.policy_id
