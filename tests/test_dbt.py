@@ -268,9 +268,8 @@ def test_snapshot_refuses_a_repeated_event_id(demo_week: Path, tmp_path: Path) -
 
 
 def test_a_table_model_that_fails_keeps_its_old_table(demo_week: Path, tmp_path: Path) -> None:
-    """The named materialization table_in_place (drop, create, insert, one transaction; int_as_of
-    uses it, as the marts' tables do): a model whose SQL fails at run time leaves the table it
-    had, and one that succeeds replaces it."""
+    """dbt-duckdb's own table materialization: a model whose SQL fails at run time leaves the
+    table it had, and one that succeeds replaces it."""
     wh = tmp_path / "warehouse.duckdb"
     shutil.copyfile(demo_week / "leadsla_marts.duckdb", wh)
 

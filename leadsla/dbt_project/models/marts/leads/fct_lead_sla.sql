@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='view_if_changed') }}
 -- One row per lead: its SLA from arrival to outcome. The first-response verdict is the lead's
 -- first_response clock in fct_lead_clocks (from the response time the data finally shows, not
 -- from the sla_met / sla_missed events, which judge as of the threshold); the rest is
