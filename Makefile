@@ -37,8 +37,8 @@ bench: setup
 # dbt's unit tests (they check the project's SQL, not the day's data), for development (the
 # review's builds leave them out; `make test` runs them too). They read only their fixtures,
 # but dbt takes their inputs' column types from the built warehouse: the demo's, made by
-# `make demo` when it is missing or older than a file of the dbt project (a warehouse built by older SQL lacks
-# the new models and columns, and a unit test reading them fails with a compilation error).
+# `make demo` when it is missing or older than a file of the dbt project (a warehouse built by
+# older SQL lacks the new models and columns, and a unit test reading them fails to compile).
 DEMO_WH = $(abspath $(DEMO_DIR))/warehouse
 DBT := leadsla/dbt_project
 DBT_FILES := $(shell find $(DBT) -path $(DBT)/target -prune -o -path $(DBT)/logs \
