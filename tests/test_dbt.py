@@ -177,6 +177,16 @@ def test_incremental_build_takes_the_new_tick_and_fills_issue_marts(
     assert after["no_admin_note_after_escalation"] >= 2  # the demo writes no notes back
     assert after["pricing_issues"] == before["pricing_issues"] + 2
     assert after["issue_escalations"] == before["issue_escalations"] + 2
+    # views whose definition did not change are left as they are (macros/view_if_changed.sql)
+    runs = json.loads((warehouse.target_path(paths.warehouse) / "run_results.json").read_text())
+    views = {
+        r["unique_id"]: r["message"]
+        for r in runs["results"]
+        if r["unique_id"].startswith("model.leadsla.stg_")
+        or r["unique_id"] in {"model.leadsla.fct_lead_sla", "model.leadsla.int_events_unpacked"}
+    }
+    assert len(views) == 9
+    assert set(views.values()) == {"UNCHANGED"}, views
     # a second snapshot at the same point copies nothing
     assert warehouse.snapshot(db, paths.warehouse)["sla_events"] == 0
 
