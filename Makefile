@@ -35,21 +35,21 @@ bench: setup
 	$(BIN)/python -m bench.dbt_bench
 	$(BIN)/python -m bench.page
 
-# dbt's unit tests and the data tests tagged `development` (both check the project's SQL,
-# not the day's data), for development (the review's builds leave them out; `make test` runs them
-# too). The unit tests read only their fixtures, but dbt takes their inputs' column types from
-# the built warehouse, and the tagged tests read its views: the demo's, made by `make demo` when
-# it is missing or older than a file of the dbt project (a warehouse built by older SQL lacks
-# the new models and columns, and a unit test reading them fails with a compilation error).
+# dbt's unit tests (they check the project's SQL, not the day's data), for development (the
+# review's builds leave them out; `make test` runs them too). They read only their fixtures,
+# but dbt takes their inputs' column types from the built warehouse: the demo's, made by
+# `make demo` when it is missing or older than a file of the dbt project (a warehouse built by
+# older SQL lacks the new models and columns, and a unit test reading them fails to compile).
 DEMO_WH = $(abspath $(DEMO_DIR))/warehouse
-DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -path dbt_project/logs \
+DBT := leadsla/dbt_project
+DBT_FILES := $(shell find $(DBT) -path $(DBT)/target -prune -o -path $(DBT)/logs \
 	-prune -o \( -name '*.sql' -o -name '*.yml' \) -print)
 $(DEMO_WH)/warehouse.duckdb: $(DBT_FILES) | setup
 	$(MAKE) demo
 dbt-unit: setup $(DEMO_WH)/warehouse.duckdb
 	LEADSLA_WAREHOUSE=$(DEMO_WH)/warehouse.duckdb $(BIN)/dbt test \
-		--select resource_type:unit_test tag:development \
-		--project-dir dbt_project --profiles-dir dbt_project \
+		--select resource_type:unit_test \
+		--project-dir $(DBT) --profiles-dir $(DBT) \
 		--target-path $(DEMO_WH)/warehouse_dbt/target --log-path $(DEMO_WH)/warehouse_dbt/logs
 
 lint: setup

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -36,8 +37,9 @@ import duckdb
 if TYPE_CHECKING:
     from dbt.contracts.graph.manifest import Manifest
 
-#: Where the dbt project lives (shipped in the repository next to the package).
-DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
+#: Where the dbt project lives: package data of leadsla (pyproject's package-data), so an
+#: installed wheel has it too. A real folder: dbt reads a project from disk, never from a zip.
+DBT_PROJECT = Path(str(files("leadsla") / "dbt_project"))
 #: The tick's tables the marts read. sla_events is copied incrementally; the rest whole.
 RAW_TABLES = (
     "lead_state",
@@ -208,25 +210,15 @@ def dbt_args(
     ``unit_tests`` is the one switch for dbt's unit tests, here for both runners (this
     module's and prefect-dbt's in flows/daily_review.py). The review's builds leave them out:
     a unit test reads only its fixtures and the project's SQL, never the warehouse's data, so
-    it can only repeat the verdict it gave when that SQL was tested, and a build's five cost
-    about 2 s at 10M events. dbt's documentation recommends exactly this, "only running unit
-    tests in development or CI environments. Since the inputs of the unit tests are static,
-    there's no need to use additional compute cycles running them in production", excluding
-    them with ``--exclude-resource-type unit_test``
+    it can only repeat the verdict it gave when that SQL was tested. dbt's documentation
+    recommends exactly this, "only running unit tests in development or CI environments"
     (https://docs.getdbt.com/docs/build/unit-tests, "When to run unit tests"). The test suite
     builds with ``unit_tests=True`` and checks that every unit test ran and passed
-    (tests/test_dbt.py); by hand, ``make dbt-unit``.
-
-    The same switch covers the data tests tagged ``development``: keys that hold by
-    construction whenever the keys every build tests do (the ``fct_escalations``,
-    ``rpt_held_back`` and ``rpt_sop_mistakes`` views, built from event ids and joined on
-    ``int_lead_sla``'s key; ``int_leads_events_summarised``, grouped by lead; the newest-day
-    ``unique`` on the source event log, which the snapshot already enforces). They check the
-    project's SQL, as a unit test does. In the review's builds each recomputed a million-row
-    view or held up the build's longest chain (docs/analysts.md lists the reasons per test).
+    (tests/test_dbt.py); by hand, ``make dbt-unit``. Every data test (keys, accepted values,
+    relationships, the stale feed) runs in every build.
     """
     skip_unit_tests = (
-        ["--exclude-resource-type", "unit_test", "--exclude", "tag:development"]
+        ["--exclude-resource-type", "unit_test"]
         if not unit_tests and command.split()[0] in {"build", "test"}
         else []
     )

@@ -9,21 +9,23 @@
     listed with their lead's team and first response, and two million columns of nulls cost
     nothing to write -#}
 {%- set step_types = {
-    'reminder_sent': {'keys': [], 'lead_detail': false},
-    'escalated': {'keys': ['hop'], 'lead_detail': true},
-    'reassigned': {'keys': [], 'lead_detail': false},
-    'sla_missed': {'keys': [], 'lead_detail': false},
+    'reminder_sent': {'keys': ['due_at'], 'lead_detail': false},
+    'escalated': {'keys': ['hop', 'due_at'], 'lead_detail': true},
+    'reassigned': {'keys': ['due_at'], 'lead_detail': false},
+    'sla_missed': {'keys': ['due_at'], 'lead_detail': true},
     'recovered_after_escalation': {
         'keys': ['escalated_at', 'minutes_after_escalation'], 'lead_detail': true},
 } -%}
 {%- set key_types = {'hop': 'integer', 'escalated_at': 'timestamptz',
-                     'minutes_after_escalation': 'double'} -%}
-{#- event columns only escalations and recoveries show (null on the other steps) -#}
-{%- set step_columns = {'policy_id': 'varchar', 'level': 'integer', 'owner_id': 'varchar',
-                        'target_id': 'varchar'} -%}
+                     'minutes_after_escalation': 'double', 'due_at': 'timestamptz'} -%}
+{#- event columns only escalations, deadline checks and recoveries show (null on the other
+    steps: a deadline check's owner is fct_lead_clocks' owner at breach); policy_id is on every
+    step: fct_lead_clocks tells a lead's clocks apart by it -#}
+{%- set step_columns = {'level': 'integer', 'owner_id': 'varchar', 'target_id': 'varchar'} -%}
 -- One row per lead step event (reminder_sent, escalated, reassigned, sla_missed,
 -- recovered_after_escalation) with the details keys the marts read unpacked once (hop on
--- escalations, escalated_at and minutes_after_escalation on recoveries, the team on all), so
+-- escalations, escalated_at and minutes_after_escalation on recoveries, the clock's deadline
+-- due_at on the others, the team on all), so
 -- the marts read this table instead of the 10M-event log.
 -- Only what the event itself says: a recorded step never changes, so the table is append-only.
 -- A run adds the step events recorded at or after the newest recorded_at here that are not
@@ -42,7 +44,7 @@ watermark as (
 new_steps as (
     {% for step_type, spec in step_types.items() %}
     -- one = filter per type: DuckDB pushes it into the scan (an IN list it would not)
-    select event_id, event_type, lead_id, rule_id,
+    select event_id, event_type, lead_id, rule_id, policy_id,
         {%- for column, column_type in step_columns.items() %}
         {{ column if spec['lead_detail'] else 'null::' ~ column_type ~ ' as ' ~ column }},
         {%- endfor %}

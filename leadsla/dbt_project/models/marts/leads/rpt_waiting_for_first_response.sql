@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='view_if_changed') }}
 -- One row per lead waiting for its first response at as_of (not answered, not closed). A
 -- view: a filter over fct_lead_sla, computed when read (the build only checks its key).
 select

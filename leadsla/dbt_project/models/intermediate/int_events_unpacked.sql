@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='view_if_changed') }}
 -- One row per event with the details keys the marts use as typed columns. A view, not a table:
 -- copying 10M events and parsing every document costs more than the whole build may take, and
 -- no mart needs every key of every event. DuckDB pushes a consumer's filters (event_type =,

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='view_if_changed') }}
 -- One row per lead escalation step (event escalated): level, who was escalated to, and how
 -- long until the lead got its first response and its outcome after it. A view over
 -- int_lead_steps (the step events with their lead's columns as they are now). The team is the

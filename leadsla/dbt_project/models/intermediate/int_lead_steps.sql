@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='view_if_changed') }}
 -- One row per lead step event (int_lead_step_events) with its lead's columns as they are now
 -- (int_lead_sla): the lead's team, first response, source, CRM link, outcome and newest note.
 -- A view, so a lead's change shows on all its steps without rewriting them; a reader that

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='view_if_changed') }}
 -- One row per SOP mistake made visible (seed 002 section 11): an issue escalated without the
 -- mandatory details (issue_rejected), an escalation with no admin note on the lead afterwards,
 -- and an issue raised long after the lead's first-response deadline passed unanswered.

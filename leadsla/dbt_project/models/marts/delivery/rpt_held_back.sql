@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='view_if_changed') }}
 -- One row per thing that did not reach a person as planned: messages suppressed (the lead was
 -- answered meanwhile), deferred (quiet hours) or dead (delivery gave up), and lead steps that
 -- fired only because the feed showed the response late. A view: the feed-lag steps are a
