@@ -115,9 +115,26 @@ class Deployed:
         rows = self.post("/artifacts/filter", {"flow_runs": {"id": {"any_": [str(run_id)]}}})
         return {r["key"] for r in rows if r.get("key")}
 
-    def logs(self, run_id: UUID) -> str:
-        rows = self.post("/logs/filter", {"logs": {"flow_run_id": {"any_": [str(run_id)]}}})
-        return "\n".join(r["message"] for r in rows)
+    def logs(self, run_id: UUID, expect: str | None = None) -> str:
+        """Every log line of a run, in time order (the API pages 200 at a time). The worker's
+        process ships its logs in batches, so with ``expect`` the lines are read again, for up
+        to 30 s, until they hold it (the caller's assertion then tells)."""
+        deadline = time.monotonic() + 30
+        while True:
+            rows: list[dict[str, Any]] = []
+            while True:
+                page = self.post(
+                    "/logs/filter",
+                    {"logs": {"flow_run_id": {"any_": [str(run_id)]}},
+                     "sort": "TIMESTAMP_ASC", "limit": 200, "offset": len(rows)},
+                )  # fmt: skip
+                rows += page
+                if len(page) < 200:
+                    break
+            text = "\n".join(r["message"] for r in rows)
+            if expect is None or expect in text or time.monotonic() > deadline:
+                return text
+            time.sleep(1)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -294,7 +311,7 @@ def test_the_review_completes_without_an_email_block_and_says_how_to_make_one(
         now=REVIEW_NOW.isoformat(),
     )
     run = deployed.flow_run(run_id)
-    logs = deployed.logs(run_id)
+    logs = deployed.logs(run_id, expect="leadsla prefect setup")
     assert run["state_type"] == "COMPLETED", logs
     assert "leadsla prefect setup" in logs  # the missing block's warning names the command
     html = deployed.home / "reports" / DEMO_REPORT_DAY.isoformat() / "management.html"
@@ -357,7 +374,7 @@ def test_a_failed_tick_reaches_the_ops_channel_through_setups_automation(
             "sla-tick/sla-tick", now=TICK_NOW.isoformat(), exports="no-such-folder"
         )
         assert deployed.flow_run(run_id)["state_type"] == "FAILED"
-        assert "no-such-folder does not exist" in deployed.logs(run_id)
+        assert "no-such-folder does not exist" in deployed.logs(run_id, expect="no-such-folder")
         started = time.monotonic()
         while not _Hook.received and time.monotonic() - started < ALERT_BOUND_S:
             time.sleep(0.5)
