@@ -21,7 +21,7 @@ from email.utils import parseaddr
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from leadsla.delivery.timeouts import Deadline, Timeouts, open_connection
+from leadsla.delivery.timeouts import SendDeadline, SendLimits, open_connection
 
 Security = Literal["plain", "starttls", "ssl"]
 
@@ -64,7 +64,7 @@ class SmtpSettings:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     sender: str = "leadsla@localhost"
-    timeouts: Timeouts = field(default_factory=Timeouts)
+    timeouts: SendLimits = field(default_factory=SendLimits)
     verify_tls: bool = True
 
     def __post_init__(self) -> None:
@@ -132,7 +132,7 @@ class _Bounded(smtplib.SMTP):
     """An SMTP client whose connection is bounded: a name lookup that gives up, a connect
     and greeting within the connect timeout, the socket handed to the send's deadline."""
 
-    deadline: Deadline | None = None
+    deadline: SendDeadline | None = None
     _host: str  # the TLS server name; smtplib sets it in __init__ only when given a host
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
@@ -153,7 +153,7 @@ class _BoundedSSL(smtplib.SMTP_SSL, _Bounded):
 
 
 @contextmanager
-def connect(settings: SmtpSettings, deadline: Deadline | None = None) -> Iterator[smtplib.SMTP]:
+def connect(settings: SmtpSettings, deadline: SendDeadline | None = None) -> Iterator[smtplib.SMTP]:
     """One authenticated session, for sending a batch of messages over one connection. Its
     lookup, connect, greeting, TLS and login each get ``timeouts.connect_s``; later reads
     ``timeouts.read_s``. Sockets are handed to ``deadline`` (the current send's total
@@ -192,7 +192,7 @@ def connect(settings: SmtpSettings, deadline: Deadline | None = None) -> Iterato
             client.close()
 
 
-def watch(client: smtplib.SMTP, deadline: Deadline | None) -> None:
+def watch(client: smtplib.SMTP, deadline: SendDeadline | None) -> None:
     """Hand the session's socket to the deadline of the send about to use it."""
     if deadline is not None and client.sock is not None:
         deadline.watch(client.sock)
@@ -204,7 +204,7 @@ def send(settings: SmtpSettings, message: EmailMessage) -> None:
     ``TimeoutError``) on failure; the caller records and retries."""
     if "From" not in message:
         message["From"] = settings.sender
-    with Deadline(settings.timeouts.total_s) as deadline:
+    with SendDeadline(settings.timeouts.total_s) as deadline:
         try:
             with connect(settings, deadline) as client:
                 client.send_message(message)

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from leadsla.delivery.senders import Senders
-from leadsla.delivery.timeouts import Timeouts
+from leadsla.delivery.timeouts import SendLimits
 from leadsla.pipelines.tick import deliver_phase
 from leadsla.smtp import SmtpSettings
 
@@ -22,7 +22,7 @@ if __name__ == "__main__":
         db=Path(db),
         now=datetime.fromisoformat(now),
         channels=Senders(
-            smtp=SmtpSettings(host="127.0.0.1", port=int(port), timeouts=Timeouts(2, 5, 10))
+            smtp=SmtpSettings(host="127.0.0.1", port=int(port), timeouts=SendLimits(2, 5, 10))
         ),
     )
     print(res.as_dict())

@@ -135,6 +135,7 @@ starts = st.builds(
 PROPS = settings(max_examples=150, deadline=None)
 
 
+@pytest.mark.slow
 @PROPS
 @given(cal=st.sampled_from(CALS), a=starts, span=st.integers(min_value=0, max_value=3 * 1440))
 def test_business_minutes_match_the_minute_stepping_reference(
@@ -160,6 +161,7 @@ def test_business_time_is_additive(cal: BusinessCalendar, a: datetime, s1: int, 
     assert cal.business_minutes(a, c) == cal.business_minutes(a, b) + cal.business_minutes(b, c)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(
     cal=st.sampled_from(CALS),
@@ -198,6 +200,7 @@ def test_sql_positions_agree_with_python(
         assert got == cal.add_business_minutes(t, add_us / 60_000_000)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(
     cuts=st.dictionaries(

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -239,6 +240,7 @@ def _us(t: datetime) -> int:
 # ---- properties ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @PROPS
 @given(ci=cal_and_instant(), span=SPAN)
 def test_business_seconds_equals_reference(ci: tuple[str, datetime], span: int) -> None:
@@ -267,6 +269,7 @@ def _amount(data: st.DataObject, name: str, t: datetime, *, forward: bool, step:
     return step * data.draw(st.integers(1, MAX_ADD_MIN[name] * 60 // step), label="amount")
 
 
+@pytest.mark.slow
 @PROPS
 @given(ci=cal_and_instant(), data=st.data())
 def test_add_minutes_matches_reference(ci: tuple[str, datetime], data: st.DataObject) -> None:
@@ -364,6 +367,7 @@ def test_sql_positions_agree(
         assert got == _us(cal.add_business_seconds(a, s))
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(
     ci=cal_and_instant(),

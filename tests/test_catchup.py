@@ -55,6 +55,7 @@ def demo_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_one_tick_after_a_gap_records_what_5_minute_ticks_record(
     rules_dir: Path, demo_exports: Path, tmp_path: Path
 ) -> None:
@@ -96,6 +97,7 @@ def at(hhmm: str) -> datetime:
     return datetime.fromisoformat(f"2026-11-23T{hhmm}:00+05:30").astimezone(UTC)
 
 
+@pytest.mark.slow
 def test_a_response_is_credited_to_the_owner_the_export_shows_beside_it(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:

@@ -70,6 +70,7 @@ def demo_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_one_tick_after_a_gap_records_the_issue_events_5_minute_ticks_record(
     rules_dir: Path, demo_exports: Path, tmp_path: Path
 ) -> None:
@@ -97,6 +98,7 @@ def test_one_tick_after_a_gap_records_the_issue_events_5_minute_ticks_record(
     assert _log(every2h) == ref
 
 
+@pytest.mark.slow
 def test_a_version_completed_two_exports_later_is_judged_per_export(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:
@@ -129,6 +131,7 @@ def test_a_version_completed_two_exports_later_is_judged_per_export(
     assert logs[0] == logs[1]
 
 
+@pytest.mark.slow
 def test_a_valid_issue_rejected_by_a_later_export_fires_the_levels_due_before_it(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:

@@ -68,6 +68,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_a_missing_exports_folder_is_exit_2_naming_the_path(
     rules_dir: Path, tmp_path: Path
 ) -> None:
@@ -105,6 +106,7 @@ def test_a_missing_exports_folder_is_exit_2_naming_the_path(
     assert (res.returncode, "is not a folder" in res.stderr) == (2, True)
 
 
+@pytest.mark.slow
 def test_files_dated_after_now_are_named_and_the_dating_rule_said(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:
@@ -136,6 +138,7 @@ def test_files_dated_after_now_are_named_and_the_dating_rule_said(
     }
 
 
+@pytest.mark.slow
 def test_output_into_a_closed_pipe_ends_quietly(rules_dir: Path, tmp_path: Path) -> None:
     """`leadsla ... | head` where head has already gone: no BrokenPipeError traceback."""
     proc = subprocess.Popen(
@@ -197,6 +200,7 @@ def _replay_stderr(rules_dir: Path, exports: Path, db: Path, *, tty: bool, json_
     return b"".join(chunks).decode(errors="replace")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("tty", "json_", "drawn"),
     [

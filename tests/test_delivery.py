@@ -29,7 +29,7 @@ from leadsla.delivery.deliver import deliver
 from leadsla.delivery.render import mask
 from leadsla.delivery.safety import clean_line, csv_cell
 from leadsla.delivery.senders import Outgoing, SendError, Senders
-from leadsla.delivery.timeouts import Timeouts
+from leadsla.delivery.timeouts import SendLimits
 from leadsla.engine.outbox import enqueue
 from leadsla.engine.rule_tables import register_rules
 from leadsla.events import EVENT_COLS
@@ -60,7 +60,7 @@ def sink(smtp_sink: tuple[SmtpSink, int]) -> tuple[SmtpSink, int]:
 
 def email_channels(port: int) -> Senders:
     return Senders(smtp=SmtpSettings(host="127.0.0.1", port=port, sender="sla@acme.example",
-                                      timeouts=Timeouts(2, 5, 10)))  # fmt: skip
+                                      timeouts=SendLimits(2, 5, 10)))  # fmt: skip
 
 
 def rows(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -80,6 +80,7 @@ def note_events(db: Path) -> Counter[str]:
 # ---- 1. the right messages, once -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_task_email_arrives_once_with_both_parts_and_escaped_crm_text(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads,
     sink: tuple[SmtpSink, int],
@@ -124,6 +125,7 @@ def test_task_email_arrives_once_with_both_parts_and_escaped_crm_text(
     assert got[0]["task_subject"].startswith("First response: <script>")
 
 
+@pytest.mark.slow
 def test_smtp_refuses_then_recovers_every_message_arrives_once(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads,
     sink: tuple[SmtpSink, int], caplog: pytest.LogCaptureFixture,
@@ -251,6 +253,7 @@ def test_slack_dm_uses_the_bot_token_and_reports_api_errors(hook: tuple[Hook, st
     assert "xoxb" not in str(exc.value)
 
 
+@pytest.mark.slow
 def test_5xx_is_retried_later_4xx_is_dead_at_once(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads,
     hook: tuple[Hook, str], sink: tuple[SmtpSink, int], caplog: pytest.LogCaptureFixture,
@@ -355,6 +358,7 @@ ESCALATED = {
 }  # fmt: skip
 
 
+@pytest.mark.slow
 def test_quiet_hours_hold_normal_messages_not_immediate_ones(
     rules_dir: Path, tmp_path: Path, sink: tuple[SmtpSink, int]
 ) -> None:
@@ -392,6 +396,7 @@ def test_quiet_hours_hold_normal_messages_not_immediate_ones(
     assert row["note"].startswith("'=HYPERLINK")
 
 
+@pytest.mark.slow
 def test_budget_rolls_the_rest_into_one_digest(
     rules_dir: Path, tmp_path: Path, sink: tuple[SmtpSink, int]
 ) -> None:
@@ -423,6 +428,7 @@ def test_budget_rolls_the_rest_into_one_digest(
                     "WHERE digest_id IS NOT NULL AND status = 'sent'") == [(1, 3)]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_answered_lead_gets_no_message(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads,
     sink: tuple[SmtpSink, int],
@@ -508,6 +514,7 @@ def test_shipped_rules_have_no_secret_values() -> None:
 # ---- 5. crash at every step, rerun: nothing lost, nothing repeated --------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", ["noise", "marked", "sent", "recorded", "crm_written"])
 def test_sigkill_at_each_step_then_rerun(
     point: str, rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads,

@@ -32,7 +32,7 @@ import pytest
 
 from leadsla.delivery.deliver import deliver
 from leadsla.delivery.senders import Outgoing, SendError, Senders
-from leadsla.delivery.timeouts import LookupTimeout, Timeouts, resolve
+from leadsla.delivery.timeouts import LookupTimeout, SendLimits, resolve
 from leadsla.pipelines.tick import run_tick
 from leadsla.rules import load_rules
 from leadsla.smtp import SmtpSettings
@@ -46,7 +46,7 @@ OWNERS = ["rahul", "sneha", "amit"]
 QUEUED_AT = datetime(2026, 11, 23, 4, 6, tzinfo=UTC)  # 09:36 IST: every lead's task is due
 SEND_AT = datetime(2026, 11, 23, 4, 7, tzinfo=UTC)
 LATER = datetime(2026, 11, 23, 4, 40, tzinfo=UTC)  # past the failed ones' backoff
-FAST = Timeouts(connect_s=0.5, read_s=1.0, total_s=2.0)
+FAST = SendLimits(connect_s=0.5, read_s=1.0, total_s=2.0)
 
 
 def queue(n: int, rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads) -> Path:
@@ -174,6 +174,7 @@ def finishes(fn: Callable[[], Any], within: float = 60.0) -> Any:
 # ---- 1. a server that accepts and never answers: bounded, paused, queued, later exactly once --
 
 
+@pytest.mark.slow
 def test_stalled_smtp_server_pauses_email_keeps_the_rest_queued_and_a_later_run_sends_once(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads,
     stalled: Callable[..., Stalled], smtp_sink: tuple[SmtpSink, int],
@@ -231,6 +232,7 @@ def test_stalled_smtp_server_pauses_email_keeps_the_rest_queued_and_a_later_run_
                 ) == [(8, 8)]  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("reply", "failed", "dead", "paused"),
     [
@@ -258,6 +260,7 @@ def test_the_breaker_counts_only_failures_of_the_endpoint(
 # ---- 2. a server that never stops talking: the total deadline ---------------------------------
 
 
+@pytest.mark.slow
 def test_a_greeting_that_never_ends_is_cut_at_the_total_deadline(
     stalled: Callable[..., Stalled],
 ) -> None:
@@ -272,6 +275,7 @@ def test_a_greeting_that_never_ends_is_cut_at_the_total_deadline(
     ch.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("lines", "error"),
     [
@@ -322,6 +326,7 @@ def test_a_lookup_that_never_answers_gives_up_at_the_connect_timeout(resolver: N
     assert resolve("127.0.0.1", 25, 0.3)  # an address never waits for a resolver
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("host", ["mail.stuck.example", "mail.nowhere.invalid"])
 def test_unresolvable_smtp_host_counts_for_the_breaker(
     resolver: None, host: str, rules_dir: Path, exports: Path, tmp_path: Path,
@@ -357,6 +362,7 @@ def test_unresolvable_webhook_host_fails_fast(resolver: None, host: str) -> None
 # ---- 4. SIGKILL at random moments: at most one duplicate per kill -----------------------------
 
 
+@pytest.mark.slow
 def test_random_sigkills_during_delivery_cost_at_most_one_duplicate_each(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads,
     smtp_sink: tuple[SmtpSink, int],

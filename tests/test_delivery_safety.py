@@ -23,10 +23,10 @@ from hypothesis import strategies as st
 
 from leadsla.delivery.safety import FORMULA_START, clean_json, clean_line, clean_text, write_csv
 from leadsla.delivery.senders import Outgoing, Senders
-from leadsla.delivery.timeouts import Timeouts
+from leadsla.delivery.timeouts import SendLimits
 from leadsla.pipelines.tick import run_tick
 from leadsla.report.data import CSV_COLUMNS, HEADLINE_COLUMNS, ReportData
-from leadsla.report.render import render
+from leadsla.report.render import render_report
 from leadsla.smtp import SmtpSettings
 
 from .conftest import SmtpSink, WriteLeads
@@ -70,6 +70,7 @@ def test_header_values_are_one_line_without_controls(text: str, limit: int | Non
         assert len(out) <= limit
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(
     st.recursive(
@@ -120,6 +121,7 @@ def test_no_csv_cell_starts_a_formula_and_nothing_else_changes(rows: list[list[A
 # ---- the real paths ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_hostile_lead_name_reaches_the_email_without_control_characters(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads,
     smtp_sink: tuple[SmtpSink, int],
@@ -131,7 +133,7 @@ def test_a_hostile_lead_name_reaches_the_email_without_control_characters(
         "status": "new", "email": "a@x.io", "lead_source": "website",
     }])  # fmt: skip
     ch = Senders(smtp=SmtpSettings(host="127.0.0.1", port=port, sender="sla@acme.example",
-                                    timeouts=Timeouts(2, 5, 10)))  # fmt: skip
+                                    timeouts=SendLimits(2, 5, 10)))  # fmt: skip
     run_tick(rules_dir=rules_dir, exports=str(exports), db=tmp_path / "t.duckdb",
              now=datetime(2026, 11, 23, 4, 6, tzinfo=UTC), channels=ch)  # fmt: skip
     [(_, msg)] = sink.messages
@@ -176,7 +178,7 @@ def test_webhook_payloads_carry_no_control_characters(
     key = {"slack": "slack:#inbound-sales", "teams": "teams:#inbound-sales",
            "crm_webhook": "crm"}.get(channel, channel)  # fmt: skip
     recipient = "#inbound-sales" if channel in ("slack", "teams") else "member:rahul"
-    ch = Senders(endpoints={key: url}, timeouts=Timeouts(2, 5, 10))
+    ch = Senders(endpoints={key: url}, timeouts=SendLimits(2, 5, 10))
     ch.send(Outgoing("k1", channel, recipient, HOSTILE, HOSTILE, HOSTILE,
                      {"note": HOSTILE, "nested": {HOSTILE: [HOSTILE, 3]}}))  # fmt: skip
     ch.close()
@@ -205,7 +207,7 @@ def test_the_review_csv_attachment_neutralises_formulas_and_its_text_has_no_cont
     data = ReportData(report_date=date(2026, 11, 20), team=None,
                       headline=dict.fromkeys(HEADLINE_COLUMNS, 0),
                       csv_rows=[(*row, -3)])  # fmt: skip
-    rep = render(data, org_name="Acme\x07", zone="Asia/Kolkata", scope_name="Mgmt\x1b")
+    rep = render_report(data, org_name="Acme\x07", zone="Asia/Kolkata", scope_name="Mgmt\x1b")
     [back] = list(csv.DictReader(io.StringIO(rep.csv)))
     assert back["lead_id"] == "'" + evil
     assert back["owner_id"] == "'@rahul"

@@ -34,6 +34,7 @@ def test_the_shipped_layouts_are_the_presets_columns() -> None:
         assert len(layout.header) == len(set(layout.header))
 
 
+@pytest.mark.slow
 def test_an_edited_preset_changes_the_demo_files_and_the_loader_reads_them(
     rules_dir: Path, tmp_path: Path
 ) -> None:

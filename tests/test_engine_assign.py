@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -92,6 +93,7 @@ def test_queue_team_crm_owner_and_routing_rules(tmp_path: Path) -> None:
 CAPACITY = {"vikram": 20, "priya": 30, "rahul": 60, "sneha": 60, "amit": 60}
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n_leads=st.integers(1, 10),

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from leadsla.engine.step import Step, sql_files, steps
+from leadsla.engine.step import EngineStep, sql_files, steps
 
 _CREATES = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP\s+)?TABLE\s+work\.(\w+)", re.I)
 _READS = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(?:work\.)?([a-z_][a-z0-9_]*)\b", re.I)
@@ -24,11 +24,11 @@ def _bare(name: str) -> str:
     return name.lower().removeprefix("work.")
 
 
-def _created(step: Step) -> set[str]:
+def _created(step: EngineStep) -> set[str]:
     return {m for text in sql_files(step).values() for m in _CREATES.findall(text)}
 
 
-def _read(step: Step) -> set[str]:
+def _read(step: EngineStep) -> set[str]:
     return {
         m.lower()
         for text in sql_files(step).values()
@@ -43,7 +43,7 @@ def test_steps_are_declared() -> None:
 
 
 @pytest.mark.parametrize("step", steps(), ids=lambda s: s.name)
-def test_shared_work_tables_are_named_by_both_steps(step: Step) -> None:
+def test_shared_work_tables_are_named_by_both_steps(step: EngineStep) -> None:
     builders = {t: s for s in steps() for t in _created(s)}
     for table in _read(step) - _created(step):
         other = builders.get(table)
@@ -55,6 +55,6 @@ def test_shared_work_tables_are_named_by_both_steps(step: Step) -> None:
 
 
 @pytest.mark.parametrize("step", steps(), ids=lambda s: s.name)
-def test_step_reads_what_it_declares(step: Step) -> None:
+def test_step_reads_what_it_declares(step: EngineStep) -> None:
     missing = {_bare(r) for r in step.reads} - _read(step)
     assert not missing, f"{step.name} declares reads it does not do: {sorted(missing)}"

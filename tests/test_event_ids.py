@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from leadsla.pipelines.tick import run_tick
 
@@ -34,6 +35,7 @@ def _events(db: Path, kind: str) -> list[tuple[str, int]]:
     return [(str(i), int(n)) for i, n in rows]
 
 
+@pytest.mark.slow
 def test_a_rewritten_file_with_the_same_bad_line_is_quarantined_again(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:

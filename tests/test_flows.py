@@ -80,6 +80,7 @@ def test_pull_step_sets_the_working_directory_from_leadsla_home() -> None:
     assert kwargs == {"directory": "{{ $LEADSLA_HOME }}"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(DEPLOYMENTS))
 def test_deployment_entrypoint_is_a_flow_that_takes_its_parameters(
     name: str, monkeypatch: pytest.MonkeyPatch

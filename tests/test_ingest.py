@@ -50,6 +50,7 @@ def test_export_time_from_file_name(name: str, expected: datetime | None) -> Non
     assert export_time_from_name(name) == expected
 
 
+@pytest.mark.slow
 def test_bad_rows_are_quarantined_with_file_line_reason(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:
@@ -85,6 +86,7 @@ HEAD = "lead_id,created_at,name,message\n"
 T = "2026-11-23 10:00"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("body", "quarantined", "received"),
     [
@@ -139,6 +141,7 @@ def test_naive_times_use_the_source_zone_and_offsets_are_kept(
                    "dateonly": "2026-11-22 18:30"}  # fmt: skip
 
 
+@pytest.mark.slow
 def test_duplicate_ids_latest_updated_at_wins_within_and_across_files(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:
@@ -155,6 +158,7 @@ def test_duplicate_ids_latest_updated_at_wins_within_and_across_files(
     assert q(con, "SELECT sum(rows_superseded) FROM export_manifest") == [(2,)]
 
 
+@pytest.mark.slow
 def test_bom_latin1_footer_and_us_dates(rules_dir: Path, exports: Path, tmp_path: Path) -> None:
     header = (
         '"Lead ID","First Name","Last Name","Create Date","Lead Owner","Lead Status",'
@@ -227,6 +231,7 @@ def test_files_stamped_after_now_wait_for_a_later_tick(
     assert q(con, "SELECT count(*) FROM export_manifest") == [(0,)]
 
 
+@pytest.mark.slow
 def test_jsonl_parquet_gzip_and_fsspec_urls(rules_dir: Path, tmp_path: Path) -> None:
     fs = fsspec.filesystem("memory")
     base = "memory://exports-test"

@@ -156,6 +156,7 @@ RECORD_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("body", "quarantined", "loaded"),
     [pytest.param(b, qd, ld, id=w[:40]) for w, b, qd, ld in RECORD_CASES],
@@ -197,6 +198,7 @@ def test_a_bad_record_is_quarantined_and_the_rest_of_the_file_loads(
     assert all(raw for (raw,) in q(con, "SELECT raw FROM quarantine"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("body", "encoding"),
     [
@@ -360,6 +362,7 @@ def test_unreadable_contents_fail_the_file_with_a_reason(
 # ---- the file system: only regular files, never blocked, retried next tick ------------------
 
 
+@pytest.mark.slow
 def test_links_fifos_and_folders_named_like_exports_are_recorded_and_retried(
     rules_dir: Path, exports: Path, tmp_path: Path
 ) -> None:
@@ -447,6 +450,7 @@ def test_files_that_vanish_or_change_after_listing_are_retried(
         ]
 
 
+@pytest.mark.slow
 def test_a_file_that_changes_while_it_is_read_is_retried(
     rules_dir: Path, exports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -475,6 +479,7 @@ def test_a_file_that_changes_while_it_is_read_is_retried(
 # ---- conservation across snapshots -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_unchanged_rows_and_identical_reexports_are_counted_as_skipped(
     rules_dir: Path, exports: Path, tmp_path: Path
 ) -> None:
@@ -497,6 +502,7 @@ def test_unchanged_rows_and_identical_reexports_are_counted_as_skipped(
     assert_conserved(con)
 
 
+@pytest.mark.slow
 def test_jsonl_lines_keep_their_numbers_and_text(
     rules_dir: Path, exports: Path, tmp_path: Path
 ) -> None:
@@ -590,6 +596,7 @@ def run_two_ticks(
         }
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(tables=st.lists(st.tuples(rows, mutations, st.booleans()), min_size=1, max_size=3))
 def test_property_arbitrary_csv_values_and_bytes_never_fail_a_tick_and_add_up(
@@ -614,6 +621,7 @@ def test_property_arbitrary_csv_values_and_bytes_never_fail_a_tick_and_add_up(
         assert status != "failed" or n == 0  # only an empty file may fail
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     records=st.lists(

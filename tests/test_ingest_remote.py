@@ -94,6 +94,7 @@ def _leads(db: Path) -> set[str]:
         return {r[0] for r in con.execute("SELECT lead_id FROM lead_state").fetchall()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("reads_before_stall", "what"), [(0, "hashing"), (1, "downloading")])
 def test_a_stalled_file_is_unreadable_for_now_and_loads_once_the_store_answers(
     store: str, rules_dir: Path, tmp_path: Path, reads_before_stall: int, what: str

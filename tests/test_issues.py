@@ -101,6 +101,7 @@ def tick(s: dict[str, Any], now: datetime) -> None:
 # ---- the ownership matrix ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("itype", "teams", "subject"),
     [
@@ -126,6 +127,7 @@ def test_matrix_routes_each_type_to_its_team(
     assert {r["role"] for r in l1["details"]["recipients"]} == {"team"}
 
 
+@pytest.mark.slow
 def test_a_over_b_falls_back_when_a_has_nobody_available(setup: dict[str, Any]) -> None:
     org_path = setup["rules"] / "org.yaml"
     org = yaml.safe_load(org_path.read_text())
@@ -145,6 +147,7 @@ def test_a_over_b_falls_back_when_a_has_nobody_available(setup: dict[str, Any]) 
 # ---- validation and when not to escalate --------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "field",
     ["lead_id", "customer_name", "customer_phone", "device", "city", "summary", "impact"],
@@ -161,6 +164,7 @@ def test_each_missing_detail_is_named_and_nothing_escalates(
     assert field in rej["message_to_raiser"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "reason", ["customer_thinking", "callback_requested", "confirmed_not_serviceable",
                "not_interested"],
@@ -174,6 +178,7 @@ def test_non_blockers_are_rejected(setup: dict[str, Any], reason: str) -> None:
     assert reason in rej["details"]["message_to_raiser"]
 
 
+@pytest.mark.slow
 def test_unknown_type_lists_the_known_ones(setup: dict[str, Any]) -> None:
     write_issues(setup["exports"], at("10:05"), [issue("I", itype="teleporter")])
     tick(setup, at("11:00"))
@@ -183,6 +188,7 @@ def test_unknown_type_lists_the_known_ones(setup: dict[str, Any]) -> None:
     assert "pickup" in rej["details"]["message_to_raiser"]
 
 
+@pytest.mark.slow
 def test_a_completed_issue_proceeds_and_the_rejection_is_not_repeated(
     setup: dict[str, Any],
 ) -> None:
@@ -199,6 +205,7 @@ def test_a_completed_issue_proceeds_and_the_rejection_is_not_repeated(
 # ---- the ladder ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_unanswered_climbs_level_by_level_on_business_time(setup: dict[str, Any]) -> None:
     """'same day' is the end of Ops' business day (18:30); level 2 then has 60 business
     minutes, which cross the night and Guru Nanak Jayanti (Tuesday 24 Nov 2026, a holiday)."""
@@ -215,6 +222,7 @@ def test_unanswered_climbs_level_by_level_on_business_time(setup: dict[str, Any]
     assert l3["reason"] == "sla_timeout"
 
 
+@pytest.mark.slow
 def test_immediate_issue_across_a_weekend(setup: dict[str, Any], write_leads: WriteLeads) -> None:
     """Raised Saturday 18:20 with 10 business minutes left: 'immediate' (30 minutes) ends
     Monday 09:50, Sunday being closed; level 3 an hour after that."""
@@ -231,6 +239,7 @@ def test_immediate_issue_across_a_weekend(setup: dict[str, Any], write_leads: Wr
     ]
 
 
+@pytest.mark.slow
 def test_a_response_stops_the_ladder_and_is_timed(setup: dict[str, Any]) -> None:
     write_issues(setup["exports"], at("10:05"), [issue("I", itype="technical", raised="10:00")])
     write_issues(setup["exports"], at("10:20"),
@@ -248,6 +257,7 @@ def test_a_response_stops_the_ladder_and_is_timed(setup: dict[str, Any]) -> None
     assert evs["issue_resolved"]["details"]["resolution"] == "price fixed"
 
 
+@pytest.mark.slow
 def test_low_intent_issues_stay_with_the_team(setup: dict[str, Any]) -> None:
     write_issues(setup["exports"], at("10:05"), [issue("I", lead="L2", raised="10:00")])
     replay(
@@ -261,6 +271,7 @@ def test_low_intent_issues_stay_with_the_team(setup: dict[str, Any]) -> None:
     assert ladder(setup["db"], "I") == [(1, "ops", "23 10:00")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("lead", "extra", "reason"),
     [
@@ -292,6 +303,7 @@ def test_direct_to_management(
         assert {"management", "senior_agent"} <= {r["role"] for r in l3["recipients"]}
 
 
+@pytest.mark.slow
 def test_estimated_value_makes_a_lead_high_value(
     setup: dict[str, Any], write_leads: WriteLeads
 ) -> None:
@@ -307,6 +319,7 @@ def test_estimated_value_makes_a_lead_high_value(
     assert [lv for lv, _, _ in ladder(setup["db"], "I")] == [1, 3]
 
 
+@pytest.mark.slow
 def test_third_unresolved_issue_of_a_kind_in_a_city_goes_to_management(
     setup: dict[str, Any],
 ) -> None:
@@ -326,6 +339,7 @@ def test_third_unresolved_issue_of_a_kind_in_a_city_goes_to_management(
 # ---- idempotence, cadence and the command line --------------------------------------------------
 
 
+@pytest.mark.slow
 def test_reruns_and_cadence_add_nothing_new(setup: dict[str, Any], tmp_path: Path) -> None:
     write_issues(setup["exports"], at("10:05"), [
         issue("P", itype="pickup", raised="10:00"), issue("T", itype="technical", raised="10:02"),
@@ -347,6 +361,7 @@ def test_reruns_and_cadence_add_nothing_new(setup: dict[str, Any], tmp_path: Pat
     assert again == fine
 
 
+@pytest.mark.slow
 def test_issues_csv_beside_leads_csv_needs_no_mapping(
     setup: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -361,6 +376,7 @@ def test_issues_csv_beside_leads_csv_needs_no_mapping(
     assert rej["details"]["missing_fields"] == ["customer_phone"]
 
 
+@pytest.mark.slow
 def test_cli_raise_escalates_or_says_what_to_add(
     setup: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:

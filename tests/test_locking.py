@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from leadsla.cli import EXIT_BUSY
 
@@ -80,6 +81,7 @@ def _lead(write_leads: WriteLeads) -> None:
     write_leads("20261123T040500Z", [{**HIGH, "lead_id": "H", "created_at": "2026-11-23 09:35"}])
 
 
+@pytest.mark.slow
 def test_a_reader_on_the_working_file_gets_a_clear_sentence_then_the_tick_runs(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:
@@ -106,6 +108,7 @@ def test_a_reader_on_the_working_file_gets_a_clear_sentence_then_the_tick_runs(
     assert _event_ids(db)
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_told_who_holds_the_file(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:
@@ -127,6 +130,7 @@ def test_a_second_writer_is_told_who_holds_the_file(
     assert tick.returncode == 0, err
 
 
+@pytest.mark.slow
 def test_two_ticks_at_once_write_one_after_the_other(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:

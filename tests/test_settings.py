@@ -111,6 +111,7 @@ def test_a_bad_settings_file_is_one_sentence(body: str, message: str) -> None:
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.slow
 def test_the_cli_reports_a_bad_settings_file_in_one_line_with_exit_2(tmp_path: Path) -> None:
     (tmp_path / "leadsla.toml").write_text('rulez = "x"\n', encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADSLA_")}
@@ -123,6 +124,7 @@ def test_the_cli_reports_a_bad_settings_file_in_one_line_with_exit_2(tmp_path: P
     ]
 
 
+@pytest.mark.slow
 def test_the_cli_reads_the_settings_file(tmp_path: Path) -> None:
     # the rules folder comes from leadsla.toml: check says which folder it validated
     (tmp_path / "leadsla.toml").write_text('rules = "no_such_rules"\n', encoding="utf-8")
@@ -134,6 +136,7 @@ def test_the_cli_reads_the_settings_file(tmp_path: Path) -> None:
     assert "no_such_rules" in res.stdout + res.stderr
 
 
+@pytest.mark.slow
 def test_the_tick_and_review_flows_read_the_same_settings(tmp_path: Path) -> None:
     from flows.daily_review import _resolve
     from flows.sla_tick import resolve_inputs

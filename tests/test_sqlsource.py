@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from leadsla.pipelines.tick import run_tick
 
@@ -48,6 +49,7 @@ def _count(db: Path, sql: str) -> int:
         return int(con.execute(sql).fetchall()[0][0])
 
 
+@pytest.mark.slow
 def test_a_database_query_is_a_source(rules_dir: Path, exports: Path, tmp_path: Path) -> None:
     (rules_dir / "sources" / "crm_db.yaml").write_text(SOURCE)
     crm = tmp_path / "crm.sqlite"

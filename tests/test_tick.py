@@ -124,6 +124,7 @@ def test_business_hours_carry_the_clock_over_night(
     assert "reassigned" not in got  # 30 business minutes is 09:55, after now
 
 
+@pytest.mark.slow
 def test_an_answered_lead_meets_its_sla_and_gets_no_reminder(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:
@@ -140,6 +141,7 @@ def test_an_answered_lead_meets_its_sla_and_gets_no_reminder(
     assert json.loads(met["details"])["business_minutes"] == 6.0
 
 
+@pytest.mark.slow
 def test_steps_are_judged_as_of_their_threshold_and_lag_is_the_feeds(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:
@@ -160,6 +162,7 @@ def test_steps_are_judged_as_of_their_threshold_and_lag_is_the_feeds(
     assert json.loads(rem["details"])["export_lag_minutes"] == 10.0  # 04:15 - 04:05
 
 
+@pytest.mark.slow
 def test_rerunning_a_tick_adds_nothing(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:
@@ -192,6 +195,7 @@ def _scenario(write_leads: WriteLeads) -> None:
     ])  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("every", [timedelta(minutes=1), timedelta(minutes=30)])
 def test_cadence_does_not_change_the_step_events(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads, every: timedelta
@@ -280,6 +284,7 @@ def test_cli_refuses_naive_times_and_checks_rules(rules_dir: Path, capsys) -> No
     assert main(["check", "--rules", str(rules_dir)]) == 0
 
 
+@pytest.mark.slow
 def test_next_step_update_is_its_own_clock_from_the_response(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:
@@ -345,6 +350,7 @@ def test_work_tables_never_outlive_their_transaction(
         assert store.con.execute("SELECT count(*) FROM lead_state").fetchall()[0][0] == 1
 
 
+@pytest.mark.slow
 def test_a_long_lived_connection_sees_every_row_it_committed(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -65,6 +66,7 @@ def _events(db: Path) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
+@pytest.mark.slow
 def test_phases_over_paths_and_ticker_record_the_same(
     rules_dir: Path, exports: Path, write_leads: WriteLeads, tmp_path: Path
 ) -> None:

@@ -73,6 +73,7 @@ def verdicts(
 # ---- the poison pill ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_year_0001_row_is_refused_and_later_ticks_go_on(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:
@@ -96,6 +97,7 @@ def test_a_year_0001_row_is_refused_and_later_ticks_go_on(
         assert con.execute("SELECT count(*) FROM tick_log").fetchall() == [(2,)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
     ["leads_00010101T000000+0530.csv", "leads_99991231T235959-0500.csv"],
@@ -120,6 +122,7 @@ def test_a_file_name_stamped_beyond_the_calendar_fails_no_tick(
         ).fetchall() == [("mtime",)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("column", "value"),
     [
@@ -200,6 +203,7 @@ TIMESTAMP_CASES = [
 ]
 
 
+@pytest.mark.slow
 def test_timestamps_are_read_with_their_zone_or_refused_with_a_reason(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:
@@ -244,6 +248,7 @@ def test_a_zone_after_a_formatted_time_is_read_too(
     assert "zone 'PST'" in str(got["S4"][1])
 
 
+@pytest.mark.slow
 def test_the_plausible_range_is_set_per_source(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:
@@ -311,6 +316,7 @@ NUMBER_CASES = [
 ]
 
 
+@pytest.mark.slow
 def test_numbers_are_finite_and_in_range_or_dropped_with_a_warning(
     rules_dir: Path, exports: Path, tmp_path: Path
 ) -> None:
@@ -352,6 +358,7 @@ def test_numbers_are_finite_and_in_range_or_dropped_with_a_warning(
 # ---- a response dated before creation ----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_response_before_creation_is_dropped_never_met(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:
@@ -399,6 +406,7 @@ def test_a_response_before_creation_is_dropped_never_met(
         assert all(float(m) >= 0 for _, m in met)
 
 
+@pytest.mark.slow
 def test_an_activity_before_the_lead_existed_is_no_response(
     rules_dir: Path, exports: Path, tmp_path: Path
 ) -> None:
@@ -471,6 +479,7 @@ def test_an_issue_response_before_it_was_raised_is_dropped(
 ZW = "\u200b"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("spelling", "shown"),
     [
@@ -505,6 +514,7 @@ def test_ids_are_normalised_and_two_spellings_in_one_file_are_reported(
     )
 
 
+@pytest.mark.slow
 def test_a_differently_spelt_id_in_a_later_file_is_the_same_lead(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
 ) -> None:
@@ -665,6 +675,7 @@ VALUE = {
 ROWS = st.lists(st.fixed_dictionaries(VALUE), min_size=1, max_size=6)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=30,
     deadline=None,

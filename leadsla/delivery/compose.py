@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from leadsla.delivery.render import _local, render
+from leadsla.delivery.render import _local, render_message
 from leadsla.engine.temp_tables import register_table as _register
 from leadsla.events import EventType
 from leadsla.rules import RuleSet
@@ -100,7 +100,7 @@ def render_pending(
     out: dict[str, list[Any]] = {"message_id": [], "subject": [], "body_text": [], "body_html": []}
     for r in rows:
         ctx = context(rules, n, r, now)
-        subject, text, html = render(rules.root / "templates" / "messages", r[1], ctx)
+        subject, text, html = render_message(rules.root / "templates" / "messages", r[1], ctx)
         out["message_id"].append(r[0])
         out["subject"].append(subject)
         out["body_text"].append(text)

@@ -51,7 +51,7 @@ def _local(value: Any, tz: str = "UTC") -> str:
     return t.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y %H:%M %Z")
 
 
-def render(templates: Path, event_type: str, ctx: dict[str, Any]) -> tuple[str, str, str]:
+def render_message(templates: Path, event_type: str, ctx: dict[str, Any]) -> tuple[str, str, str]:
     """(subject, text, html) for one message."""
     env = environment(str(templates))
     subject = env.get_template(f"{event_type}.subject.txt").render(ctx)

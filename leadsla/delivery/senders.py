@@ -29,7 +29,7 @@ import httpx
 from leadsla import smtp
 from leadsla.delivery.check import resolve_endpoints
 from leadsla.delivery.safety import clean_json, clean_line, clean_text
-from leadsla.delivery.timeouts import Deadline, LookupTimeout, Timeouts, resolve
+from leadsla.delivery.timeouts import LookupTimeout, SendDeadline, SendLimits, resolve
 from leadsla.rules import RuleSet
 from leadsla.smtp import SmtpConfigError, SmtpSettings
 
@@ -79,7 +79,7 @@ class Senders:
     smtp: SmtpSettings | None = None
     endpoints: dict[str, str] = field(default_factory=dict)
     slack_api_url: str = "https://slack.com/api"
-    timeouts: Timeouts = field(default_factory=Timeouts)
+    timeouts: SendLimits = field(default_factory=SendLimits)
     config_errors: list[str] = field(default_factory=list)  # settings refused at the edge
     _client: httpx.Client | None = field(default=None, repr=False)
     _resolved: set[tuple[str, int]] = field(default_factory=set, repr=False)
@@ -139,7 +139,7 @@ class Senders:
                 self._smtp_stack.close()
         self._smtp_stack = self._smtp = None
 
-    def _smtp_client(self, deadline: Deadline) -> smtplib.SMTP:
+    def _smtp_client(self, deadline: SendDeadline) -> smtplib.SMTP:
         """One SMTP session for a whole delivery run (a connection per message would cost a
         TCP/TLS handshake and a login each); dropped and reopened after a connection error.
         Its socket is handed to the deadline of the send about to use it."""
@@ -240,7 +240,7 @@ class Senders:
     ) -> httpx.Response:
         self._lookup(url, key)
         total = self.timeouts.total_s
-        with Deadline(total) as deadline:
+        with SendDeadline(total) as deadline:
 
             def trace(event: str, info: dict[str, Any]) -> None:
                 # every socket the request connects (and its TLS successor) joins the deadline
@@ -284,7 +284,7 @@ class Senders:
         msg.set_content(out.text)
         msg.add_alternative(out.html, subtype="html")
         total = self.smtp.timeouts.total_s
-        with Deadline(total) as deadline:
+        with SendDeadline(total) as deadline:
             try:
                 self._smtp_client(deadline).send_message(msg)
             except (smtplib.SMTPException, OSError) as exc:
@@ -348,7 +348,7 @@ def senders_from_env(
     if n is None:
         return Senders(smtp=smtp_settings, config_errors=errors)
     t = n.timeouts
-    timeouts = Timeouts(t.connect_seconds, t.read_seconds, t.total_seconds)
+    timeouts = SendLimits(t.connect_seconds, t.read_seconds, t.total_seconds)
     return Senders(
         smtp=replace(smtp_settings, timeouts=timeouts) if smtp_settings else None,
         endpoints=resolve_endpoints(n, env, blocks),

@@ -5,7 +5,7 @@ A socket timeout bounds one blocking call, not a conversation: a server that acc
 connection and then answers one byte every few seconds, or a resolver that never answers
 (``getaddrinfo`` takes no timeout at all), would hold a delivery run for as long as it likes.
 So the name is looked up in a helper thread that is abandoned after ``connect_s``, and a
-:class:`Deadline` shuts the send's sockets down when ``total_s`` is up, which ends any
+:class:`SendDeadline` shuts the send's sockets down when ``total_s`` is up, which ends any
 blocking read at once (closing a socket from another thread does not wake a reader;
 shutting it down does). Monotonic timers only: nothing here reads the wall clock.
 """
@@ -22,7 +22,7 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class Timeouts:
+class SendLimits:
     """Per channel: ``connect_s`` covers the name lookup, the TCP connect and the server's
     greeting (SMTP banner, TLS handshake, login); ``read_s`` any one later read; ``total_s``
     one send from its start to the server's answer."""
@@ -81,8 +81,8 @@ def open_connection(host: str, port: int, timeout: float) -> socket.socket:
     raise last or OSError(f"no address for {host}")
 
 
-class Deadline:
-    """``with Deadline(seconds) as d: ...``: sockets given to :meth:`watch` are shut down
+class SendDeadline:
+    """``with SendDeadline(seconds) as d: ...``: sockets given to :meth:`watch` are shut down
     when the time is up, so a blocking read on them fails at once; ``expired`` says it
     happened (the caller reports a timeout instead of a lost connection)."""
 
@@ -106,7 +106,7 @@ class Deadline:
             for sock in self._socks:
                 _shutdown(sock)
 
-    def __enter__(self) -> Deadline:
+    def __enter__(self) -> SendDeadline:
         self._timer.start()
         return self
 

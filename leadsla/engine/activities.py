@@ -7,12 +7,12 @@ from datetime import datetime
 
 import duckdb
 
-from leadsla.engine.step import Step
+from leadsla.engine.step import EngineStep
 from leadsla.ingest import ExportFile
 from leadsla.rules.source_models import Source
 from leadsla.sql import scalar
 
-STEP = Step(
+STEP = EngineStep(
     "activities", reads=("incoming", "activities", "lead_state", "sources"), returns="lead_state"
 )
 

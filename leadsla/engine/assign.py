@@ -15,11 +15,11 @@ from datetime import datetime
 
 import duckdb
 
-from leadsla.engine.step import Step
+from leadsla.engine.step import EngineStep
 from leadsla.rules import RuleSet
 from leadsla.sql import scalar
 
-STEP = Step(
+STEP = EngineStep(
     "assign",
     reads=(
         "work.classified",

@@ -8,11 +8,11 @@ from datetime import datetime
 
 import duckdb
 
-from leadsla.engine.step import Step
+from leadsla.engine.step import EngineStep
 from leadsla.rules import RuleSet
 from leadsla.sql import scalar
 
-STEP = Step(
+STEP = EngineStep(
     "classify",
     reads=(
         "lead_state",

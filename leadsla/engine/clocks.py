@@ -14,9 +14,9 @@ from datetime import datetime
 
 import duckdb
 
-from leadsla.engine.step import Step
+from leadsla.engine.step import EngineStep
 
-STEP = Step("clocks", reads=("lead_state",), returns="work.clock_leads")
+STEP = EngineStep("clocks", reads=("lead_state",), returns="work.clock_leads")
 
 
 def set_due(con: duckdb.DuckDBPyConnection) -> None:

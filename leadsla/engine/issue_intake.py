@@ -12,13 +12,13 @@ from datetime import datetime
 import duckdb
 
 from leadsla.engine.merge import sql_list
-from leadsla.engine.step import Step
+from leadsla.engine.step import EngineStep
 from leadsla.ingest import ExportFile
 from leadsla.rules.records import ISSUE_FIELDS
 from leadsla.rules.source_models import Source
 from leadsla.sql import scalar
 
-STEP = Step("issue_intake", reads=("incoming", "issue_state"), returns="issue_state")
+STEP = EngineStep("issue_intake", reads=("incoming", "issue_state"), returns="issue_state")
 
 #: Statuses (lower case) that mean the owning team has responded / the issue is resolved, for
 #: feeds that report a status instead of the timestamps.

@@ -16,13 +16,13 @@ from datetime import datetime
 import duckdb
 
 from leadsla.calendars.sql import clock_sql
-from leadsla.engine.step import Step
+from leadsla.engine.step import EngineStep
 from leadsla.events import insert_events
 from leadsla.issues.render import escalation_event
 from leadsla.rules import RuleSet
 from leadsla.sql import scalar
 
-STEP = Step("issue_ladder", reads=("issue_state",), returns="issue_state")
+STEP = EngineStep("issue_ladder", reads=("issue_state",), returns="issue_state")
 
 
 def climb(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int:

@@ -8,10 +8,10 @@ from datetime import datetime
 import duckdb
 
 from leadsla.calendars.sql import interval_at, pos_sql
-from leadsla.engine.step import Step
+from leadsla.engine.step import EngineStep
 from leadsla.sql import scalar
 
-STEP = Step("issue_responses", reads=("issue_state",), returns="issue_state")
+STEP = EngineStep("issue_responses", reads=("issue_state",), returns="issue_state")
 
 
 def record_responses(con: duckdb.DuckDBPyConnection, now: datetime) -> int:

@@ -15,10 +15,10 @@ from typing import Any
 
 import duckdb
 
-from leadsla.engine.step import Step
+from leadsla.engine.step import EngineStep
 from leadsla.rules import RuleSet
 
-STEP = Step(
+STEP = EngineStep(
     "issue_routing",
     reads=("issue_state", "issue_types", "issue_routes", "members", "lead_state", "teams"),
     returns="issue_state",

@@ -13,14 +13,14 @@ from typing import Any
 
 import duckdb
 
-from leadsla.engine.step import Step
+from leadsla.engine.step import EngineStep
 from leadsla.events import insert_events
 from leadsla.issues.render import rejection_event
 from leadsla.rules import RuleSet
 from leadsla.rules.records import ISSUE_FIELDS
 from leadsla.sql import scalar
 
-STEP = Step(
+STEP = EngineStep(
     "issue_verdict",
     reads=("issue_state", "issue_sources", "issue_types", "sla_events"),
     returns="issue_state",

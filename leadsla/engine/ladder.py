@@ -22,12 +22,12 @@ from datetime import datetime
 
 import duckdb
 
-from leadsla.engine.step import Step
+from leadsla.engine.step import EngineStep
 from leadsla.events import OWNER_EVENTS, STEP_EVENT, in_list
 from leadsla.rules import RuleSet
 from leadsla.sql import scalar
 
-STEP = Step(
+STEP = EngineStep(
     "ladder",
     reads=(
         "work.clock_leads",

@@ -13,13 +13,13 @@ from datetime import datetime
 
 import duckdb
 
-from leadsla.engine.step import Step
+from leadsla.engine.step import EngineStep
 from leadsla.ingest import ExportFile
 from leadsla.rules.records import CLOSING_OUTCOMES, OUTCOMES, RESPONDED_OUTCOMES
 from leadsla.rules.source_models import Source
 from leadsla.sql import scalar
 
-STEP = Step("merge", reads=("incoming", "lead_state", "members"), returns="lead_state")
+STEP = EngineStep("merge", reads=("incoming", "lead_state", "members"), returns="lead_state")
 
 
 def sql_list(values: tuple[str, ...]) -> str:

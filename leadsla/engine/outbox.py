@@ -18,13 +18,13 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from leadsla.engine.step import Step
+from leadsla.engine.step import EngineStep
 from leadsla.engine.temp_tables import register_table as _register
 from leadsla.events import CRM_EVENTS
 from leadsla.rules import RuleSet
 from leadsla.sql import scalar
 
-STEP = Step(
+STEP = EngineStep(
     "outbox",
     reads=("sla_events", "outbox", "policy_steps", "notif_routes", "notif_targets", "members",
            "teams", "notif_mgmt", "lead_state"),

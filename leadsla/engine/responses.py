@@ -10,12 +10,12 @@ from datetime import datetime
 
 import duckdb
 
-from leadsla.engine.step import Step
+from leadsla.engine.step import EngineStep
 from leadsla.events import ESCALATION_EVENTS, OWNER_EVENTS, in_list
 from leadsla.rules import RuleSet
 from leadsla.sql import scalar
 
-STEP = Step(
+STEP = EngineStep(
     "responses",
     reads=("lead_state", "lead_history", "members", "sla_events"),
     returns="work.resp",

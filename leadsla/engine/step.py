@@ -40,7 +40,7 @@ _ENV.globals.update(
 
 
 @dataclass(frozen=True)
-class Step:
+class EngineStep:
     """One engine step.
 
     ``reads``: the relations the step reads that it does not build itself (stored tables such as
@@ -89,19 +89,19 @@ def render_sql(path: str, **context: Any) -> str:
     return _rendered(path, key)
 
 
-def steps() -> list[Step]:
+def steps() -> list[EngineStep]:
     """Every step of the engine: the ``STEP`` of each module of this package."""
     import leadsla.engine as pkg
 
     found = []
     for info in pkgutil.iter_modules(pkg.__path__):
         step = getattr(import_module(f"leadsla.engine.{info.name}"), "STEP", None)
-        if isinstance(step, Step):
+        if isinstance(step, EngineStep):
             found.append(step)
     return found
 
 
-def sql_files(step: Step) -> dict[str, str]:
+def sql_files(step: EngineStep) -> dict[str, str]:
     """The raw (unrendered) text of each SQL file of ``step``, by file name."""
     names = _ENV.list_templates(filter_func=lambda p: p.startswith(f"{step.name}/"))
     return {n: _ENV.loader.get_source(_ENV, n)[0] for n in names}  # type: ignore[union-attr]

@@ -149,7 +149,7 @@ def tables(data: ReportData) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def render(data: ReportData, *, org_name: str, zone: str, scope_name: str) -> Rendered:
+def render_report(data: ReportData, *, org_name: str, zone: str, scope_name: str) -> Rendered:
     """Render ``data`` (one recipient's slice) into HTML, text, CSV and chart PNGs."""
     day = data.report_date.isoformat()
     stem = f"report_{data.team or 'management'}_{day}"

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from leadsla.report import data as report_data
-from leadsla.report.render import Rendered, email, render
+from leadsla.report.render import Rendered, email, render_report
 from leadsla.rules.loader import RuleSet
 from leadsla.smtp import SmtpSettings, send
 
@@ -88,7 +88,7 @@ def render_all(
             d = report_data.load(con, report_date, r.team)
             if r.team is None:
                 headline = d.headline
-            rep = render(d, org_name=rules.org.name, zone=org_zone(rules), scope_name=r.name)
+            rep = render_report(d, org_name=rules.org.name, zone=org_zone(rules), scope_name=r.name)
             rendered.append((r, rep))
             html_path = day_dir / f"{r.key}.html"
             html_path.write_text(_embed_images(rep), encoding="utf-8")
