@@ -24,7 +24,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 #: The unit tests the project must have (each guards one piece of incremental or verdict logic).
 UNIT_TESTS = {
-    "lead_clocks_verdicts_deadlines_and_owner_at_breach",
+    "lead_clocks_deadlines_stops_and_steps",
+    "lead_clocks_verdicts_and_owner_at_breach",
+    "lead_clocks_incremental_rewrites_changed_leads_only",
     "lead_sla_first_response_verdict_from_its_clock",
     # one per incremental merge (int_events_unpacked is a view now: its former
     # "takes only new ticks" case is the lead steps' and the summary's)
