@@ -98,6 +98,20 @@ def test_one_tick_after_a_gap_records_the_issue_events_5_minute_ticks_record(
     assert _log(every2h) == ref
 
 
+def _issue_i_both_ways(rules_dir: Path, exports: Path, tmp_path: Path) -> list[list[Any]]:
+    """Issue I's events from 10:00 to 19:00 IST: ticks every 5 minutes, then one tick at 19:00."""
+    logs = []
+    for every in (timedelta(minutes=5), None):
+        db = tmp_path / f"{every}.duckdb"
+        if every is None:
+            run_tick(rules_dir=rules_dir, exports=str(exports), db=db, now=at("19:00"))
+        else:
+            replay(rules_dir=rules_dir, exports=str(exports), db=db, start=at("10:00"),
+                   end=at("19:00"), every=every)  # fmt: skip
+        logs.append([r for r in _log(db) if r[3] == "I"])
+    return logs
+
+
 @pytest.mark.slow
 def test_a_version_completed_two_exports_later_is_judged_per_export(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
@@ -109,16 +123,8 @@ def test_a_version_completed_two_exports_later_is_judged_per_export(
     write_issues(exports, at("10:05"), [issue("I", customer_phone="")])
     write_issues(exports, at("10:20"), [issue("I", customer_phone="", summary="No vendor")])
     write_issues(exports, at("10:35"), [issue("I", summary="No vendor")])
-    logs = []
-    for every in (timedelta(minutes=5), None):
-        db = tmp_path / f"{every}.duckdb"
-        if every is None:
-            run_tick(rules_dir=rules_dir, exports=str(exports), db=db, now=at("19:00"))
-        else:
-            replay(rules_dir=rules_dir, exports=str(exports), db=db, start=at("10:00"),
-                   end=at("19:00"), every=every)  # fmt: skip
-        log = [r for r in _log(db) if r[3] == "I"]
-        logs.append(log)
+    logs = _issue_i_both_ways(rules_dir, exports, tmp_path)
+    for log in logs:
         rejected = [r for r in log if r[1] == "issue_rejected"]
         assert [(r[4], r[8]["missing_fields"]) for r in rejected] == [
             (at("10:05"), ["customer_phone"])
@@ -141,16 +147,8 @@ def test_a_valid_issue_rejected_by_a_later_export_fires_the_levels_due_before_it
     write_leads("20261123T040000Z", [{**HIGH, "lead_id": "L1", "created_at": "2026-11-23 09:20"}])
     write_issues(exports, at("10:05"), [issue("I")])
     write_issues(exports, at("18:45"), [issue("I", customer_phone="")])
-    logs = []
-    for every in (timedelta(minutes=5), None):
-        db = tmp_path / f"{every}.duckdb"
-        if every is None:
-            run_tick(rules_dir=rules_dir, exports=str(exports), db=db, now=at("19:00"))
-        else:
-            replay(rules_dir=rules_dir, exports=str(exports), db=db, start=at("10:00"),
-                   end=at("19:00"), every=every)  # fmt: skip
-        log = [r for r in _log(db) if r[3] == "I"]
-        logs.append(log)
+    logs = _issue_i_both_ways(rules_dir, exports, tmp_path)
+    for log in logs:
         esc = {r[7]: r for r in log if r[1] == "issue_escalated"}
         assert {1, 2} <= set(esc)  # raised at 10:05 and unanswered past level 1's SLA
         assert all(r[4] < at("18:45") for r in esc.values())
