@@ -7,11 +7,14 @@ import csv
 import os
 import shutil
 import socket
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,19 @@ LEAD_HEADER = [
     "lead_id", "created_at", "name", "email", "phone", "lead_source", "form_type",
     "service_interest", "message", "city", "owner", "status", "first_response_at", "updated_at",
 ]  # fmt: skip
+
+
+#: One canonical lead the tests vary (``{**LEAD_ROW, "lead_id": "L2"}``): a contact form for SEO,
+#: in Kolkata office hours, owned by a member.
+LEAD_ROW = {
+    "lead_id": "L1",
+    "created_at": "2026-11-23 10:00",
+    "name": "A",
+    "email": "a@x.io",
+    "form_type": "contact_form",
+    "service_interest": "seo",
+    "owner": "rahul",
+}
 
 
 @pytest.fixture
@@ -154,3 +170,40 @@ def smtp_sink() -> Iterator[tuple[SmtpSink, int]]:
         yield sink, port
     finally:
         controller.stop()
+
+
+# ---- a loopback HTTP endpoint ----------------------------------------------------------------
+
+
+@dataclass
+class Posted:
+    """What a loopback endpoint received: each POST's headers and body, in order."""
+
+    url: str
+    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+
+@pytest.fixture
+def http_sink() -> Iterator[Posted]:
+    """An HTTP endpoint on loopback that answers every POST with 200 and keeps what it got."""
+    posted = Posted(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            posted.requests.append((dict(self.headers.items()), body))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    posted.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield posted
+    finally:
+        server.shutdown()
+        server.server_close()

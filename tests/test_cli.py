@@ -17,19 +17,11 @@ import pytest
 
 from leadsla.cli import build_parser
 
+from .conftest import LEAD_ROW as ROW
 from .conftest import WriteLeads
 
 LEADSLA = str(Path(sys.executable).parent / "leadsla")
 NOW = "2026-11-23T06:00:00Z"
-ROW = {
-    "lead_id": "L1",
-    "created_at": "2026-11-23 10:00",
-    "name": "A",
-    "email": "a@x.io",
-    "form_type": "contact_form",
-    "service_interest": "seo",
-    "owner": "rahul",
-}
 
 
 def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:

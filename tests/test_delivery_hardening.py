@@ -23,7 +23,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from leadsla.rules import load_rules
 from leadsla.smtp import SmtpSettings
 from leadsla.store import DuckDBStore
 
-from .conftest import REPO, SmtpSink, WriteLeads
+from .conftest import REPO, Posted, SmtpSink, WriteLeads
 
 HIGH = {"form_type": "contact_form", "service_interest": "seo", "status": "new", "email": "a@x.io",
         "lead_source": "website", "created_at": "2026-11-23 09:35"}  # fmt: skip
@@ -70,31 +69,6 @@ def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
 def smtp_at(port: int, host: str = "127.0.0.1", **more: Any) -> Senders:
     return Senders(smtp=SmtpSettings(host=host, port=port, sender="sla@acme.example",
                                       timeouts=FAST), timeouts=FAST, **more)  # fmt: skip
-
-
-@pytest.fixture
-def crm_hook() -> Iterator[tuple[list[str], str]]:
-    """A CRM webhook on loopback that accepts everything: the Idempotency-Keys it got."""
-    keys: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
-            keys.append(self.headers["Idempotency-Key"])
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield keys, f"http://127.0.0.1:{server.server_address[1]}/crm"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class Stalled:
@@ -178,7 +152,7 @@ def finishes(fn: Callable[[], Any], within: float = 60.0) -> Any:
 def test_stalled_smtp_server_pauses_email_keeps_the_rest_queued_and_a_later_run_sends_once(
     rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads,
     stalled: Callable[..., Stalled], smtp_sink: tuple[SmtpSink, int],
-    crm_hook: tuple[list[str], str],
+    http_sink: Posted,
 ) -> None:  # fmt: skip
     """Email is paused; the CRM webhook, another endpoint, delivers all its actions."""
     db = queue(8, rules_dir, exports, tmp_path, write_leads)
@@ -186,8 +160,7 @@ def test_stalled_smtp_server_pauses_email_keeps_the_rest_queued_and_a_later_run_
     assert rules.notifications is not None
     assert rules.notifications.breaker.after_failures == 3  # the shipped default
     server = stalled()
-    hook_keys, hook_url = crm_hook
-    channels = smtp_at(server.port, endpoints={"crm": hook_url})
+    channels = smtp_at(server.port, endpoints={"crm": f"{http_sink.url}/crm"})
     started = time.monotonic()
     with DuckDBStore(db) as store:
         res = finishes(lambda: deliver(store, rules, channels, SEND_AT, crm_dir=tmp_path / "crm"))
@@ -195,7 +168,8 @@ def test_stalled_smtp_server_pauses_email_keeps_the_rest_queued_and_a_later_run_
     # three attempts, each given up at the connect timeout (no greeting), then email paused
     assert server.accepted == 3
     assert (res.sent, res.failed, res.dead, res.paused) == (8, 3, [], {"email": 5})
-    assert len(set(hook_keys)) == 8  # the CRM webhook is another endpoint: not paused
+    keys = {h["Idempotency-Key"] for h, _ in http_sink.requests}
+    assert len(keys) == 8  # the CRM webhook is another endpoint: not paused
     errors = rows(db, "SELECT DISTINCT details->>'error' FROM sla_events "
                       "WHERE event_type = 'notification_failed'")  # fmt: skip
     assert errors == [("smtp: no answer in time (timed out)",)]

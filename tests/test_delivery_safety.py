@@ -9,11 +9,8 @@ import csv
 import io
 import json
 import re
-import threading
 import unicodedata
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +26,7 @@ from leadsla.report.data import CSV_COLUMNS, HEADLINE_COLUMNS, ReportData
 from leadsla.report.render import render_report
 from leadsla.smtp import SmtpSettings
 
-from .conftest import SmtpSink, WriteLeads
+from .conftest import Posted, SmtpSink, WriteLeads
 
 #: Forbidden in every message part: C0 but tab and line feed, DEL, C1, bidi controls.
 FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -147,34 +144,9 @@ def test_a_hostile_lead_name_reaches_the_email_without_control_characters(
     assert not re.search(r"[\r\n\u2028]", subject)
 
 
-@pytest.fixture
-def hook() -> Iterator[tuple[list[dict[str, Any]], str]]:
-    got: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield got, f"http://127.0.0.1:{server.server_address[1]}/hook"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.mark.parametrize("channel", ["webhook", "crm_webhook", "slack", "teams", "whatsapp"])
-def test_webhook_payloads_carry_no_control_characters(
-    hook: tuple[list[dict[str, Any]], str], channel: str
-) -> None:
-    got, url = hook
+def test_webhook_payloads_carry_no_control_characters(http_sink: Posted, channel: str) -> None:
+    url = f"{http_sink.url}/hook"
     key = {"slack": "slack:#inbound-sales", "teams": "teams:#inbound-sales",
            "crm_webhook": "crm"}.get(channel, channel)  # fmt: skip
     recipient = "#inbound-sales" if channel in ("slack", "teams") else "member:rahul"
@@ -182,7 +154,7 @@ def test_webhook_payloads_carry_no_control_characters(
     ch.send(Outgoing("k1", channel, recipient, HOSTILE, HOSTILE, HOSTILE,
                      {"note": HOSTILE, "nested": {HOSTILE: [HOSTILE, 3]}}))  # fmt: skip
     ch.close()
-    [body] = got
+    [body] = [json.loads(b) for _, b in http_sink.requests]
     strings: list[str] = []
 
     def walk(v: Any) -> None:

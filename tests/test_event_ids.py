@@ -13,18 +13,10 @@ import pytest
 
 from leadsla.pipelines.tick import run_tick
 
+from .conftest import LEAD_ROW as ROW
 from .conftest import WriteLeads
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-ROW = {
-    "lead_id": "L1",
-    "created_at": "2026-11-23 10:00",
-    "name": "A",
-    "email": "a@x.io",
-    "form_type": "contact_form",
-    "service_interest": "seo",
-    "owner": "rahul",
-}
 
 
 def _events(db: Path, kind: str) -> list[tuple[str, int]]:
