@@ -11,6 +11,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default
@@ -207,3 +208,18 @@ def http_sink() -> Iterator[Posted]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def three_cadences(
+    rules_dir: Path, exports: Path, tmp_path: Path, start: datetime, end: datetime
+) -> tuple[Path, Path, Path]:
+    """The same exports ticked three ways into three databases: every 5 minutes from ``start``
+    to ``end``, once at ``end`` (one tick after the whole gap), and every 2 hours."""
+    from leadsla.pipelines.tick import replay, run_tick
+
+    every5, gap, every2h = (tmp_path / f"{n}.duckdb" for n in ("every5", "gap", "every2h"))
+    for db, every in ((every5, timedelta(minutes=5)), (every2h, timedelta(hours=2))):
+        replay(rules_dir=rules_dir, exports=str(exports), db=db, start=start, end=end,
+               every=every)  # fmt: skip
+    run_tick(rules_dir=rules_dir, exports=str(exports), db=gap, now=end)
+    return every5, gap, every2h

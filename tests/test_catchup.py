@@ -21,7 +21,7 @@ from leadsla.rules import load_rules
 from leadsla.store import DuckDBStore, DuplicateEvent, check_new_events, event_count
 from leadsla_demo import WEEK_START, generate_leads, write_exports
 
-from .conftest import WriteLeads
+from .conftest import WriteLeads, three_cadences
 
 #: Monday 08:00 IST (the night's files load in the first tick) to Tuesday 14:00 IST: the
 #: Monday leads' ladders, and the next-step clocks (one business day from the response) run out.
@@ -59,12 +59,7 @@ def demo_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_one_tick_after_a_gap_records_what_5_minute_ticks_record(
     rules_dir: Path, demo_exports: Path, tmp_path: Path
 ) -> None:
-    every5, gap, every2h = (tmp_path / f"{n}.duckdb" for n in ("every5", "gap", "every2h"))
-    replay(rules_dir=rules_dir, exports=str(demo_exports), db=every5, start=START, end=END,
-           every=timedelta(minutes=5))  # fmt: skip
-    run_tick(rules_dir=rules_dir, exports=str(demo_exports), db=gap, now=END)
-    replay(rules_dir=rules_dir, exports=str(demo_exports), db=every2h, start=START, end=END,
-           every=timedelta(hours=2))  # fmt: skip
+    every5, gap, every2h = three_cadences(rules_dir, demo_exports, tmp_path, START, END)
     ref = _log(every5)
     # the period has what makes catch-up hard: reassignments (of moved leads too), owners
     # moved in the CRM, and the qualification and next-step clocks that start at a response

@@ -28,7 +28,7 @@ from leadsla_demo import (
     write_issue_exports,
 )
 
-from .conftest import WriteLeads
+from .conftest import WriteLeads, three_cadences
 from .test_issues import HIGH, at, issue, write_issues
 
 #: Tuesday 12:00 IST to Wednesday 12:00 IST: Monday's open issues climb, Tuesday's are raised,
@@ -74,12 +74,7 @@ def demo_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_one_tick_after_a_gap_records_the_issue_events_5_minute_ticks_record(
     rules_dir: Path, demo_exports: Path, tmp_path: Path
 ) -> None:
-    every5, gap, every2h = (tmp_path / f"{n}.duckdb" for n in ("every5", "gap", "every2h"))
-    replay(rules_dir=rules_dir, exports=str(demo_exports), db=every5, start=START, end=END,
-           every=timedelta(minutes=5))  # fmt: skip
-    run_tick(rules_dir=rules_dir, exports=str(demo_exports), db=gap, now=END)
-    replay(rules_dir=rules_dir, exports=str(demo_exports), db=every2h, start=START, end=END,
-           every=timedelta(hours=2))  # fmt: skip
+    every5, gap, every2h = three_cadences(rules_dir, demo_exports, tmp_path, START, END)
     ref = _log(every5)
     kinds = Counter(r[1] for r in ref)
     # the period holds what makes issue catch-up hard: a rejection later completed inside one
