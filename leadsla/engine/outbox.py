@@ -93,6 +93,7 @@ def enqueue(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> in
         "crm_channels": crm_channels,
         "digest_minutes": n.digest.every_minutes,
         "default_calendar": rules.org.default_calendar,
+        "default_team": rules.routing.default_team,  # the team of an event that names none
         "event_types": sorted(
             {r.when.event_type for r in n.routes} | {e.value for e in CRM_EVENTS}
         ),

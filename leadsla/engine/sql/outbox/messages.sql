@@ -19,8 +19,9 @@ WITH pick AS (  -- the first route (file order) whose conditions the event meets
                        THEN CAST(m.issue_details->'teams' AS VARCHAR[]) ELSE [m.team] END)
                AS eteam
     FROM m JOIN notif_targets tg USING (route_id)
-), w AS (  -- who: a member id for person roles
-    SELECT t.*, coalesce(t.eteam, om.team) AS rteam,
+), w AS (  -- who: a member id for person roles. The team is the event's if the org knows
+            -- it, else the owner's, else routing's default team: never a team nobody leads
+    SELECT t.*, coalesce(ke.team, om.team, $default_team) AS rteam,
            CASE t.role
                WHEN 'owner' THEN CASE WHEN t.event_type = 'reassigned' THEN t.target
                                       ELSE t.owner END
@@ -30,16 +31,19 @@ WITH pick AS (  -- the first route (file order) whose conditions the event meets
                WHEN 'senior_agent' THEN sa.member_id END AS member_id
     FROM t
     LEFT JOIN members om ON om.member_id = t.owner
-    LEFT JOIN teams tm ON tm.team = coalesce(t.eteam, om.team)
+    LEFT JOIN teams ke ON ke.team = t.eteam
+    LEFT JOIN teams tm ON tm.team = coalesce(ke.team, om.team, $default_team)
     LEFT JOIN (SELECT team, arg_min(member_id, ord) AS member_id FROM members
                WHERE seniority = 'senior' AND available GROUP BY team) sa
-      ON sa.team = coalesce(t.eteam, om.team)
+      ON sa.team = coalesce(ke.team, om.team, $default_team)
 ), issue_rcpt AS (  -- issue events carry their own resolved recipients (issue ladder)
     SELECT w.event_id, w.role, r->>'id' AS rid, r->>'email' AS remail
     FROM (SELECT DISTINCT event_id, role, issue_details FROM w WHERE issue_id IS NOT NULL) w,
          unnest(CAST(coalesce(w.issue_details->'recipients', '[]') AS JSON[])) AS u(r)
     WHERE r->>'role' = w.role
 ), a AS (
+    -- a person role nobody fills (a lead without an owner, an owner the org does not list, no
+    -- senior agent) goes to the lead of the event's team: the queue's manager, a real person
     SELECT w.*, mm.member_id AS rid,
            CASE w.channel WHEN 'email' THEN coalesce(ir.remail, mm.email)
                           WHEN 'slack' THEN mm.slack_id
@@ -48,8 +52,9 @@ WITH pick AS (  -- the first route (file order) whose conditions the event meets
            coalesce(mm.calendar_id, tc.calendar_id) AS calendar_id
     FROM w
     LEFT JOIN issue_rcpt ir ON ir.event_id = w.event_id AND ir.role = w.role
-    LEFT JOIN members mm ON mm.member_id = coalesce(ir.rid, w.member_id)
+    LEFT JOIN members named ON named.member_id = coalesce(ir.rid, w.member_id)
     LEFT JOIN teams tc ON tc.team = w.rteam
+    LEFT JOIN members mm ON mm.member_id = coalesce(named.member_id, tc.team_lead)
     WHERE w.role NOT IN ('management', 'team_channel')
     UNION ALL BY NAME
     SELECT w.*, w.rteam AS rid,
