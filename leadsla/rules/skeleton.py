@@ -1,0 +1,117 @@
+"""``leadsla init``: a rules folder a new team starts from, valid as written.
+
+It holds one office calendar in the team's zone with its country's public holidays, one team
+(a lead and an agent), seed 000's intents and policies, the canonical sources in that zone,
+e-mail notifications to the team, the message templates and the JSON Schemas. Everything a
+new team must then change is listed in ``docs/data_teams.md`` ("Starting a new team").
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holidays_pkg
+
+from leadsla.rules.schema import write_schemas
+from leadsla.rules.skeleton_files import FILES
+
+#: The message templates shipped beside the package (the repository's ``sla_rules/``).
+SHIPPED_TEMPLATES = Path(__file__).resolve().parents[2] / "sla_rules" / "templates" / "messages"
+
+
+class SkeletonRefused(ValueError):
+    """A flag or the target folder is unusable; the message is one sentence with the fix."""
+
+
+def check_zone_flag(zone: str) -> str:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SkeletonRefused(
+            f"--timezone {zone!r} is not an IANA time zone: give one such as Europe/Berlin"
+        ) from exc
+    return zone
+
+
+def check_country_flags(country: str, subdivision: str | None) -> tuple[str, str | None]:
+    """The country (and subdivision) in the holidays package's spelling, or a refusal."""
+    supported = holidays_pkg.list_supported_countries()
+    code = country.strip().upper()
+    if code not in supported:
+        raise SkeletonRefused(
+            f"--country {country!r} is not a country the holidays package knows: give an "
+            "ISO 3166 code such as DE"
+        )
+    if subdivision is None:
+        return code, None
+    subdivs = {s.upper(): s for s in supported[code]}
+    sub = subdivs.get(subdivision.strip().upper())
+    if sub is None:
+        example = next(iter(supported[code]), None)
+        hint = f"one of {code}'s codes such as {example}" if example else "no --subdivision"
+        raise SkeletonRefused(
+            f"--subdivision {subdivision!r} is not a subdivision of {code}: give {hint}"
+        )
+    return code, sub
+
+
+def _check_target(target: Path) -> None:
+    if target.exists() and not target.is_dir():
+        raise SkeletonRefused(f"{target} is a file: give a new or empty folder")
+    if target.is_dir() and any(target.iterdir()):
+        raise SkeletonRefused(
+            f"{target} is not empty: init writes only into a new or empty folder, so it "
+            "never overwrites rules"
+        )
+
+
+def render_files(
+    zone: str, country: str, subdivision: str | None, name: str
+) -> dict[str, str]:
+    """Relative path -> text of each rule file, placeholders filled."""
+    subdiv_line = f"      subdivision: {subdivision}\n" if subdivision else ""
+    values = {
+        "@ZONE@": zone,
+        "@COUNTRY@": country,
+        "@SUBDIVISION@": subdiv_line,
+        "@NAME@": json.dumps(name, ensure_ascii=False),  # a YAML scalar whatever it holds
+    }
+    out = {}
+    for rel, text in FILES.items():
+        for key, value in values.items():
+            text = text.replace(key, value)
+        out[rel] = text
+    return out
+
+
+def write_skeleton(
+    target: Path,
+    *,
+    timezone: str,
+    country: str,
+    subdivision: str | None = None,
+    name: str = "New team",
+    templates: Path = SHIPPED_TEMPLATES,
+) -> list[Path]:
+    """Write the skeleton into ``target`` (new or empty); return the files written. Refuses
+    (:class:`SkeletonRefused`) before writing anything."""
+    zone = check_zone_flag(timezone)
+    code, sub = check_country_flags(country, subdivision)
+    _check_target(target)
+    if not templates.is_dir():
+        raise SkeletonRefused(
+            f"the message templates are not at {templates}: run init from a leadsla checkout"
+        )
+    written = []
+    for rel, text in render_files(zone, code, sub, name).items():
+        path = target / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    shutil.copytree(templates, target / "templates" / "messages")
+    written.extend(sorted((target / "templates" / "messages").iterdir()))
+    written.extend(write_schemas(target / "schema"))
+    return written
