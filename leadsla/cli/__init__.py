@@ -1,5 +1,5 @@
-"""``leadsla`` command line: init, check, tick, replay, deliver, issue raise, report, patterns, demo,
-prefect setup, schema; one module per command group.
+"""``leadsla`` command line: init, check, tick, replay, deliver, issue raise, report, patterns,
+demo, prefect setup, schema; one module per command group.
 
 This is one of the two clock edges (the other is the Prefect flow): ``--now`` defaults to the
 wall clock here and nowhere below. Settings resolve flag > environment (``LEADSLA_*``) >

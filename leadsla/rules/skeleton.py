@@ -68,16 +68,18 @@ def _check_target(target: Path) -> None:
         )
 
 
-def render_files(
-    zone: str, country: str, subdivision: str | None, name: str
-) -> dict[str, str]:
+def render_files(zone: str, country: str, subdivision: str | None, name: str) -> dict[str, str]:
     """Relative path -> text of each rule file, placeholders filled."""
-    subdiv_line = f"      subdivision: {subdivision}\n" if subdivision else ""
+
+    def scalar(value: str) -> str:  # a YAML string whatever it holds ("02" stays text)
+        return json.dumps(value, ensure_ascii=False)
+
+    subdiv_line = f"      subdivision: {scalar(subdivision)}\n" if subdivision else ""
     values = {
-        "@ZONE@": zone,
-        "@COUNTRY@": country,
+        "@ZONE@": scalar(zone),
+        "@COUNTRY@": scalar(country),
         "@SUBDIVISION@": subdiv_line,
-        "@NAME@": json.dumps(name, ensure_ascii=False),  # a YAML scalar whatever it holds
+        "@NAME@": scalar(name),
     }
     out = {}
     for rel, text in FILES.items():

@@ -51,7 +51,8 @@ rules:
     intent: low
     policy: support_handoff
     when:
-      message_keywords: [not working, broken, refund, invoice, cancel my, password, login issue, support ticket, my order]
+      message_keywords: [not working, broken, refund, invoice, cancel my, password, login issue,
+                         support ticket, my order]
     recommended_action: Hand over to support and confirm the customer has a ticket.
   - id: unclear_missing_service    # no service interest: nobody can route or prioritise it
     priority: 10
@@ -195,18 +196,51 @@ NOTIFICATIONS = """\
 # Who hears about which step: each event takes the FIRST matching route. Everything goes by
 # e-mail to the team (the owner, else the team lead; the manager; management at issue level 3).
 routes:
-  - {id: task_high, when: {event_type: task_created, intent: [high]}, send: [{to: owner, via: email}], urgency: immediate}
-  - {id: task_low, when: {event_type: task_created, intent: [low, unclear]}, send: [{to: owner, via: email}], urgency: digest}
-  - {id: task, when: {event_type: task_created}, send: [{to: owner, via: email}]}
-  - {id: reminder_low, when: {event_type: reminder_sent, intent: [low, unclear]}, send: [{to: owner, via: email}], urgency: digest}
-  - {id: reminder, when: {event_type: reminder_sent}, send: [{to: owner, via: email}]}
-  - {id: manager_escalation, when: {event_type: escalated, level: [1]}, send: [{to: manager, via: email}], urgency: immediate}
-  - {id: team_lead_escalation, when: {event_type: escalated, level: [2]}, send: [{to: team_lead, via: email}], urgency: immediate}
-  - {id: reassigned, when: {event_type: reassigned}, send: [{to: owner, via: email}, {to: manager, via: email}], urgency: immediate}
-  - {id: issue_l1, when: {event_type: issue_escalated, level: [1]}, send: [{to: team_lead, via: email}], urgency: immediate}
-  - {id: issue_l2, when: {event_type: issue_escalated, level: [2]}, send: [{to: manager, via: email}], urgency: immediate}
-  - {id: issue_l3, when: {event_type: issue_escalated, level: [3]}, send: [{to: management, via: email}], urgency: immediate}
-  - {id: issue_rejected, when: {event_type: issue_rejected}, send: [{to: raiser, via: email}]}
+  - id: task_high
+    when: {event_type: task_created, intent: [high]}
+    send: [{to: owner, via: email}]
+    urgency: immediate
+  - id: task_low
+    when: {event_type: task_created, intent: [low, unclear]}
+    send: [{to: owner, via: email}]
+    urgency: digest
+  - id: task
+    when: {event_type: task_created}
+    send: [{to: owner, via: email}]
+  - id: reminder_low
+    when: {event_type: reminder_sent, intent: [low, unclear]}
+    send: [{to: owner, via: email}]
+    urgency: digest
+  - id: reminder
+    when: {event_type: reminder_sent}
+    send: [{to: owner, via: email}]
+  - id: manager_escalation
+    when: {event_type: escalated, level: [1]}
+    send: [{to: manager, via: email}]
+    urgency: immediate
+  - id: team_lead_escalation
+    when: {event_type: escalated, level: [2]}
+    send: [{to: team_lead, via: email}]
+    urgency: immediate
+  - id: reassigned
+    when: {event_type: reassigned}
+    send: [{to: owner, via: email}, {to: manager, via: email}]
+    urgency: immediate
+  - id: issue_l1
+    when: {event_type: issue_escalated, level: [1]}
+    send: [{to: team_lead, via: email}]
+    urgency: immediate
+  - id: issue_l2
+    when: {event_type: issue_escalated, level: [2]}
+    send: [{to: manager, via: email}]
+    urgency: immediate
+  - id: issue_l3
+    when: {event_type: issue_escalated, level: [3]}
+    send: [{to: management, via: email}]
+    urgency: immediate
+  - id: issue_rejected
+    when: {event_type: issue_rejected}
+    send: [{to: raiser, via: email}]
 channels:
   email: {block: leadsla-smtp}      # flows; the CLI reads LEADSLA_SMTP_URL + LEADSLA_EMAIL_FROM
 """
