@@ -53,6 +53,7 @@ KINDS = st.sampled_from(
         (EventType.ESCALATED, 1, "escalate"),
         (EventType.ESCALATED, 2, "escalate"),
         (EventType.REASSIGNED, None, "reassign"),
+        (EventType.ISSUE_REJECTED, None, None),  # to the raiser: a member, a stranger, nobody
     ]
 )
 EVENTS = st.lists(
@@ -73,10 +74,13 @@ def test_every_message_resolves_to_a_member_or_a_team(
     for i, ((kind, level, step), owner, target, team, intent) in enumerate(evs):
         lead = f"L{i}"
         details = {"step": step, "intent": intent, **({"team": team} if team else {})}
+        issue = None
+        if kind == EventType.ISSUE_REJECTED:
+            details, issue = {"raised_by": owner, "reason": "missing_fields"}, f"I{i}"
         batch.append(
             {"event_id": content_id(lead, kind, str(level)), "event_type": kind.value,
-             "lead_id": lead, "occurred_at": NOW, "recorded_at": NOW, "level": level,
-             "owner": owner, "target": target, "details": json.dumps(details)}
+             "lead_id": lead, "issue_id": issue, "occurred_at": NOW, "recorded_at": NOW,
+             "level": level, "owner": owner, "target": target, "details": json.dumps(details)}
         )  # fmt: skip
     insert_events(con, batch)
     enqueue(con, rules, NOW)
