@@ -15,14 +15,17 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from leadsla.delivery.senders import Senders
+from leadsla.delivery.timeouts import SendLimits
 from leadsla.engine.outbox import enqueue
 from leadsla.engine.rule_tables import register_rules
 from leadsla.events import EventType, content_id, insert_events
 from leadsla.pipelines.tick import run_tick
 from leadsla.rules import RuleSet, load_rules
+from leadsla.smtp import SmtpSettings
 
 from ._stepdb import rows, step_db
-from .conftest import WriteLeads
+from .conftest import SmtpSink, WriteLeads
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
@@ -153,3 +156,38 @@ def test_a_lead_the_full_review_queue_cannot_take_is_told_to_the_queues_lead(
         ("reminder_sent", "kavya@acme.example", "owner", "kavya", "pending"),
         ("task_created", "kavya@acme.example", "owner", "kavya", "pending"),
     ]
+
+
+def test_the_teams_lead_is_mailed_and_told_why(
+    rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads,
+    smtp_sink: tuple[SmtpSink, int],
+) -> None:  # fmt: skip
+    """Through a real SMTP server on loopback: the high-intent task of a lead nobody in a full
+    team can take reaches the team's lead, whose mail says why it came to them."""
+    sink, port = smtp_sink
+    path = rules_dir / "org.yaml"
+    org = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for m in org["members"]:
+        if m["team"] == "inbound":
+            m["capacity"] = 0
+    path.write_text(yaml.safe_dump(org, sort_keys=False), encoding="utf-8")
+    write_leads(
+        "20261123T040500Z",
+        [{"lead_id": "H1", "created_at": "2026-11-23 09:35", "name": "H", "email": "h@x.io",
+          "form_type": "contact_form", "service_interest": "seo", "status": "new"},
+         {"lead_id": "H2", "created_at": "2026-11-23 09:35", "name": "D", "email": "d@x.io",
+          "form_type": "contact_form", "service_interest": "implementation", "status": "new",
+          "owner": "divya"}],
+    )  # fmt: skip
+    channels = Senders(smtp=SmtpSettings(host="127.0.0.1", port=port, sender="sla@acme.example",
+                                         timeouts=SendLimits(2, 5, 10)))  # fmt: skip
+    now = datetime(2026, 11, 23, 4, 6, tzinfo=UTC)  # 09:36 IST
+    run_tick(rules_dir=rules_dir, exports=str(exports), db=tmp_path / "t.duckdb", now=now,
+             channels=channels)  # fmt: skip
+    got = {tuple(r): m.get_body(("plain",)).get_content() for r, m in sink.messages}
+    assert sorted(got) == [("divya@acme.example",), ("priya@acme.example",)]  # priya: inbound
+    text = got[("priya@acme.example",)]
+    assert "Hi Priya Nair" in text
+    assert "as its team's lead: it has no owner the org lists" in text
+    assert "Hi Divya Menon" in got[("divya@acme.example",)]
+    assert "team's lead" not in got[("divya@acme.example",)]  # she owns hers: no stand-in

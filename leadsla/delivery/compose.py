@@ -89,7 +89,7 @@ def render_pending(
         SELECT o.message_id, o.event_type, o.recipient_role, o.recipient_id, o.calendar_id,
                e.rule_id, e.policy_id, e.level, e.owner, e.target, e.occurred_at,
                CAST(e.details AS VARCHAR), l.name, l.lead_source, l.service_interest,
-               l.intent, l.record_url, l.city, e.lead_id
+               l.intent, l.record_url, l.city, e.lead_id, l.owner
         FROM outbox o JOIN sla_events e USING (event_id)
         LEFT JOIN lead_state l ON l.lead_id = e.lead_id
         WHERE o.subject IS NULL AND o.channel NOT LIKE 'crm%' AND {due}
@@ -158,7 +158,7 @@ def context(
     rules: RuleSet, n: NotificationsFile, r: tuple[Any, ...], now: datetime
 ) -> dict[str, Any]:
     (mid, etype, role, rid, cal_id, rule_id, policy_id, level, owner, target, occurred,
-     details, name, source, interest, intent, url, city, lead_id) = r  # fmt: skip
+     details, name, source, interest, intent, url, city, lead_id, lead_owner) = r  # fmt: skip
     d: dict[str, Any] = json.loads(details) if details else {}
     cal = rules.calendars.get(cal_id or rules.org.default_calendar)
     tz = cal.timezone if cal else "UTC"
@@ -180,6 +180,10 @@ def context(
     ]
     if etype.startswith("issue_"):
         why = [("Rule", rule_id or "-"), ("Reason", str(d.get("reason", "-")))]
+    holder = target if etype == "reassigned" else (owner or lead_owner)
+    named = {"owner": holder, "raiser": d.get("raised_by")}
+    if role in named and named[role] != rid:  # the outbox gave a role nobody fills to a lead
+        why.append(("Sent to you", f"as its team's lead: it has no {role} the org lists"))
     return {
         "message_id": mid,
         "event_type": etype,
