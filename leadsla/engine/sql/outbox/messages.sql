@@ -65,7 +65,12 @@ WITH pick AS (  -- the first route (file order) whose conditions the event meets
     WHERE w.role = 'team_channel'
     UNION ALL BY NAME
     SELECT w.*, 'management' AS rid, g.email AS address, $default_calendar AS calendar_id
-    FROM (SELECT DISTINCT ON (event_id, channel) * FROM w WHERE role = 'management') w
+    FROM (SELECT * FROM w WHERE role = 'management'  -- once per event: its first team's row
+          QUALIFY row_number() OVER (
+              PARTITION BY event_id, channel
+              ORDER BY CASE WHEN json_type(issue_details->'teams') = 'ARRAY' THEN list_position(
+                           CAST(issue_details->'teams' AS VARCHAR[]), eteam) END NULLS LAST,
+                       tord) = 1) w
     CROSS JOIN notif_mgmt g
 )
 SELECT {{ event_id("a.event_id", "a.channel", rcpt) }} AS message_id, a.*
