@@ -11,7 +11,7 @@ from leadsla.rules import RulesInvalid, load_rules
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from leadsla.rules.cases import check_cases  # the engine: only check needs it
+    from leadsla.rules.cases.check import check_cases  # the engine: only check needs it
 
     rules_dir = settings(args).rules
     try:

@@ -1,24 +1,4 @@
-"""Rule fixtures (``sla_rules/tests/*.yaml``): cases the shipped rules must pass, run through
-the real engine by ``leadsla check``."""
-
-from __future__ import annotations
-
-from pathlib import Path
-
-from leadsla.rules.cases.load import case_files, load_cases
-from leadsla.rules.cases.models import Case, CasesFile
-from leadsla.rules.cases.run import Failure, compare, run_engine
-from leadsla.rules.ruleset import RuleSet
-
-
-def check_cases(rules: RuleSet) -> tuple[int, list[Failure]]:
-    """Run every fixture of ``rules`` (their ``tests/`` folder) through the engine: the number
-    of cases and every failure. Raises ``RulesInvalid`` for a malformed fixture file."""
-    cases = load_cases(Path(rules.root))
-    if not cases:
-        return 0, []
-    outcome = run_engine(Path(rules.root), [c for _, c in cases])
-    return len(cases), compare(rules, cases, outcome)
-
-
-__all__ = ["Case", "CasesFile", "Failure", "case_files", "check_cases", "load_cases"]
+"""Rule fixtures (``sla_rules/tests/*.yaml``): cases the rules must pass, run through the real
+engine by ``leadsla check``. ``models`` (the case format and its JSON Schema), ``load`` (read
+and refuse), ``exports`` (cases as canonical export files), ``run`` (tick them on a scratch
+database and compare), ``check`` (the two together). Importing the package loads no engine."""

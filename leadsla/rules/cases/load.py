@@ -27,7 +27,9 @@ def load_cases(rules_dir: Path) -> list[tuple[str, Case]]:
     for path in case_files(rules_dir):
         rel = f"{CASES_DIR}/{path.name}"
         data = _read_yaml(path, rel, errors)
-        parsed = _validate(CasesFile, data, rel, errors) if data is not None else None
+        mine: list[RuleError] = []
+        parsed = _validate(CasesFile, data, rel, mine) if data is not None else None
+        errors.extend(_with_fix(e) for e in mine)
         if parsed is not None:
             cases.extend((rel, c) for c in parsed.cases)
     seen: dict[str, set[str]] = {"name": set(), "lead id": set(), "issue id": set()}
@@ -48,6 +50,22 @@ def load_cases(rules_dir: Path) -> list[tuple[str, Case]]:
     if errors:
         raise RulesInvalid(errors)
     return cases
+
+
+#: pydantic's words for a bad time, and what to write instead.
+_FIXES = {
+    "Input should have timezone info": "a time needs an offset: write e.g. "
+    "2026-12-01T11:00:00+05:30 or 2026-12-01T05:30:00Z",
+    "Input should be a valid datetime": "not a time: write ISO 8601 with an offset, e.g. "
+    "2026-12-01T11:00:00+05:30",
+}
+
+
+def _with_fix(err: RuleError) -> RuleError:
+    for words, fix in _FIXES.items():
+        if err.message.startswith(words):
+            return RuleError(err.file, err.key, fix)
+    return err
 
 
 def _order_errors(cases: list[tuple[str, Case]]) -> list[RuleError]:

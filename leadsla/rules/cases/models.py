@@ -143,11 +143,13 @@ class Case(Strict):
     @model_validator(mode="after")
     def _pairs(self) -> Case:
         if self.lead is None and self.issue is None:
-            raise ValueError("a case needs a lead or an issue (or both)")
+            raise ValueError(
+                "a case needs a lead (with expect) or an issue (with expect_issue), or both"
+            )
         if (self.lead is None) != (self.expect is None):
-            raise ValueError("give lead and expect together")
+            raise ValueError("give lead and expect together: add the one that is missing")
         if (self.issue is None) != (self.expect_issue is None):
-            raise ValueError("give issue and expect_issue together")
+            raise ValueError("give issue and expect_issue together: add the one that is missing")
         return self
 
     @property
