@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from leadsla.rules import RulesInvalid, load_rules
+from leadsla.rules.cases.check import check_cases
 from leadsla.rules.cases.load import load_cases
 from leadsla.rules.cases.models import Case
 from leadsla.rules.cases.run import Outcome, compare, run_engine
@@ -159,9 +160,8 @@ def test_check_fails_naming_the_case_when_a_due_time_is_off_by_a_minute(tmp_path
     res = _check(rules)
     assert res.returncode == 2, res.stdout + res.stderr
     lines = res.stdout.splitlines()
-    head = f"{path.relative_to(tmp_path).parent.parent / 'tests' / path.name}"
-    i = next(n for n, ln in enumerate(lines) if "uk_clocks_go_forward: due" in ln)
-    assert lines[i].endswith(f"{head}: uk_clocks_go_forward: due") or head in lines[i]
+    i = next(n for n, ln in enumerate(lines) if ln.endswith(": uk_clocks_go_forward: due"))
+    assert lines[i] == f"{path}: uk_clocks_go_forward: due"
     assert lines[i + 1].split() == ["expected:", "2026-03-30T09:41+01:00"]
     assert lines[i + 2].split() == ["got:", "2026-03-30T09:40+01:00"]
     assert "1 fixture failure(s)" in res.stdout
@@ -226,3 +226,24 @@ def test_one_catch_up_tick_decides_what_ticks_at_every_export_time_decide(
     live schedule would run: the same outcome, so the fixtures specify the live behaviour."""
     cases, once = shipped
     assert run_engine(SHIPPED, [c for _, c in cases], every_export=True) == once
+
+
+@pytest.mark.slow
+def test_a_case_whose_lead_is_quarantined_fails_with_the_quarantine_reason(
+    rules_dir: Path,
+) -> None:
+    """A lead the engine refuses (created an hour after the export that carries it) is a
+    failure that says why, never a silent pass or a crash."""
+    shutil.rmtree(rules_dir / "tests")
+    late = {**GOOD_CASE, "lead": {**GOOD_CASE["lead"], "seen_at": "2026-12-01T10:00:00+05:30"}}
+    _write_case_file(rules_dir, yaml.safe_dump({"cases": [late]}))
+    count, failures = check_cases(load_rules(rules_dir))
+    assert count == 1
+    assert [(f.case, f.what) for f in failures] == [("c1", "lead")]
+    assert failures[0].got.startswith("not loaded: ")
+    assert "no row with this id" not in failures[0].got, failures[0].got
+
+
+def test_rules_without_fixtures_pass_check_saying_so(rules_dir: Path) -> None:
+    shutil.rmtree(rules_dir / "tests")
+    assert check_cases(load_rules(rules_dir)) == (0, [])

@@ -61,6 +61,12 @@ class Outcome:
     steps: dict[str, list[tuple[str, str, int, str, datetime]]]
     issues: dict[str, dict[str, Any]]
     levels: dict[str, list[tuple[int, datetime]]]
+    quarantine: list[tuple[str, str]]  # (raw row, reason) of every row not loaded whole
+
+    def why_missing(self, record_id: str) -> str:
+        """The quarantine's reasons for the rows that carry ``record_id``."""
+        reasons = sorted({why for raw, why in self.quarantine if record_id in raw})
+        return "not loaded: " + ("; ".join(reasons) or "no row with this id was read")
 
 
 def run_engine(rules_dir: Path, cases: list[Case], *, every_export: bool = False) -> Outcome:
@@ -113,7 +119,9 @@ def _read(con: Any, cases: list[Case]) -> Outcome:
         {"ids": issue_ids},
     ).fetchall():
         levels.setdefault(issue, []).append((level, at))
-    return Outcome(leads, steps, issues, levels)
+    quarantine = [(str(r[0] or ""), str(r[1])) for r in con.execute(
+        "SELECT raw, reason FROM quarantine").fetchall()]  # fmt: skip
+    return Outcome(leads, steps, issues, levels, quarantine)
 
 
 def _zone(rules: RuleSet, case: Case) -> ZoneInfo:
@@ -157,7 +165,7 @@ def _compare_lead(
 ) -> None:
     lead = got.leads.get(lead_id)
     if lead is None:
-        fail("lead", f"lead {lead_id} loaded", "no such lead (see the quarantine)")
+        fail("lead", f"lead {lead_id} loaded", got.why_missing(lead_id))
         return
     for key in ("intent", "policy", "team"):
         if lead[key] != getattr(exp, key):
@@ -192,7 +200,7 @@ def _compare_issue(
 ) -> None:
     issue = got.issues.get(issue_id)
     if issue is None:
-        fail("issue", f"issue {issue_id} loaded", "no such issue (see the quarantine)")
+        fail("issue", f"issue {issue_id} loaded", got.why_missing(issue_id))
         return
     if issue["verdict"] != exp.verdict:
         fail("verdict", exp.verdict, str(issue["verdict"]))
