@@ -98,6 +98,9 @@ class Step(Strict):
     at: AwareDatetime
     hop: int = Field(default=0, ge=0, description="0 before any reassignment, then 1, 2, ...")
     policy: Id | None = Field(default=None, description="default: the case's expected policy")
+    owner: Id | None = Field(
+        default=None, description="the lead's owner at the threshold, checked when given"
+    )
     event: StepEvent | None = Field(
         default=None, description="checked when given, e.g. escalated for a reassignment that "
         "reached the hop limit",

@@ -49,6 +49,8 @@ class Failure:
         )
 
 
+#: A step as compared: time, policy, step id, hop, event, owner (None: not checked).
+StepRow = tuple[datetime, str, str, int, str | None, str | None]
 #: Records one mismatch: what, expected, got.
 Fail = Callable[[str, str, str], None]
 
@@ -58,7 +60,7 @@ class Outcome:
     """What the engine recorded for the cases, keyed by lead id and issue id."""
 
     leads: dict[str, dict[str, Any]]
-    steps: dict[str, list[tuple[str, str, int, str, datetime]]]
+    steps: dict[str, list[tuple[str, str, int, str, datetime, str | None]]]
     issues: dict[str, dict[str, Any]]
     levels: dict[str, list[tuple[int, datetime]]]
     quarantine: list[tuple[str, str]]  # (raw row, reason) of every row not loaded whole
@@ -95,14 +97,14 @@ def _read(con: Any, cases: list[Case]) -> Outcome:
             {"ids": lead_ids},
         ).fetchall()
     }
-    steps: dict[str, list[tuple[str, str, int, str, datetime]]] = {}
-    for lead, policy, step, hop, event, at in con.execute(
+    steps: dict[str, list[tuple[str, str, int, str, datetime, str | None]]] = {}
+    for lead, policy, step, hop, event, at, owner in con.execute(
         "SELECT lead_id, policy_id, details->>'step', CAST(details->>'hop' AS INTEGER), "
-        "event_type, occurred_at FROM sla_events WHERE list_contains($ids, lead_id) "
+        "event_type, occurred_at, owner FROM sla_events WHERE list_contains($ids, lead_id) "
         "AND list_contains($events, event_type) ORDER BY occurred_at, event_id",
         {"ids": lead_ids, "events": list(STEP_EVENTS)},
     ).fetchall():
-        steps.setdefault(lead, []).append((policy, step, hop, event, at))
+        steps.setdefault(lead, []).append((policy, step, hop, event, at, owner))
     issues = {
         r[0]: {"verdict": r[1], "teams": list(r[2] or []), "sla": r[3]}
         for r in con.execute(
@@ -172,27 +174,42 @@ def _compare_lead(
             fail(key, str(getattr(exp, key)), str(lead[key]))
     if lead["due"] != exp.due:
         fail("due", _t(exp.due, zone), _t(lead["due"], zone))
-    actual = [s for s in got.steps.get(lead_id, []) if s[4] <= horizon]
+    have = sorted(
+        ((at, p, st, hop, ev, owner) for p, st, hop, ev, at, owner in got.steps.get(lead_id, [])
+         if at <= horizon),
+        key=lambda r: r[:4],
+    )  # fmt: skip
+    want = sorted(
+        ((s.at, s.policy or exp.policy, s.step, s.hop, s.event, s.owner) for s in exp.steps),
+        key=lambda r: r[:4],
+    )
+    if len(want) == len(have) and all(
+        w[:4] == h[:4] and w[4] in (None, h[4]) and w[5] in (None, h[5])
+        for w, h in zip(want, have, strict=True)
+    ):
+        return
+    owners = any(w[5] is not None for w in want)
 
-    def line(policy: str, step: str, hop: int, event: str | None, at: datetime) -> str:
+    def line(step: StepRow) -> str:
+        at, policy, step_id, hop, event, owner = step
         kinds = (
             {s.id: s.kind for s in rules.policies[policy].steps} if policy in rules.policies else {}
         )
-        unusual = event is not None and event != USUAL_EVENT.get(kinds.get(step, ""))
-        shown = f"{step}" + (f" (hop {hop})" if hop else "") + (f" [{event}]" if unusual else "")
-        return f"{shown}{'' if policy == exp.policy else ' of ' + policy} {_t(at, zone)}"
+        unusual = event is not None and event != USUAL_EVENT.get(kinds.get(step_id, ""))
+        return (
+            step_id
+            + (f" (hop {hop})" if hop else "")
+            + (f" [{event}]" if unusual else "")
+            + ("" if policy == exp.policy else f" of {policy}")
+            + (f" owner {owner}" if owners and owner else "")
+            + f" {_t(at, zone)}"
+        )  # fmt: skip
 
-    want = sorted((s.at, s.policy or exp.policy, s.step, s.hop, s.event) for s in exp.steps)
-    have = sorted((at, p, st, hop, ev) for p, st, hop, ev, at in actual)
-    matched = len(want) == len(have) and all(
-        w[:4] == h[:4] and (w[4] is None or w[4] == h[4]) for w, h in zip(want, have, strict=True)
+    fail(
+        f"steps up to {_t(horizon, zone)}",
+        "; ".join(map(line, want)) or "none",
+        "; ".join(map(line, have)) or "none",
     )
-    if not matched:
-        fail(
-            f"steps up to {_t(horizon, zone)}",
-            "; ".join(line(p, st, hop, ev, at) for at, p, st, hop, ev in want) or "none",
-            "; ".join(line(p, st, hop, ev, at) for at, p, st, hop, ev in have) or "none",
-        )
 
 
 def _compare_issue(
