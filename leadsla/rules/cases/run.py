@@ -135,7 +135,10 @@ def _zone(rules: RuleSet, case: Case) -> ZoneInfo:
 
 
 def _t(at: datetime | None, zone: ZoneInfo) -> str:
-    return "none" if at is None else at.astimezone(zone).isoformat(timespec="minutes")
+    if at is None:
+        return "none"
+    whole = at.second == 0 and at.microsecond == 0
+    return at.astimezone(zone).isoformat(timespec="minutes" if whole else "seconds")
 
 
 def compare(rules: RuleSet, cases: list[tuple[str, Case]], got: Outcome) -> list[Failure]:
