@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "sla_rules"
 LEADSLA = str(Path(sys.executable).parent / "leadsla")
 MINUTE = timedelta(minutes=1)
+IST = timezone(timedelta(hours=5, minutes=30))
 
 
 def _check(rules: Path) -> subprocess.CompletedProcess[str]:
@@ -199,6 +200,13 @@ GOOD_CASE: dict[str, Any] = {
          "cases[0].lead.fields", "canonical names"),
         # a record without its expectation
         ({k: v for k, v in GOOD_CASE.items() if k != "expect"}, "cases[0]", "together"),
+        # a time without an offset among the fields
+        ({**GOOD_CASE, "lead": {**GOOD_CASE["lead"], "updates": [
+            {"seen_at": "2026-12-01T11:05:00+05:30",
+             "fields": {"first_response_at": datetime(2026, 12, 1, 11, 3)}}]}},
+         "cases[0].lead.updates[0].fields", "needs an offset"),
+        # a name that is not an id
+        ({**GOOD_CASE, "name": "Case One"}, "cases[0].name", "lowercase"),
         # an update not after the first export
         ({**GOOD_CASE, "lead": {**GOOD_CASE["lead"], "updates": [
             {"seen_at": "2026-12-01T10:00:00+05:30", "fields": {"owner": "sneha"}}]}},
@@ -214,6 +222,29 @@ def test_a_malformed_case_file_is_refused_naming_file_key_and_fix(
     found = [(e.file, e.key) for e in exc.value.errors]
     assert ("tests/bad.yaml", key) in found, exc.value.errors
     assert any(words in e.message for e in exc.value.errors), exc.value.errors
+
+
+def test_a_case_file_that_is_not_utf8_is_refused(rules_dir: Path) -> None:
+    (rules_dir / "tests" / "latin1.yaml").write_bytes(
+        "cases: [{name: caf\u00e9}]".encode("latin-1")
+    )
+    with pytest.raises(RulesInvalid) as exc:
+        load_cases(rules_dir)
+    assert [(e.file, e.key) for e in exc.value.errors] == [("tests/latin1.yaml", "")]
+    assert "UTF-8" in exc.value.errors[0].message
+
+
+def test_numbers_dates_and_times_in_fields_are_written_as_text(rules_dir: Path) -> None:
+    """YAML reads an unquoted 60000 or 2026-12-01T11:03:00+05:30 as a number or a time: the
+    export carries them as the canonical text."""
+    case = {**GOOD_CASE, "lead": {**GOOD_CASE["lead"], "fields": {
+        "estimated_value": 60000, "lead_score": 7.5, "first_response_at":
+        datetime(2026, 12, 1, 11, 3, tzinfo=IST)}}}  # fmt: skip
+    _write_case_file(rules_dir, yaml.safe_dump({"cases": [case]}))
+    (_, loaded), *_ = [c for c in load_cases(rules_dir) if c[1].name == "c1"]
+    assert loaded.lead is not None
+    assert loaded.lead.fields == {"estimated_value": "60000", "lead_score": "7.5",
+                                  "first_response_at": "2026-12-01T11:03:00+05:30"}  # fmt: skip
 
 
 def test_two_cases_with_one_name_are_refused(rules_dir: Path) -> None:

@@ -26,6 +26,13 @@ def load_cases(rules_dir: Path) -> list[tuple[str, Case]]:
     cases: list[tuple[str, Case]] = []
     for path in case_files(rules_dir):
         rel = f"{CASES_DIR}/{path.name}"
+        try:
+            path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            errors.append(
+                RuleError(rel, "", f"not UTF-8 text (byte {exc.start}): save it as UTF-8")
+            )
+            continue
         data = _read_yaml(path, rel, errors)
         mine: list[RuleError] = []
         parsed = _validate(CasesFile, data, rel, mine) if data is not None else None
@@ -58,6 +65,8 @@ _FIXES = {
     "2026-12-01T11:00:00+05:30 or 2026-12-01T05:30:00Z",
     "Input should be a valid datetime": "not a time: write ISO 8601 with an offset, e.g. "
     "2026-12-01T11:00:00+05:30",
+    "String should match pattern": "not a valid name or id: use lowercase letters, digits "
+    "and _ . - @ + (starting with a letter or digit)",
 }
 
 

@@ -10,10 +10,17 @@ Times are ISO 8601 with an offset; a naive time is refused.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from leadsla.rules.base import Id, Intent, Strict
 from leadsla.rules.records import ISSUE_FIELDS, LEAD_FIELDS
@@ -22,6 +29,37 @@ from leadsla.rules.records import ISSUE_FIELDS, LEAD_FIELDS
 DEFAULT_HORIZON = timedelta(days=30)
 
 StepEvent = Literal["task_created", "reminder_sent", "escalated", "reassigned"]
+
+
+def _as_text(values: Any) -> Any:
+    """Field values as the export's text: numbers and dates as YAML wrote them, times in ISO
+    8601 (with their offset: a time without one is refused, as everywhere else)."""
+    if not isinstance(values, dict):
+        return values
+    out = {}
+    for key, v in values.items():
+        if isinstance(v, datetime):
+            if v.tzinfo is None:
+                raise ValueError(
+                    f"{key}: a time needs an offset: write e.g. 2026-12-01T11:00:00+05:30"
+                )
+            v = v.isoformat()
+        elif isinstance(v, date | bool | int | float):
+            v = str(v).lower() if isinstance(v, bool) else str(v)
+        elif v is None:
+            v = ""
+        out[key] = v
+    return out
+
+
+#: Canonical field values: text, or numbers, dates and times YAML read as such.
+FieldValues = Annotated[
+    dict[str, str],
+    BeforeValidator(_as_text),
+    WithJsonSchema(
+        {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}
+    ),
+]
 
 
 def _known(fields: dict[str, str], allowed: tuple[str, ...], what: str) -> dict[str, str]:
@@ -38,7 +76,7 @@ class Update(Strict):
     """A later export of the record: the fields it changes, seen at the export's time."""
 
     seen_at: AwareDatetime = Field(description="export time of the export that shows the change")
-    fields: dict[str, str] = Field(
+    fields: FieldValues = Field(
         min_length=1,
         description="changed canonical fields, e.g. first_response_at (a response), owner",
     )
@@ -52,7 +90,7 @@ class LeadInput(Strict):
     seen_at: AwareDatetime | None = Field(
         default=None, description="export time of its first export (default: the arrival)"
     )
-    fields: dict[str, str] = Field(
+    fields: FieldValues = Field(
         default_factory=dict, description="canonical lead fields: form_type, owner, email, ..."
     )
     updates: list[Update] = Field(default_factory=list)
@@ -77,7 +115,7 @@ class IssueInput(Strict):
     seen_at: AwareDatetime | None = Field(
         default=None, description="export time of its first export (default: raised_at)"
     )
-    fields: dict[str, str] = Field(default_factory=dict, description="canonical issue fields")
+    fields: FieldValues = Field(default_factory=dict, description="canonical issue fields")
     updates: list[Update] = Field(default_factory=list)
 
     @property
