@@ -11,9 +11,12 @@ from leadsla.rules import RulesInvalid, load_rules
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from leadsla.rules.cases.check import check_cases  # the engine: only check needs it
+
     rules_dir = settings(args).rules
     try:
         rules = load_rules(rules_dir)
+        cases, failures = check_cases(rules)
     except RulesInvalid as exc:
         data = {"ok": False, "errors": [vars(e) for e in exc.errors]}
         human = f"{len(exc.errors)} error(s) in {rules_dir}:\n" + "\n".join(
@@ -46,6 +49,15 @@ def cmd_check(args: argparse.Namespace) -> int:
             else "\ndelivery: no channel is configured (set LEADSLA_SMTP_URL or the variables "
             "notifications.yaml names): messages wait in the outbox"
         )
+    ok["fixtures"] = {"cases": cases, "failures": [vars(f) for f in failures]}
+    if failures:
+        ok["ok"] = False
+        human = f"{len(failures)} fixture failure(s) in {cases} case(s):\n" + "\n".join(
+            str(f) for f in failures
+        )
+        emit(args, ok, human)
+        return 2
+    human += f"\nfixtures: {cases} case(s) pass" if cases else "\nfixtures: none (add tests/*.yaml)"
     emit(args, ok, human)
     return 0
 
@@ -60,7 +72,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: Any) -> None:
     p = command(
-        sub, "check", "validate sla_rules/ (exit 2 on errors)", "leadsla check --rules sla_rules"
+        sub,
+        "check",
+        "validate sla_rules/ and run its fixtures, tests/*.yaml (exit 2 on errors or failures)",
+        "leadsla check --rules sla_rules",
     )
     add_common(p, "rules")
     p.set_defaults(func=cmd_check)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from leadsla.rules.base import Strict
 from leadsla.rules.calendar_models import CalendarsFile
+from leadsla.rules.cases.models import CasesFile
 from leadsla.rules.delivery_models import NotificationsFile
 from leadsla.rules.intent_models import IntentsFile
 from leadsla.rules.issue_models import IssuesFile
@@ -25,6 +26,7 @@ SCHEMAS: dict[str, type[Strict]] = {
     "source.schema.json": Source,
     "issues.schema.json": IssuesFile,
     "notifications.schema.json": NotificationsFile,
+    "case.schema.json": CasesFile,  # the rule fixtures, tests/*.yaml
 }
 
 
