@@ -30,6 +30,7 @@ class EventType(StrEnum):
     OUTCOME_LOGGED = "outcome_logged"
     # what leadsla decided about a lead (classify, assign, responses)
     INTENT_CLASSIFIED = "intent_classified"
+    RECLASSIFIED = "reclassified"  # a later export changed the intent (engine/reclassify.py)
     LEAD_ASSIGNED = "lead_assigned"
     FIRST_RESPONSE = "first_response"
     SLA_MET = "sla_met"

@@ -64,7 +64,13 @@ def test_review_build_ran_models_and_data_tests_and_all_passed(demo_week: Path) 
     assert all(n["config"]["contract"]["enforced"] for n in marts)
     assert all("one row per" in n["description"].lower() for n in marts)
     # grouped by domain, every column described for readers, no build timings in the text
-    assert {n["path"].split("/")[1] for n in marts} == {"leads", "issues", "delivery", "review"}
+    assert {n["path"].split("/")[1] for n in marts} == {
+        "leads",
+        "issues",
+        "delivery",
+        "review",
+        "whatif",
+    }
     assert "model.leadsla.fct_lead_clocks" in manifest["nodes"]
     undescribed = [
         f"{n['name']}.{c}"

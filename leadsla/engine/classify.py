@@ -21,6 +21,10 @@ STEP = EngineStep(
         "policies",
         "qual_policies",
         "sla_events",
+        # reclassification (reclassify.py): an export's leads before it merges, the policies'
+        # choices
+        "incoming",
+        "reclass_settings",
     ),
     returns="work.classified",
 )
@@ -46,7 +50,7 @@ EMPTY_FIELDS = (
 def classify(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) -> int:
     """Intent for leads that have none: exactly one rule each, the first match by priority.
     Leaves ``work.classified`` (lead, rule, intent, policy), which assignment reads."""
-    STEP.run(con, "classified", empty_fields=EMPTY_FIELDS)
+    STEP.run(con, "classified", empty_fields=EMPTY_FIELDS, changed=False)
     n = int(scalar(con, "SELECT count(*) FROM classified") or 0)
     if n == 0:
         return 0

@@ -16,7 +16,7 @@ import duckdb
 
 from leadsla.engine.step import EngineStep
 
-STEP = EngineStep("clocks", reads=("lead_state",), returns="work.clock_leads")
+STEP = EngineStep("clocks", reads=("lead_state", "work.classified"), returns="work.clock_leads")
 
 
 def set_due(con: duckdb.DuckDBPyConnection) -> None:
@@ -25,8 +25,12 @@ def set_due(con: duckdb.DuckDBPyConnection) -> None:
     STEP.run(con, "set_due")
 
 
-def select_clocks(con: duckdb.DuckDBPyConnection, now: datetime, *, full: bool) -> None:
+def select_clocks(
+    con: duckdb.DuckDBPyConnection, now: datetime, *, full: bool, changed: bool = False
+) -> None:
     """``work.clock_leads``: new leads, new qualification clocks, and leads whose
     ``next_step_at`` (the earliest threshold still ahead when they were last evaluated) has come.
-    ``full`` takes every lead with a clock (after a rules change moved the thresholds)."""
-    STEP.run(con, "clock_leads", {"now": now}, full=full)
+    ``full`` takes every lead with a clock (after a rules change moved the thresholds);
+    ``changed`` only the leads in ``work.classified`` whose intent inputs an export dated
+    ``now`` changed (:mod:`~leadsla.engine.reclassify`)."""
+    STEP.run(con, "clock_leads", {"now": now}, full=full, changed=changed)

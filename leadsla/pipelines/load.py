@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from leadsla import sqlsource
+from leadsla.engine import reclassify
 from leadsla.engine.activities import apply_activities
 from leadsla.engine.issue_intake import apply_issues
 from leadsla.engine.issue_verdict import judge_issues
@@ -163,7 +164,11 @@ def _apply_one(
     if res.status == "loaded" and source is not None:
         run(con, "INSERT INTO quarantine SELECT * FROM quarantine_rows")
         if source.entity == "leads":
+            if rules is not None:
+                reclassify.before_merge(con, rules)
             res.rows_superseded = apply_leads(con, f, source, now)
+            if rules is not None:
+                reclassify.after_merge(con, rules, f.export_at, now)
         elif source.entity == "issues":
             res.rows_superseded = apply_issues(con, f, source, now)
             if rules is not None:

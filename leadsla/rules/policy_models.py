@@ -72,6 +72,10 @@ class Step(Strict):
 
 Milestone = Literal["first_response", "qualification", "next_step_update"]
 
+#: What a running first-response clock does when a later export changes the lead's intent inputs
+#: so that another rule, with another intent or policy, matches (leadsla.engine.reclassify).
+Reclassify = Literal["keep", "from_arrival", "from_change", "earlier"]
+
 
 class Policy(Strict):
     id: Id
@@ -94,6 +98,14 @@ class Policy(Strict):
         default=2, ge=0, description="reassignments before escalating to the team lead instead"
     )
     team: Id | None = Field(default=None, description="queue team for this policy (review)")
+    reclassify: Reclassify = Field(
+        default="keep",
+        description="when a later export changes a waiting lead's intent inputs so that this "
+        "policy now applies: keep (the lead keeps its intent, policy and deadline), "
+        "from_arrival (this policy's deadline counted from the lead's arrival), from_change "
+        "(counted from the export that changed it), earlier (whichever of the original "
+        "deadline and the one from the change comes first)",
+    )
     recommended_action: str = ""
     description: str = ""
 

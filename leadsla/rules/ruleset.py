@@ -68,10 +68,13 @@ class RuleSet:
 
     def policy_version(self, policy_id: str) -> str:
         """Version of one policy's timing: the step identity part of event ids. Texts
-        (descriptions, recommended actions) are left out, so editing wording re-fires nothing."""
+        (descriptions, recommended actions) are left out, so editing wording re-fires nothing;
+        so is ``reclassify``, which decides only what a later intent change does (recorded on
+        its ``reclassified`` event), never when this policy's steps fire."""
         p = self.policies[policy_id]
         timing = p.model_dump(
-            mode="json", exclude={"description": True, "recommended_action": True}
+            mode="json",
+            exclude={"description": True, "recommended_action": True, "reclassify": True},
         )
         for step in timing["steps"]:
             step.pop("recommended_action", None)

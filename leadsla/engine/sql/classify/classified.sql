@@ -1,4 +1,5 @@
-{#- Each lead without an intent and the first intent rule (by priority) that matches it. -#}
+{#- Each lead without an intent (``changed``: each lead whose intent inputs an export just
+    changed, reclassify.py) and the first intent rule (by priority) that matches it. -#}
 {%- macro has(col, val) -%}
 (r.{{ col }} IS NULL OR list_contains(r.{{ col }}, lower(trim(l.{{ val }}))))
 {%- endmacro -%}
@@ -13,7 +14,8 @@ WITH l AS (
                CASE WHEN nullif(trim(CAST(l.{{ f }} AS VARCHAR)), '') IS NULL THEN '{{ f }}' END
                {%- endif %}{{ ", " if not loop.last }}
                {%- endfor %}], lambda x: x IS NOT NULL) AS empty_fields
-    FROM lead_state l WHERE l.intent IS NULL
+    FROM lead_state l
+    WHERE {% if changed %}l.lead_id IN (SELECT lead_id FROM reclass_leads){% else %}l.intent IS NULL{% endif %}
 )
 SELECT l.lead_id, l.srid, r.rule_id, r.intent, r.policy_id, r.team AS rule_team,
        r.recommended_action

@@ -1,18 +1,9 @@
 -- One row per (intent, lead source, policy): observed business minutes to first response
 -- (median, p75, p90) beside the policy's window, so ops can see whether an SLA is realistic
 -- (most leads answered near the window) or owners are overloaded (the p90 far beyond it).
--- The windows come from sla_rules/ through the var policy_windows (leadsla passes them).
+-- The windows come from sla_rules/ through the var policy_windows (macros/policy_windows.sql).
 with windows as (
-    {% set windows = var('policy_windows', {}) %}
-    {% if windows %}
-    select * from (values
-        {% for pid, minutes in windows.items() %}
-        ('{{ pid }}', {{ 'null' if minutes is none else minutes }}::double){{ ',' if not loop.last }}
-        {% endfor %}
-    ) as w(policy_id, window_business_minutes)
-    {% else %}
-    select null::varchar as policy_id, null::double as window_business_minutes where false
-    {% endif %}
+    {{ policy_windows() }}
 )
 select
     coalesce(f.intent, 'unknown') as intent,
