@@ -141,7 +141,8 @@ def export_sets(draw: st.DrawFn) -> list[tuple[datetime, list[dict[str, str]]]]:
 
 
 @pytest.mark.slow
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=6, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(exports=export_sets(), every=st.sampled_from([5, 10, 25, 60]))
 def test_any_cadence_records_what_export_times_record(
     rules_dir: Path, tmp_path_factory: pytest.TempPathFactory,
