@@ -40,7 +40,7 @@ from leadsla.pipelines.summary import (
     tick_summary,
 )
 from leadsla.rules import RuleSet, load_rules
-from leadsla.sql import run
+from leadsla.sql import run, scalar
 from leadsla.store import Store, check_new_events, event_count, open_store, transaction
 
 R = TypeVar("R")
@@ -108,7 +108,7 @@ def decide(
     """The decision transaction's work: classify, assign and fire due steps for every open
     lead and issue, enqueue their messages (same transaction as the events) and log the tick."""
     first = event_count(con)
-    res = evaluate(con, rules, now, loaded=loaded)
+    res = evaluate(con, rules, now, loaded=loaded and _lead_rows_loaded(con, now))
     issues = evaluate_issues(con, rules, now)
     queued = enqueue(con, rules, now)  # the outbox: same transaction as the events
     if event_count(con) > first:
@@ -144,6 +144,20 @@ def decide(
         "issue_escalations": issues.escalations,
         "queued": queued,
     }
+
+
+def _lead_rows_loaded(con: duckdb.DuckDBPyConnection, now: datetime) -> bool:
+    """Whether the tick at ``now`` loaded a lead or activity row: when it loaded only issues
+    (or only unchanged, duplicate or failed files), the lead side is as idle as on a tick that
+    found nothing, and its evaluation returns at once unless a step is due."""
+    return bool(
+        scalar(
+            con,
+            "SELECT count(*) FROM export_manifest WHERE recorded_at = $now "
+            "AND status = 'loaded' AND entity IN ('leads', 'activities') AND rows_loaded > 0",
+            {"now": now},
+        )
+    )
 
 
 def _discovered(
