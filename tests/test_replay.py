@@ -10,6 +10,7 @@ and a cadence at random."""
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from leadsla.ingest import ExportFile
+from leadsla.pipelines.replay import Listing, replay_times
 from leadsla.pipelines.tick import replay
 from leadsla.rules import load_rules
 from leadsla_demo import (
@@ -164,3 +167,47 @@ def test_any_cadence_records_what_export_times_record(
     replay(rules_dir=rules_dir, exports=str(folder / "exports"), db=fast, start=start, end=end)
     assert _log(fast) == _log(cadence)
     assert _outbox(fast) == _outbox(cadence)
+
+
+T0 = datetime(2026, 11, 23, 4, tzinfo=UTC)
+instants = st.integers(-600, 600).map(lambda m: T0 + timedelta(minutes=m))
+
+
+@given(exports=st.lists(instants, max_size=12), a=instants, b=instants)
+def test_ticks_at_the_start_each_export_time_inside_and_the_end(
+    exports: list[datetime], a: datetime, b: datetime
+) -> None:
+    start, end = min(a, b), max(a, b)
+    times = replay_times(exports, start, end, None)
+    assert times == sorted(set(times))  # in order, each once
+    assert times[0] == start and times[-1] == end
+    assert set(times) - {start, end} == {t for t in exports if start < t < end}
+    assert replay_times(exports, end + timedelta(minutes=1), end, None) == []
+
+
+@given(a=instants, b=instants, every=st.integers(1, 300))
+def test_a_cadence_ticks_from_the_start_to_the_last_tick_at_or_before_the_end(
+    a: datetime, b: datetime, every: int
+) -> None:
+    start, end, step = min(a, b), max(a, b), timedelta(minutes=every)
+    times = replay_times([T0], start, end, step)
+    assert times[0] == start
+    assert all(later - earlier == step for earlier, later in itertools.pairwise(times))
+    assert times[-1] <= end < times[-1] + step
+
+
+def _file(name: str, at: datetime, problem: str | None = None) -> ExportFile:
+    return ExportFile(url=f"/x/{name}", name=name, source=None, export_at=at,
+                      export_at_from="filename", size=1, checksum=name, problem=problem)  # fmt: skip
+
+
+def test_each_tick_takes_what_was_exported_by_then_once_and_retries_unreadable_files() -> None:
+    a, b, bad, c = (_file("a", T0), _file("b", T0 + timedelta(hours=1)),
+                    _file("bad", T0 + timedelta(hours=1), "a FIFO"),
+                    _file("c", T0 + timedelta(hours=2)))  # fmt: skip
+    listing = Listing([a, b, bad, c])
+    assert listing.export_times() == [a.export_at, b.export_at, c.export_at]
+    assert listing.take(T0 - timedelta(minutes=1)) == []
+    assert listing.take(T0 + timedelta(minutes=90)) == [a, b, bad]
+    assert listing.take(T0 + timedelta(minutes=100)) == [bad]  # looked at again, as live
+    assert listing.take(T0 + timedelta(hours=3)) == [bad, c]
