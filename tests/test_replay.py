@@ -180,7 +180,8 @@ def test_ticks_at_the_start_each_export_time_inside_and_the_end(
     start, end = min(a, b), max(a, b)
     times = replay_times(exports, start, end, None)
     assert times == sorted(set(times))  # in order, each once
-    assert times[0] == start and times[-1] == end
+    assert times[0] == start
+    assert times[-1] == end
     assert set(times) - {start, end} == {t for t in exports if start < t < end}
     assert replay_times(exports, end + timedelta(minutes=1), end, None) == []
 
@@ -197,8 +198,10 @@ def test_a_cadence_ticks_from_the_start_to_the_last_tick_at_or_before_the_end(
 
 
 def _file(name: str, at: datetime, problem: str | None = None) -> ExportFile:
-    return ExportFile(url=f"/x/{name}", name=name, source=None, export_at=at,
-                      export_at_from="filename", size=1, checksum=name, problem=problem)  # fmt: skip
+    return ExportFile(
+        url=f"/x/{name}", name=name, source=None, export_at=at, export_at_from="filename",
+        size=1, checksum=name, problem=problem,
+    )  # fmt: skip
 
 
 def test_each_tick_takes_what_was_exported_by_then_once_and_retries_unreadable_files() -> None:
