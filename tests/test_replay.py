@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from leadsla.cli import main
 from leadsla.ingest import ExportFile
 from leadsla.pipelines.replay import Listing, replay_times
 from leadsla.pipelines.tick import replay
@@ -214,3 +215,24 @@ def test_each_tick_takes_what_was_exported_by_then_once_and_retries_unreadable_f
     assert listing.take(T0 + timedelta(minutes=90)) == [a, b, bad]
     assert listing.take(T0 + timedelta(minutes=100)) == [bad]  # looked at again, as live
     assert listing.take(T0 + timedelta(hours=3)) == [bad, c]
+
+
+def test_the_cli_replays_at_export_times_without_every(
+    rules_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for name in ("leads_20261123T040000Z", "leads_20261123T043000Z", "leads_b_20261123T043000Z"):
+        with (exports / f"{name}.csv").open("w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=LEAD_HEADER)
+            w.writeheader()
+            w.writerow({k: {**LEAD_ROW, "created_at": "2026-11-23 09:20"}.get(k, "")
+                        for k in LEAD_HEADER})  # fmt: skip
+    db = tmp_path / "r.duckdb"
+    period = ["--from", "2026-11-23T03:00:00Z", "--to", "2026-11-23T06:00:00Z"]
+    code = main(["replay", "--rules", str(rules_dir), "--exports", str(exports), "--db", str(db),
+                 *period, "--json"])  # fmt: skip
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["ticks"] == 4  # from, two export times, to
+    assert _ticks(db) == 4
+    assert any(r[1] == "escalated" for r in _log(db))  # judged between the export and --to
