@@ -33,6 +33,7 @@ test-fast: setup
 bench: setup
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.dbt_bench
+	$(BIN)/python -m bench.replay_bench
 	$(BIN)/python -m bench.page
 
 # dbt's unit tests (they check the project's SQL, not the day's data), for development (the

@@ -56,9 +56,16 @@ KEYS: dict[str, tuple[str, Target | None]] = {
     "dbt_parse_partial_s": ("the next day's parse (partial parse)", None),
     "dbt_full_with_unit_tests_s": ("first build with unit and development tests", None),
     "dbt_snapshot_incremental_s": ("copying one tick's events into the warehouse", None),
+    "replay_demo_week_s": ("the demo's week replayed at its export times", Target(5, "<")),
+    "replay_demo_week_every30m_s": ("the same week on the demo's 30-minute schedule", None),
+    "replay_servicenow_year_s": (
+        "a ServiceNow-shaped year (hourly issue exports) replayed at its export times",
+        Target(60, "<"),
+    ),
 }
 #: Keys that describe the run rather than measure it.
-CONTEXT = ("measured_at", "commit", "date", "leads", "open_leads", "per_row_leads")
+CONTEXT = ("measured_at", "commit", "date", "leads", "open_leads", "per_row_leads",
+           "replay_servicenow_hours")  # fmt: skip
 
 
 def _fmt(value: Any) -> str:

@@ -16,6 +16,8 @@ def test_targets_are_judged_and_runs_shown() -> None:
             "noop_tick_s": 0.3,
             "noop_tick_runs_s": [0.3, 0.4],
             "replay_demo_week_s": 3.1,
+            "replay_servicenow_year_s": 75.0,
+            "a_later_benchmark_s": 2.5,
             "commit": "abc1234",
         }
     )
@@ -23,7 +25,9 @@ def test_targets_are_judged_and_runs_shown() -> None:
     assert "<= 4: **missed**" in block
     assert "0.3 (runs 0.3, 0.4)" in block
     assert "< 1.5: met" in block
-    assert "`replay_demo_week_s` 3.1" in block  # a key without a row is still shown
+    assert "| `replay_demo_week_s` | 3.1 |" in block
+    assert "< 60: **missed**" in block  # the replay targets are judged like the others
+    assert "`a_later_benchmark_s` 2.5" in block  # a key without a row is still shown
     assert "commit `abc1234`" in block
 
 

@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +58,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return 2
     s = settings(args)
     started = time.perf_counter()
-    total = int((args.to - args.from_) / args.every) + 1
+    every = args.every
+    total = None if every is None else int((args.to - args.from_) / every) + 1
+    label = "ticks at export times" if every is None else f"ticks every {every}"
     with Bar(enabled=not args.json) as bar:
         ticks = replay(
             rules_dir=Path(s.rules),
@@ -67,8 +68,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
             db=Path(s.db),
             start=args.from_,
             end=args.to,
-            every=args.every,
-            progress=lambda now, n: bar.report(f"ticks every {args.every}", n, total),
+            every=every,
+            progress=lambda now, n: bar.report(label, n, total),
             channels=channels(s.rules),
         )
     took = time.perf_counter() - started
@@ -112,7 +113,7 @@ def add_parsers(sub: Any) -> None:
         "replay",
         "ticks over archived exports in logical time, in one process",
         "leadsla replay --exports demo_out/exports --db /tmp/replay.duckdb \\\n"
-        "      --from 2026-11-16T00:00:00+05:30 --to 2026-11-23T00:00:00+05:30 --every 5m",
+        "      --from 2026-11-16T00:00:00+05:30 --to 2026-11-23T00:00:00+05:30",
     )
     add_common(p, "rules", "exports", "db")
     p.add_argument(
@@ -133,8 +134,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument(
         "--every",
         type=parse_every,
-        default=timedelta(minutes=5),
-        help="cadence of the ticks, like 5m, 2h or 1d (default 5m)",
+        help="simulate a schedule: a tick every 5m, 2h or 1d (default: tick only where something "
+        "can change: at --from, at each export time and at --to; same events either way)",
     )
     p.set_defaults(func=cmd_replay)
 

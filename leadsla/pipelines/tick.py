@@ -32,6 +32,7 @@ from leadsla.engine.temp_tables import drop_work_tables
 from leadsla.ingest import Later
 from leadsla.issues.run import evaluate_issues
 from leadsla.pipelines.load import descriptor, discover_files, from_descriptor, load_files
+from leadsla.pipelines.replay import Listing, list_once, replay_times
 from leadsla.pipelines.summary import (
     TickSummary,
     later_descriptors,
@@ -39,7 +40,7 @@ from leadsla.pipelines.summary import (
     tick_summary,
 )
 from leadsla.rules import RuleSet, load_rules
-from leadsla.sql import run
+from leadsla.sql import run, scalar
 from leadsla.store import Store, check_new_events, event_count, open_store, transaction
 
 R = TypeVar("R")
@@ -107,7 +108,7 @@ def decide(
     """The decision transaction's work: classify, assign and fire due steps for every open
     lead and issue, enqueue their messages (same transaction as the events) and log the tick."""
     first = event_count(con)
-    res = evaluate(con, rules, now, loaded=loaded)
+    res = evaluate(con, rules, now, loaded=loaded and _lead_rows_loaded(con, now))
     issues = evaluate_issues(con, rules, now)
     queued = enqueue(con, rules, now)  # the outbox: same transaction as the events
     if event_count(con) > first:
@@ -143,6 +144,20 @@ def decide(
         "issue_escalations": issues.escalations,
         "queued": queued,
     }
+
+
+def _lead_rows_loaded(con: duckdb.DuckDBPyConnection, now: datetime) -> bool:
+    """Whether the tick at ``now`` loaded a lead or activity row: when it loaded only issues
+    (or only unchanged, duplicate or failed files), the lead side is as idle as on a tick that
+    found nothing, and its evaluation returns at once unless a step is due."""
+    return bool(
+        scalar(
+            con,
+            "SELECT count(*) FROM export_manifest WHERE recorded_at = $now "
+            "AND status = 'loaded' AND entity IN ('leads', 'activities') AND rows_loaded > 0",
+            {"now": now},
+        )
+    )
 
 
 def _discovered(
@@ -248,10 +263,13 @@ class Ticker:
         db: Path,
         env: Mapping[str, str] | None = None,
         channels: Senders | None = None,
+        listed_until: datetime | None = None,
     ) -> None:
         """``env`` (the process environment, passed in by the CLI) makes ticks live: database
         sources are pulled; replays leave it out and read only archived files. ``channels``
-        (None: messages wait in the outbox) makes each tick deliver after deciding."""
+        (None: messages wait in the outbox) makes each tick deliver after deciding.
+        ``listed_until`` (replays) lists the archived exports dated up to it once, instead of
+        discovering them again at every tick (:class:`~leadsla.pipelines.replay.Listing`)."""
         self.rules = load_rules(rules_dir)
         self.channels = channels  # None: messages wait in the outbox
         self.delivered = DeliveryResult()
@@ -262,6 +280,9 @@ class Ticker:
         self._summary = True
         register_rules(self.store.con, self.rules)
         _ = self.rules.business_calendars  # pay the holidays import and expansion up front
+        self.listing: Listing | None = None
+        if listed_until is not None:
+            self.listing = list_once(self.store.con, self.rules, exports, listed_until)
 
     def tick(self, now: datetime, *, summary: bool = True) -> TickSummary | None:
         """One tick at ``now``; its summary unless ``summary`` is false (replays skip it)."""
@@ -272,6 +293,8 @@ class Ticker:
 
     # the Phases hook
     def discover(self, now: datetime) -> dict[str, Any]:
+        if self.listing is not None:
+            return {"files": [descriptor(f) for f in self.listing.take(now)], "later": []}
         return _discovered(self.store, self.rules, self.exports, now, self.env)
 
     def load(self, files: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
@@ -334,19 +357,22 @@ def replay(
     db: Path,
     start: datetime,
     end: datetime,
-    every: timedelta,
+    every: timedelta | None = None,
     progress: Callable[[datetime, int], None] | None = None,
     channels: Senders | None = None,
 ) -> int:
-    """Ticks from ``start`` to ``end`` (inclusive) every ``every`` over archived exports, in
-    one process on one connection: logical time, no sleeping. Returns the number of ticks."""
-    ticks = 0
-    with Ticker(rules_dir=rules_dir, exports=exports, db=db, channels=channels) as t:
-        now = start
-        while now <= end:
+    """Ticks from ``start`` to ``end`` (inclusive) over archived exports, in one process on one
+    connection, in logical time (no sleeping): at ``start``, each export time and ``end``, or
+    every ``every`` when a cadence is given (:func:`~leadsla.pipelines.replay.replay_times`);
+    both record the same step events. The folder is listed once. ``progress`` is called after
+    each tick with its time and number. Returns the number of ticks."""
+    with Ticker(
+        rules_dir=rules_dir, exports=exports, db=db, channels=channels, listed_until=end
+    ) as t:
+        assert t.listing is not None
+        times = replay_times(t.listing.export_times(), start, end, every)
+        for n, now in enumerate(times, 1):
             t.tick(now, summary=False)
-            ticks += 1
             if progress:
-                progress(now, ticks)
-            now += every
-    return ticks
+                progress(now, n)
+    return len(times)
