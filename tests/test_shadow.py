@@ -1,0 +1,131 @@
+"""Shadow rules (``leadsla tick --shadow-rules``): evaluated beside the live rules on the same
+exports into ``shadow_events``; nothing of them reaches the outbox, the mail server or the CRM
+files."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from leadsla.cli import main
+from leadsla.pipelines.shadow import shadow_db
+
+from .conftest import LEAD_ROW, SmtpSink, WriteLeads
+
+START = datetime(2026, 11, 23, 4, 30, tzinfo=UTC)  # Monday 10:00 IST
+#: uneven ticks: catch-up after gaps, and ticks between a step's threshold and the next export
+TICKS = [START + timedelta(minutes=m) for m in (0, 5, 15, 20, 35, 40, 55, 90, 95, 140)]
+OUTBOX = "SELECT * EXCLUDE (payload), CAST(payload AS VARCHAR) FROM outbox ORDER BY message_id"
+
+
+@pytest.fixture
+def leads(write_leads: WriteLeads) -> None:
+    """A high-intent lead nobody answers (its whole ladder, reassignments included), one
+    answered after its reminder, and a low-intent one."""
+    rows = [LEAD_ROW, {**LEAD_ROW, "lead_id": "L2", "owner": "divya"},
+            {**LEAD_ROW, "lead_id": "L3", "form_type": "checklist_download"}]  # fmt: skip
+    write_leads("20261123T043000Z", rows)
+    answered = {**rows[1], "status": "contacted", "first_response_at": "2026-11-23 10:14"}
+    write_leads("20261123T045000Z", [rows[0], answered, rows[2]])
+
+
+def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        return sorted(con.execute(sql).fetchall(), key=str)
+
+
+def tick_all(rules: Path, exports: Path, db: Path, shadow: Path | None) -> None:
+    for now in TICKS:
+        args = ["tick", "--rules", str(rules), "--exports", str(exports), "--db", str(db),
+                "--now", now.isoformat()]  # fmt: skip
+        assert main(args + (["--shadow-rules", str(shadow)] if shadow else [])) == 0
+
+
+@pytest.fixture
+def mail(smtp_sink: tuple[SmtpSink, int], monkeypatch: pytest.MonkeyPatch) -> SmtpSink:
+    """The live ticks deliver to a real SMTP server on loopback."""
+    sink, port = smtp_sink
+    monkeypatch.setenv("LEADSLA_SMTP_URL", f"smtp://127.0.0.1:{port}")
+    monkeypatch.setenv("LEADSLA_EMAIL_FROM", "sla@acme.example")
+    return sink
+
+
+def reassign_at(rules_dir: Path, dst: Path, minutes: int) -> Path:
+    shutil.copytree(rules_dir, dst)
+    policies = dst / "policies.yaml"
+    old = "{id: reassignment, kind: reassign, after_start: 30}"
+    text = policies.read_text(encoding="utf-8")
+    assert old in text
+    policies.write_text(text.replace(old, old.replace("30", str(minutes))), encoding="utf-8")
+    return dst
+
+
+EVENTS = "SELECT * EXCLUDE (details), CAST(details AS VARCHAR) FROM {} WHERE {}"
+DECISIONS = "event_type NOT LIKE 'notification_%'"
+
+
+@pytest.mark.usefixtures("leads")
+def test_shadow_of_the_live_rules_records_the_live_events_and_changes_no_delivery(
+    rules_dir: Path, exports: Path, tmp_path: Path, mail: SmtpSink
+) -> None:
+    with_shadow, without = tmp_path / "a" / "leadsla.duckdb", tmp_path / "b" / "leadsla.duckdb"
+    same = tmp_path / "same_rules"
+    shutil.copytree(rules_dir, same)
+    tick_all(rules_dir, exports, without, None)
+    sent_without = len(mail.messages)
+    tick_all(rules_dir, exports, with_shadow, same)
+    assert len(mail.messages) == 2 * sent_without  # the shadow sent nothing of its own
+    live = rows(with_shadow, EVENTS.format("sla_events", DECISIONS))
+    assert {r[1] for r in live} >= {"task_created", "reminder_sent", "escalated", "reassigned"}
+    assert rows(with_shadow, EVENTS.format("shadow_events", "true")) == live  # same ids, all
+    # the live side is as a tick without a shadow leaves it: events, outbox, CRM files
+    assert rows(with_shadow, EVENTS.format("sla_events", "true")) == rows(
+        without, EVENTS.format("sla_events", "true")
+    )
+    assert rows(with_shadow, OUTBOX) == rows(without, OUTBOX)
+    crm = [{p.name: p.read_bytes() for p in (d.parent / "crm_outbox").iterdir()}
+           for d in (with_shadow, without)]  # fmt: skip
+    assert crm[0]
+    assert crm[0] == crm[1]  # the shadow (beside the live database) wrote no CRM file
+
+
+@pytest.mark.usefixtures("leads")
+def test_a_different_candidate_differs_only_in_shadow_events_and_restarts_when_changed(
+    rules_dir: Path, exports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LEADSLA_SMTP_URL", raising=False)
+    early = reassign_at(rules_dir, tmp_path / "early", 20)
+    with_shadow, without = tmp_path / "a" / "leadsla.duckdb", tmp_path / "b" / "leadsla.duckdb"
+    tick_all(rules_dir, exports, without, None)
+    tick_all(rules_dir, exports, with_shadow, early)
+    live = rows(with_shadow, EVENTS.format("sla_events", DECISIONS))
+    assert live == rows(without, EVENTS.format("sla_events", DECISIONS))
+    assert rows(with_shadow, OUTBOX) == rows(without, OUTBOX)
+    shadow = rows(with_shadow, EVENTS.format("shadow_events", "true"))
+    first = {"live": {}, "shadow": {}}
+    for name, events in (("live", live), ("shadow", shadow)):
+        for r in events:
+            if r[1] == "reassigned":
+                first[name][r[2]] = min(first[name].get(r[2], r[4]), r[4])
+    assert first["live"]
+    assert first["live"].keys() == first["shadow"].keys()
+    for lead, at in first["live"].items():
+        assert first["shadow"][lead] == at - timedelta(minutes=10), lead
+    # another candidate: the shadow starts afresh and holds only the new candidate's decisions
+    same = tmp_path / "same_rules"
+    shutil.copytree(rules_dir, same)
+    args = ["tick", "--rules", str(rules_dir), "--exports", str(exports), "--db",
+            str(with_shadow), "--now", (TICKS[-1] + timedelta(minutes=5)).isoformat()]  # fmt: skip
+    assert main([*args, "--shadow-rules", str(same)]) == 0
+    key = "SELECT event_id, event_type, lead_id, occurred_at, owner, target FROM {} WHERE " + (
+        DECISIONS
+    )
+    assert rows(with_shadow, key.format("shadow_events")) == rows(
+        with_shadow, key.format("sla_events")
+    )
