@@ -93,6 +93,9 @@ def test_shadow_of_the_live_rules_records_the_live_events_and_changes_no_deliver
            for d in (with_shadow, without)]  # fmt: skip
     assert crm[0]
     assert crm[0] == crm[1]  # the shadow (beside the live database) wrote no CRM file
+    # the shadow's own outbox planned the same messages and sent none of them
+    planned = rows(shadow_db(with_shadow), "SELECT DISTINCT status FROM outbox")
+    assert planned == [("pending",)]
 
 
 @pytest.mark.usefixtures("leads")
