@@ -5,7 +5,7 @@ files."""
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +132,39 @@ def test_a_different_candidate_differs_only_in_shadow_events_and_restarts_when_c
     assert rows(with_shadow, key.format("shadow_events")) == rows(
         with_shadow, key.format("sla_events")
     )
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("leads")
+def test_the_review_shows_ops_the_shadow_comparison(
+    rules_dir: Path, exports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadsla.pipelines.review import daily_build, run_report
+    from leadsla.rules import load_rules
+
+    monkeypatch.delenv("LEADSLA_SMTP_URL", raising=False)
+    db = tmp_path / "a" / "leadsla.duckdb"
+    candidate = tmp_path / "no_hops"  # the ladder escalates where it would reassign
+    shutil.copytree(rules_dir, candidate)
+    policies = candidate / "policies.yaml"
+    text = policies.read_text(encoding="utf-8")
+    assert "max_hops: 2" in text
+    policies.write_text(text.replace("max_hops: 2", "max_hops: 0", 1), encoding="utf-8")
+    tick_all(rules_dir, exports, db, candidate)
+    rules = load_rules(rules_dir)
+    plan = daily_build(rules, db, TICKS[-1], date(2026, 11, 23))
+    run = run_report(db=db, rules=rules, out=tmp_path / "reports", plan=plan)
+    mart = rows(run.published, "SELECT step_date, policy_id, step_type, live_steps, "
+                "shadow_steps, difference FROM marts.rpt_shadow_comparison")  # fmt: skip
+    steps = ("task_created", "reminder_sent", "escalated", "reassigned", "sla_missed", "sla_met")
+    for table, col in (("sla_events", 3), ("shadow_events", 4)):
+        counted = rows(db, f"SELECT policy_id, event_type, count(*) FROM {table} "
+                       f"WHERE event_type IN {steps} GROUP BY ALL")  # fmt: skip
+        assert sorted((r[1], r[2], r[col]) for r in mart if r[col]) == counted, table
+    assert all(r[5] == r[4] - r[3] for r in mart)
+    assert any(r[2] == "reassigned" and r[5] < 0 for r in mart)
+    html = next(p for p in run.files["management"] if p.suffix == ".html").read_text("utf-8")
+    assert "Shadow rules against the live ones" in html
+    team = [p for k, v in run.files.items() if k != "management" for p in v if p.suffix == ".html"]
+    assert team
+    assert all("Shadow rules" not in p.read_text("utf-8") for p in team)
