@@ -168,3 +168,28 @@ def test_the_review_shows_ops_the_shadow_comparison(
     team = [p for k, v in run.files.items() if k != "management" for p in v if p.suffix == ".html"]
     assert team
     assert all("Shadow rules" not in p.read_text("utf-8") for p in team)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("leads")
+def test_the_sla_tick_flow_runs_a_shadow_from_its_parameter(
+    prefect_harness: None, rules_dir: Path, exports: Path, tmp_path: Path
+) -> None:
+    from flows import sla_tick as flow_module
+    from flows.sla_tick import retry_on_io_error, sla_tick
+
+    assert (flow_module.shadow.retries, flow_module.shadow.retry_condition_fn) == (
+        3,
+        retry_on_io_error,
+    )
+    same = tmp_path / "same_rules"
+    shutil.copytree(rules_dir, same)
+    db = tmp_path / "leadsla.duckdb"
+    for now in TICKS[:4]:
+        state = sla_tick(now=now, rules_dir=str(rules_dir), exports=str(exports), db=str(db),
+                         shadow_rules=str(same), return_state=True)  # fmt: skip
+        assert state.is_completed(), state.message
+    assert state.result()["shadow_events"] >= 0
+    live = rows(db, EVENTS.format("sla_events", DECISIONS))
+    assert {r[1] for r in live} >= {"task_created", "reminder_sent"}
+    assert rows(db, EVENTS.format("shadow_events", "true")) == live
