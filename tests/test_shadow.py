@@ -11,6 +11,8 @@ from typing import Any
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leadsla.cli import main
 from leadsla.pipelines.shadow import shadow_db
@@ -193,3 +195,34 @@ def test_the_sla_tick_flow_runs_a_shadow_from_its_parameter(
     live = rows(db, EVENTS.format("sla_events", DECISIONS))
     assert {r[1] for r in live} >= {"task_created", "reminder_sent"}
     assert rows(db, EVENTS.format("shadow_events", "true")) == live
+
+
+@settings(max_examples=6, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(
+    slots=st.lists(st.integers(0, 30), min_size=1, max_size=6, unique=True),
+    late=st.integers(0, 5),
+)
+@pytest.mark.slow
+@pytest.mark.usefixtures("leads")
+def test_a_shadow_of_the_live_rules_agrees_on_any_schedule_however_late_it_starts(
+    rules_dir: Path, exports: Path, tmp_path_factory: pytest.TempPathFactory,
+    slots: list[int], late: int,
+) -> None:  # fmt: skip
+    """Ticks at any 5-minute slots of the first 2.5 hours; the shadow joins at the ``late``-th
+    tick (the ones before ran without it): its decisions are the live ones, id for id."""
+    from leadsla.pipelines.shadow import shadow_tick
+    from leadsla.pipelines.tick import run_tick
+
+    db = tmp_path_factory.mktemp("prop") / "leadsla.duckdb"
+    for k, slot in enumerate(sorted(slots)):
+        now = START + timedelta(minutes=5 * slot)
+        run_tick(rules_dir=rules_dir, exports=str(exports), db=db, now=now)
+        if k >= late:
+            shadow_tick(shadow_rules=rules_dir, exports=str(exports), db=db, now=now)
+    key = "SELECT event_id, event_type, lead_id, occurred_at, owner, target, level FROM {} WHERE "
+    shadow = rows(db, key.format("shadow_events") + "true")
+    if late < len(slots):
+        assert shadow == rows(db, key.format("sla_events") + DECISIONS)
+    else:
+        assert shadow == []  # never turned on
