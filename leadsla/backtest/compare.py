@@ -89,7 +89,8 @@ def compare(baseline: Path, candidate: Path, *, zone: str) -> Comparison:
     try:
         con.execute("SET TimeZone = 'UTC'")
         for side, db in zip(SIDES, (baseline, candidate), strict=True):
-            con.execute(f"ATTACH '{db}' AS {side} (READ_ONLY)")
+            path = str(db).replace("'", "''")
+            con.execute(f"ATTACH '{path}' AS {side} (READ_ONLY)")
         con.execute(
             "CREATE TEMP TABLE units AS "
             + " UNION ALL ".join(f"SELECT * FROM ({_units_sql(s)})" for s in SIDES)

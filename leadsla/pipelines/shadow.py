@@ -52,7 +52,8 @@ def shadow_tick(*, shadow_rules: Path, exports: str, db: Path, now: datetime) ->
     with Ticker(rules_dir=shadow_rules, exports=exports, db=sdb) as t:  # no channels, no env
         t.tick(now, summary=False)
     with open_store(db) as store:
-        store.con.execute(f"ATTACH '{sdb}' AS shadow (READ_ONLY)")
+        path = str(sdb).replace("'", "''")
+        store.con.execute(f"ATTACH '{path}' AS shadow (READ_ONLY)")
         try:
             with transaction(store) as con:
                 if fresh:
