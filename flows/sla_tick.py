@@ -212,6 +212,21 @@ def deliver(rules_dir: str, db: str, now: datetime, email_block: str | None) -> 
     return res.as_dict()
 
 
+@task(
+    retries=len(IO_RETRY_DELAYS),
+    retry_delay_seconds=IO_RETRY_DELAYS,
+    retry_condition_fn=retry_on_io_error,
+    cache_policy=NO_CACHE,
+)
+def shadow(shadow_rules: str, exports: str, db: str, now: datetime) -> int:
+    """Evaluate the candidate rules beside the live ones, after the live tick, into
+    ``shadow_events`` (leadsla.pipelines.shadow): nothing is sent or written to the CRM.
+    Safe to retry: the shadow catches up exactly and copies each event once."""
+    from leadsla.pipelines.shadow import shadow_tick
+
+    return shadow_tick(shadow_rules=Path(shadow_rules), exports=exports, db=Path(db), now=now)
+
+
 @dataclass(frozen=True)
 class TaskPhases:
     """The tick's phases as this module's tasks (the ``Phases`` hook of ``run_phases``)."""
@@ -260,11 +275,15 @@ def sla_tick(
     exports: str | None = None,
     db: str | None = None,
     email_block: str | None = None,
+    shadow_rules: str | None = None,
 ) -> dict[str, Any]:
     """Load the newest CRM exports, record every SLA step now due, and deliver its messages.
 
     ``email_block`` names a prefect-email ``EmailServerCredentials`` block; without it email
     uses ``LEADSLA_SMTP_URL`` if set, else email messages wait in the outbox.
+
+    ``shadow_rules`` names a candidate rules folder evaluated beside the live rules into
+    ``shadow_events`` after the live tick (docs/ops.md); nothing of it is sent.
 
     ``now`` defaults to the wall clock (a scheduled tick); pass one with an offset to replay a
     moment. Returns counts: files and rows loaded by this run, ``step_events`` it added, and
@@ -274,6 +293,8 @@ def sla_tick(
     inputs = resolve_inputs(now, rules_dir, exports, db)
     ran = run_phases(TaskPhases(inputs, email_block), inputs.now)
     result = tick_result(ran)
+    if shadow_rules:
+        result["shadow_events"] = shadow(shadow_rules, inputs.exports, inputs.db, inputs.now)
     by_type = ", ".join(f"{k}={v}" for k, v in sorted(result["events_by_type"].items()))
     get_run_logger().info(
         "tick at %s: %d/%d files loaded (%d failed), %d rows, %d quarantined; "

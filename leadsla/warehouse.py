@@ -48,6 +48,7 @@ RAW_TABLES = (
     "outbox",
     "tick_log",
     "activities",
+    "shadow_events",
 )
 #: How long a snapshot keeps retrying while a tick holds the database (a tick takes ~0.1-2 s;
 #: a replay of days holds it longer, and then the review should wait rather than fail).

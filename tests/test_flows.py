@@ -122,6 +122,7 @@ def test_sla_tick_runs_every_five_minutes_in_office_time_one_at_a_time() -> None
         "exports": "exports",
         "db": "leadsla.duckdb",
         "email_block": "leadsla-smtp",  # the deliver task's EmailServerCredentials block
+        "shadow_rules": None,  # no shadow unless ops set one (docs/ops.md)
     }
 
 

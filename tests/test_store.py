@@ -14,7 +14,7 @@ from leadsla.store.schema import _statements
 
 STORED = {"sla_events", "export_manifest", "quarantine", "lead_state", "issue_state",
           "lead_history", "activities", "outbox", "rr_state", "tick_log",
-          "sla_event_keys"}  # fmt: skip
+          "sla_event_keys", "shadow_events"}  # fmt: skip
 
 
 def _catalog(store: DuckDBStore) -> tuple[set[str], set[str], set[str]]:
@@ -57,7 +57,7 @@ def test_schema_statements_split_at_line_ends_only() -> None:
     starts = re.findall(r"(?m)^(?:CREATE|ALTER)\b", schema)
     bodies = [re.sub(r"(?m)^\s*--.*$", "", d).strip() for d in SCHEMA_DDL]
     assert all(b.split()[0] in ("CREATE", "ALTER") for b in bodies)
-    assert len(SCHEMA_DDL) == 1 + len(starts)  # the event log, then schema.sql
+    assert len(SCHEMA_DDL) == 2 + len(starts)  # the event log, the shadow's, then schema.sql
 
 
 @pytest.mark.parametrize(("raw", "wait"), [("", 30.0), ("2.5", 2.5), (" ", 30.0)])

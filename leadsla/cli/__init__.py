@@ -1,5 +1,5 @@
-"""``leadsla`` command line: init, check, tick, replay, deliver, issue raise, report, patterns,
-demo, prefect setup, schema; one module per command group.
+"""``leadsla`` command line: init, check, tick, replay, backtest, deliver, issue raise, report,
+patterns, demo, prefect setup, schema; one module per command group.
 
 This is one of the two clock edges (the other is the Prefect flow): ``--now`` defaults to the
 wall clock here and nowhere below. Settings resolve flag > environment (``LEADSLA_*``) >
@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-from leadsla.cli import demo, init, issue, prefect, report, rules, tick
+from leadsla.cli import backtest, demo, init, issue, prefect, report, rules, tick
 from leadsla.ingest import ExportsUnavailable
 from leadsla.rules import RulesInvalid
 from leadsla.settings import SettingsInvalid
@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="leadsla", description="Response-time SLAs for sales leads."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (init, rules, tick, demo, issue, report, prefect):
+    for group in (init, rules, tick, backtest, demo, issue, report, prefect):
         group.add_parsers(sub)
     return parser
 

@@ -46,7 +46,15 @@ def cmd_tick(args: argparse.Namespace) -> int:
         "events_by_type": summary.events_by_type,
         "new_events": summary.new_events,
     }
-    emit(args, data, summary.markdown)
+    human = summary.markdown
+    if args.shadow_rules:  # after the live tick: a shadow never holds up the live decisions
+        from leadsla.pipelines.shadow import shadow_tick
+
+        data["shadow_events"] = shadow_tick(
+            shadow_rules=Path(args.shadow_rules), exports=s.exports, db=Path(s.db), now=now
+        )
+        human += f"\nshadow ({args.shadow_rules}): {data['shadow_events']} new shadow event(s)"
+    emit(args, data, human)
     return 0
 
 
@@ -106,6 +114,11 @@ def add_parsers(sub: Any) -> None:
     )
     add_common(p, "rules", "exports", "db")
     p.add_argument("--now", type=parse_time, help=NOW_HELP)
+    p.add_argument(
+        "--shadow-rules",
+        metavar="DIR",
+        help="candidate rules evaluated beside the live ones into shadow_events (nothing sent)",
+    )
     p.set_defaults(func=cmd_tick)
 
     p = command(

@@ -13,6 +13,8 @@ from typing import Any
 
 import duckdb
 
+from leadsla.report.shadow import shadow_comparison
+
 #: The team value of the whole-org rows in rpt_daily_review.
 ALL = "all"
 
@@ -76,6 +78,7 @@ class ReportData:
     held_back: list[dict[str, Any]] = field(default_factory=list)
     sop_mistakes: list[dict[str, Any]] = field(default_factory=list)
     csv_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    shadow: list[dict[str, Any]] = field(default_factory=list)  # leadsla.report.shadow
 
 
 def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -174,6 +177,8 @@ def load(
         "ORDER BY created_at, lead_id",
         [report_date, report_date, *t],
     ).fetchall()
+    if team is None:  # ops read the management report: the shadow section goes there
+        data.shadow = shadow_comparison(con, report_date)
     return data
 
 

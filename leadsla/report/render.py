@@ -17,6 +17,7 @@ from jinja2 import Environment, select_autoescape
 from leadsla.delivery.safety import clean_line, clean_text, write_csv
 from leadsla.report import charts
 from leadsla.report.data import CSV_COLUMNS, ReportData
+from leadsla.report.shadow import shadow_tables
 
 CHART_NAMES = ("response_distribution", "missed_by_source", "escalations_by_level")
 
@@ -170,7 +171,7 @@ def render_report(data: ReportData, *, org_name: str, zone: str, scope_name: str
     ]
     title = f"{org_name}: daily lead review"
     head = headline(data)
-    tabs = tables(data)
+    tabs = tables(data) + shadow_tables(data.shadow)
     html = HTML.render(
         title=title,
         scope=scope_name,

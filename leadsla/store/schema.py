@@ -25,8 +25,13 @@ def _statements(text: str) -> list[str]:
                                     for ln in p.splitlines())]  # fmt: skip
 
 
+#: What shadow rules decided (:mod:`leadsla.pipelines.shadow`): the event log's columns, beside
+#: it, never read by delivery or the CRM write-back.
+SHADOW_EVENTS_DDL = EVENTS_DDL.replace("sla_events", "shadow_events", 1)
+
 #: Every statement that makes a store's schema, in order (each is idempotent).
 SCHEMA_DDL: list[str] = [
     EVENTS_DDL,
+    SHADOW_EVENTS_DDL,
     *_statements(files("leadsla.store").joinpath("schema.sql").read_text(encoding="utf-8")),
 ]
