@@ -102,6 +102,9 @@ def test_reassigning_earlier_reports_what_two_replays_count(
     html = (out / "backtest.html").read_text(encoding="utf-8")
     assert html.count("data:image/png;base64,") == 2
     assert "reassignments" in html
+    # the shipped ladder fixtures encode 30 minutes: the candidate moves them, and says which
+    assert any("high_saturday_evening_ladder" in f for f in printed["fixture_failures"])
+    assert "high_saturday_evening_ladder" in html
 
 
 def test_the_same_rules_change_nothing_and_messages_are_what_delivery_plans(

@@ -38,6 +38,9 @@ noise control (budgets, quiet hours, digests); nothing was sent.</p>
 <td>{{ d }}</td></tr>{% endfor %}</table>
 {% for caption, png in charts %}<h2>{{ caption }}</h2>
 <img src="data:image/png;base64,{{ png }}" alt="{{ caption }}" width="640">{% endfor %}
+{% if fixtures %}<h2>Rule fixtures the candidate moves ({{ fixtures|length }})</h2>
+<p>Update these cases in the same commit as the rule change (sla_rules/tests/).</p>
+{% for f in fixtures %}<pre>{{ f }}</pre>{% endfor %}{% endif %}
 <h2>Where the counts differ (by event type, policy, team, owner, recipient)</h2>
 {% if breakdown %}<table><tr><th>by</th><th>key</th><th>metric</th><th>baseline</th>
 <th>candidate</th></tr>{% for r in breakdown %}<tr><td>{{ r.dimension }}</td><td>{{ r.key }}</td>
@@ -139,6 +142,7 @@ def write_outputs(cmp: Comparison, meta: dict[str, Any], out: Path) -> dict[str,
         start=meta["from"], end=meta["to"], changed_count=len(cmp.changed), totals=totals,
         charts=[(c, base64.b64encode(png).decode()) for c, png in charts],
         breakdown=data["breakdown"][:200], listed=cmp.changed[:LISTED],
+        fixtures=meta["fixture_failures"],
     )  # fmt: skip
     (out / "backtest.html").write_text(html, encoding="utf-8")
     return data

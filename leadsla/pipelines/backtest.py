@@ -21,6 +21,7 @@ from leadsla.backtest.dry import DrySenders
 from leadsla.backtest.page import write_outputs
 from leadsla.pipelines.tick import replay
 from leadsla.rules import load_rules
+from leadsla.rules.cases.check import check_cases
 
 #: The cadence the replays tick at: delivery's budgets and quiet hours are judged per run, so
 #: the backtest simulates the live schedule.
@@ -46,8 +47,12 @@ def backtest(
     """Replay both rule sets from ``start`` to ``end`` and write the comparison into ``out``
     (``backtest.json``, ``backtest.html``, CSVs); returns ``backtest.json``'s content. Both
     rule sets are loaded first: an invalid one raises :class:`leadsla.rules.RulesInvalid`
-    before anything runs."""
+    before anything runs. The candidate's rule fixtures that fail are listed
+    (``fixture_failures``), not refused: showing what a change moves is the backtest's job."""
     rules = {"baseline": load_rules(baseline), "candidate": load_rules(candidate)}
+    # the candidate's own fixtures, run before the replays: a deliberate change moves some of
+    # them, and the page lists which (update them in the same commit)
+    _, moved = check_cases(rules["candidate"])
     dirs = {"baseline": baseline, "candidate": candidate}
     zone = rules["baseline"].calendars[rules["baseline"].org.default_calendar].timezone
     for side in SIDES:
@@ -75,5 +80,6 @@ def backtest(
         "from": start.isoformat(),
         "to": end.isoformat(),
         "every": str(every),
+        "fixture_failures": [str(f) for f in moved],
     }
     return write_outputs(cmp, meta, out)
