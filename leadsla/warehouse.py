@@ -12,9 +12,14 @@ working file:
 2. :func:`build` runs dbt in process (``dbtRunner`` with a stored manifest: no 3 s re-parse) on
    the warehouse file, which only the review writes: models and data tests; the unit tests run
    in development and CI (``unit_tests=True``), see :func:`dbt_args`.
-3. :func:`publish` copies the warehouse to a temporary file next to the published one and
-   renames it over it (atomic on one file system): an analyst holding the old copy open keeps
-   reading it, the next open sees the new one, nobody ever sees half a file.
+3. :func:`publish` copies the warehouse into a temporary file next to the published one, in
+   the storage format of :data:`PUBLISHED_STORAGE_VERSION` (so DuckDB 1.x clients and BI
+   drivers open it), and renames it over it (atomic on one file system): an analyst holding
+   the old copy open keeps reading it, the next open sees the new one, nobody ever sees half
+   a file.
+
+A warehouse belongs to one database: :func:`snapshot` records which (``raw.origin``) and
+refuses a database whose event log does not hold the events already copied.
 
 Nothing here reads the clock: ``as_of`` is passed in.
 """
@@ -23,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +37,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import duckdb
+
+from leadsla.warehouse_guards import MAX_FEED_AGE_MINUTES, check_origin
+from leadsla.warehouse_guards import WarehouseError as WarehouseError  # its home for callers
 
 if TYPE_CHECKING:
     from dbt.contracts.graph.manifest import Manifest
@@ -52,10 +59,10 @@ RAW_TABLES = (
 #: How long a snapshot keeps retrying while a tick holds the database (a tick takes ~0.1-2 s;
 #: a replay of days holds it longer, and then the review should wait rather than fail).
 LOCK_RETRY_S = 300.0
-
-
-class WarehouseError(RuntimeError):
-    """A snapshot or dbt build that failed; the message says which step and why."""
+#: The storage format of the published marts: DuckDB 2.0 writes its own format (storage 69) by
+#: default, which DuckDB 1.x and the BI drivers built on it refuse; v1.0.0 is read by every
+#: DuckDB from 1.0 on (``ATTACH ... (STORAGE_VERSION ...)`` in DuckDB's storage docs).
+PUBLISHED_STORAGE_VERSION = "v1.0.0"
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -93,7 +100,8 @@ def snapshot(
                 sleep(wait)
                 wait = min(wait * 2, 2.0)
         try:
-            return _copy(con)
+            check_origin(con, db, warehouse)
+            return _copy(con, db)
         finally:
             con.execute("DETACH src")
     finally:
@@ -104,7 +112,7 @@ def _quote(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def _copy(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def _copy(con: duckdb.DuckDBPyConnection, db: Path) -> dict[str, int]:
     present = {
         r[0]
         for r in con.execute(
@@ -115,6 +123,9 @@ def _copy(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     con.execute("BEGIN")
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+        con.execute(
+            "CREATE OR REPLACE TABLE raw.origin AS SELECT ? AS database", [str(db.absolute())]
+        )
         counts["sla_events"] = _append_events(con)
         for table in RAW_TABLES:
             if table not in present:
@@ -193,6 +204,7 @@ def dbt_vars(
         "as_of": as_of.isoformat(),
         "org_timezone": org_timezone,
         "policy_windows": policy_windows,
+        "max_feed_age_minutes": MAX_FEED_AGE_MINUTES,
     }
 
 
@@ -343,16 +355,28 @@ def summarise(success: bool, result: Any, exception: BaseException | None) -> Bu
 
 
 def publish(warehouse: Path, published: Path) -> Path:
-    """Copy the built warehouse to ``published`` by atomic rename (see the module docstring)."""
+    """Copy the built warehouse to ``published`` in the storage format of
+    :data:`PUBLISHED_STORAGE_VERSION`, by atomic rename (see the module docstring).
+
+    ``COPY FROM DATABASE`` writes every schema, table, view and comment into the new file (a
+    byte copy would keep DuckDB 2.0's format). The connection is the process's own instance of
+    the warehouse, so what dbt-duckdb built and still holds open is what is copied.
+    """
     published.parent.mkdir(parents=True, exist_ok=True)
-    # dbt-duckdb may still hold the file open in this process: fold its WAL into the file
-    # first, or the copy would miss the marts just built.
+    tmp = published.with_name(f".{published.name}.tmp")
+    tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(warehouse))
     try:
-        con.execute("CHECKPOINT").fetchall()
+        source = con.execute("SELECT current_database()").fetchall()[0][0]
+        con.execute(
+            f"ATTACH '{_quote(tmp)}' AS published_copy "
+            f"(STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')"
+        )
+        try:
+            con.execute(f'COPY FROM DATABASE "{source}" TO published_copy')
+        finally:
+            con.execute("DETACH published_copy")
     finally:
         con.close()
-    tmp = published.with_name(f".{published.name}.tmp")
-    shutil.copyfile(warehouse, tmp)
     tmp.replace(published)
     return published
