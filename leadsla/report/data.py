@@ -70,6 +70,10 @@ class ReportData:
     windows: list[tuple[str, float]] = field(default_factory=list)
     missed_by_source: list[tuple[str, int]] = field(default_factory=list)
     escalations_by_level: list[tuple[date, str, int]] = field(default_factory=list)
+    #: issue escalations of the report day per level (0: the feed gave none), for the headline
+    issue_levels: list[tuple[int, int]] = field(default_factory=list)
+    #: rows before the cut of each cut list (owners, missed, waiting): "10 of 17 shown"
+    totals: dict[str, int] = field(default_factory=dict)
     overdue_owners: list[dict[str, Any]] = field(default_factory=list)
     missed_leads: list[dict[str, Any]] = field(default_factory=list)
     waiting_leads: list[dict[str, Any]] = field(default_factory=list)
@@ -133,17 +137,27 @@ def load(
             [report_date, report_date, scope],
         ).fetchall()
     ]
+    data.issue_levels = [
+        (int(r[0]), int(r[1]))
+        for r in con.execute(
+            "SELECT level, escalations FROM marts.rpt_escalations_by_level_daily "
+            "WHERE escalated_date = ? AND team_id = ? AND escalation_kind = 'issue' ORDER BY 1",
+            [report_date, scope],
+        ).fetchall()
+    ]
+    # each cut list carries its length before the cut (count(*) over the filtered rows)
     data.overdue_owners = _dicts(
         con,
         "SELECT owner_id, team_id, overdue_leads, oldest_due_at, "
-        "round(max_minutes_waiting) AS max_minutes_waiting FROM marts.rpt_owners_overdue "
+        "round(max_minutes_waiting) AS max_minutes_waiting, count(*) OVER () AS total "
+        "FROM marts.rpt_owners_overdue "
         "WHERE team_id = ? OR ? IS NULL ORDER BY overdue_leads DESC, owner_id LIMIT ?",
         [*t, top],
     )
     data.missed_leads = _dicts(
         con,
         "SELECT lead_id, team_id, owner_id, intent, lead_source, due_at, first_response_at, "
-        "escalation_count, record_url FROM marts.fct_lead_sla "
+        "escalation_count, record_url, count(*) OVER () AS total FROM marts.fct_lead_sla "
         "WHERE due_date = ? AND is_missed AND (team_id = ? OR ? IS NULL) "
         "ORDER BY due_at, lead_id LIMIT ?",
         [report_date, *t, top],
@@ -151,11 +165,17 @@ def load(
     data.waiting_leads = _dicts(
         con,
         "SELECT lead_id, team_id, owner_id, intent, created_at, due_at, is_overdue, "
-        "round(minutes_waiting) AS minutes_waiting, record_url "
+        "round(minutes_waiting) AS minutes_waiting, record_url, count(*) OVER () AS total "
         "FROM marts.rpt_waiting_for_first_response WHERE team_id = ? OR ? IS NULL "
         "ORDER BY is_overdue DESC, minutes_waiting DESC, lead_id LIMIT ?",
         [*t, top],
     )
+    data.totals = {
+        name: int(rows[0]["total"]) if rows else 0
+        for name, rows in (("overdue_owners", data.overdue_owners),
+                           ("missed_leads", data.missed_leads),
+                           ("waiting_leads", data.waiting_leads))
+    }  # fmt: skip
     data.held_back = _dicts(
         con,
         "SELECT held_back_kind, count(*) AS items FROM marts.rpt_held_back "
