@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import duckdb
 
+from leadsla.warehouse_docs import describe
 from leadsla.warehouse_guards import MAX_FEED_AGE_MINUTES, check_origin
 from leadsla.warehouse_guards import WarehouseError as WarehouseError  # its home for callers
 
@@ -359,7 +360,8 @@ def publish(warehouse: Path, published: Path) -> Path:
     :data:`PUBLISHED_STORAGE_VERSION`, by atomic rename (see the module docstring).
 
     ``COPY FROM DATABASE`` writes every schema, table, view and comment into the new file (a
-    byte copy would keep DuckDB 2.0's format). The connection is the process's own instance of
+    byte copy would keep DuckDB 2.0's format); then the dbt docs become the copy's comments
+    (:func:`leadsla.warehouse_docs.describe`). The connection is the process's own instance of
     the warehouse, so what dbt-duckdb built and still holds open is what is copied.
     """
     published.parent.mkdir(parents=True, exist_ok=True)
@@ -374,6 +376,7 @@ def publish(warehouse: Path, published: Path) -> Path:
         )
         try:
             con.execute(f'COPY FROM DATABASE "{source}" TO published_copy')
+            describe(con, "published_copy", target_path(warehouse) / "manifest.json")
         finally:
             con.execute("DETACH published_copy")
     finally:
