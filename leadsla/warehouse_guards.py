@@ -43,7 +43,7 @@ def check_origin(con: duckdb.DuckDBPyConnection, db: Path, warehouse: Path) -> N
         p
         for p in probes
         if not con.execute(
-            "SELECT count(*) FROM src.sla_events WHERE recorded_at = ? AND event_id = ?", list(p)
+            "SELECT count(*) FROM src.sla_events WHERE event_id = ? AND recorded_at = ?", list(p)
         ).fetchall()[0][0]
     ]
     if not missing:

@@ -5,15 +5,21 @@ and lose no count (owner-less leads are grouped under their team, null teams und
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from leadsla.pipelines.review import daily_build, run_report
+from leadsla import warehouse
+from leadsla.pipelines.review import Paths, daily_build, run_report
 from leadsla.report.words import ISSUE_LEVEL_WORDS
 from leadsla.rules import load_rules
+from leadsla.warehouse import WarehouseError
 
 from ._review_feeds import DAY, END, build_feed
 
@@ -91,9 +97,7 @@ def test_owner_less_and_team_less_leads_are_counted_once_under_their_team(mixed:
             con, "SELECT count(*) FROM marts.rpt_waiting_for_first_response WHERE is_overdue"
         )
         assert overdue
-        assert overdue == _one(
-            con, "SELECT sum(overdue_leads) FROM marts.rpt_owners_overdue"
-        )
+        assert overdue == _one(con, "SELECT sum(overdue_leads) FROM marts.rpt_owners_overdue")
         # leads without an owner are there, under 'unassigned' in their team
         assert _one(
             con, "SELECT count(*) FROM marts.rpt_owners_overdue WHERE owner_id = 'unassigned'"
@@ -150,3 +154,118 @@ def test_issue_escalations_reach_the_headline_per_level(
     assert 0 in per_level  # escalations whose level the feed did not give are counted too
     for level, n in per_level.items():
         assert f"{ISSUE_LEVEL_WORDS.get(level, f'L{level}')} {n}" in built.html
+
+
+# ---- analysts: the published marts open in DuckDB 1.x and describe every column ----------------
+
+#: The newest DuckDB 1.x CLI on the package registry, installed once into a cached venv (the
+#: way CI can: the cache survives between runs, the registry is asked only when it is empty).
+DUCKDB1 = "duckdb-cli<2"
+DUCKDB1_VENV = Path.home() / ".cache" / "leadsla-tests" / "duckdb-cli-1"
+
+
+def _duckdb1_cli() -> Path:
+    """The CLI of the cached venv, installing it first when the cache has none (a venv is not
+    relocatable, so it is built in place and marked complete last: a half install is redone)."""
+    cli, done = DUCKDB1_VENV / "bin" / "duckdb", DUCKDB1_VENV / "installed"
+    if done.is_file():
+        return cli
+    uv = Path(sys.executable).parent / "uv"
+    shutil.rmtree(DUCKDB1_VENV, ignore_errors=True)
+    python = DUCKDB1_VENV / "bin" / "python"
+    for step in (
+        [str(uv), "venv", "-q", str(DUCKDB1_VENV)],
+        [str(uv), "pip", "install", "-q", "--python", str(python), DUCKDB1],
+    ):
+        run = subprocess.run(step, capture_output=True, text=True, timeout=600, check=False)
+        assert run.returncode == 0, (
+            f"could not install {DUCKDB1!r} from the package registry into {DUCKDB1_VENV} "
+            f"(offline?): {run.stderr.strip()}"
+        )
+    done.write_text(DUCKDB1, encoding="utf-8")
+    return cli
+
+
+@pytest.mark.slow
+def test_duckdb_1x_cli_reads_every_mart_and_its_column_descriptions(mixed: Built) -> None:
+    cli = _duckdb1_cli()
+    version = subprocess.run([str(cli), "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("v1."), version.stdout
+    con = duckdb.connect(str(mixed.published), read_only=True)
+    try:
+        marts = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
+                "ORDER BY 1"
+            ).fetchall()
+        ]
+        counts = [_one(con, f"SELECT count(*) FROM marts.{m}") for m in marts]
+    finally:
+        con.close()
+    assert len(marts) >= 15
+    sql = " UNION ALL ".join(f"SELECT '{m}', count(*) FROM marts.{m}" for m in marts)
+    sql += (
+        "; SELECT 'undescribed', count(*) FROM duckdb_columns() "
+        "WHERE schema_name = 'marts' AND coalesce(comment, '') = ''"
+    )
+    out = subprocess.run(
+        [str(cli), "-readonly", "-csv", "-noheader", str(mixed.published), "-c", sql],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    rows = dict(line.split(",") for line in out.stdout.split())
+    assert {m: int(rows[m]) for m in marts} == dict(zip(marts, counts, strict=True))
+    assert rows["undescribed"] == "0"
+
+
+# ---- a stale feed, and one warehouse per database ------------------------------------------------
+
+
+def test_a_stale_feed_is_one_sentence_naming_the_last_tick_and_the_one_needed(
+    mixed: Built, tmp_path: Path
+) -> None:
+    rules = load_rules(mixed.db.parent / "sla_rules")
+    db = tmp_path / "feed.duckdb"
+    shutil.copyfile(mixed.db, db)
+    plan = daily_build(rules, db, END + timedelta(days=2), DAY + timedelta(days=1))
+    with pytest.raises(WarehouseError) as err:
+        run_report(db=db, rules=rules, out=tmp_path / "reports", plan=plan)
+    text = str(err.value)
+    assert "\n" not in text
+    # the last tick at the end of the 23rd, the tick needed an hour before the 24th's end
+    assert "the last tick was at 2026-11-24 00:00 Asia/Kolkata (18:30 UTC)" in text
+    assert "needs a tick at or after 2026-11-24 23:00 Asia/Kolkata (17:30 UTC)" in text
+    assert not plan.paths.published.exists()  # no review over a stalled feed
+
+
+def test_two_databases_in_one_folder_never_share_a_warehouse(mixed: Built, tmp_path: Path) -> None:
+    a, b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    shutil.copyfile(mixed.db, a)
+    shutil.copyfile(mixed.db, b)
+    con = duckdb.connect(str(b))  # another feed: the same tables, one event of its own
+    con.execute("DELETE FROM sla_events")
+    con.execute("INSERT INTO sla_events (event_id, event_type, occurred_at, recorded_at) "
+                "VALUES ('b-1', 'notification_dead', now(), now())")  # fmt: skip
+    con.close()
+    pa, pb = Paths.beside(a), Paths.beside(b)
+    assert pa.warehouse != pb.warehouse
+    assert pa.published != pb.published
+    assert (pa.published.name, pb.published.name) == ("a_marts.duckdb", "b_marts.duckdb")
+    assert warehouse.snapshot(a, pa.warehouse)["sla_events"] > 1
+    assert warehouse.snapshot(b, pb.warehouse)["sla_events"] == 1
+    # a warehouse refuses a database that is not its own, in one sentence naming both
+    with pytest.raises(WarehouseError) as err:
+        warehouse.snapshot(b, pa.warehouse)
+    text = str(err.value)
+    assert "\n" not in text
+    assert f"built from {a}, not from {b}" in text
+    con = duckdb.connect(str(pa.warehouse), read_only=True)
+    try:  # nothing of b reached a's warehouse
+        assert _one(con, "SELECT count(*) FROM raw.sla_events WHERE event_id = 'b-1'") == 0
+    finally:
+        con.close()
+    # the default database keeps the folder every release built in
+    default = Paths.beside(tmp_path / "leadsla.duckdb")
+    assert default.warehouse == tmp_path / "warehouse" / "warehouse.duckdb"
+    assert default.published == tmp_path / "leadsla_marts.duckdb"
