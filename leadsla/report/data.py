@@ -145,37 +145,7 @@ def load(
             [report_date, scope],
         ).fetchall()
     ]
-    # each cut list carries its length before the cut (count(*) over the filtered rows)
-    data.overdue_owners = _dicts(
-        con,
-        "SELECT owner_id, team_id, overdue_leads, oldest_due_at, "
-        "round(max_minutes_waiting) AS max_minutes_waiting, count(*) OVER () AS total "
-        "FROM marts.rpt_owners_overdue "
-        "WHERE team_id = ? OR ? IS NULL ORDER BY overdue_leads DESC, owner_id LIMIT ?",
-        [*t, top],
-    )
-    data.missed_leads = _dicts(
-        con,
-        "SELECT lead_id, team_id, owner_id, intent, lead_source, due_at, first_response_at, "
-        "escalation_count, record_url, count(*) OVER () AS total FROM marts.fct_lead_sla "
-        "WHERE due_date = ? AND is_missed AND (team_id = ? OR ? IS NULL) "
-        "ORDER BY due_at, lead_id LIMIT ?",
-        [report_date, *t, top],
-    )
-    data.waiting_leads = _dicts(
-        con,
-        "SELECT lead_id, team_id, owner_id, intent, created_at, due_at, is_overdue, "
-        "round(minutes_waiting) AS minutes_waiting, record_url, count(*) OVER () AS total "
-        "FROM marts.rpt_waiting_for_first_response WHERE team_id = ? OR ? IS NULL "
-        "ORDER BY is_overdue DESC, minutes_waiting DESC, lead_id LIMIT ?",
-        [*t, top],
-    )
-    data.totals = {
-        name: int(rows[0]["total"]) if rows else 0
-        for name, rows in (("overdue_owners", data.overdue_owners),
-                           ("missed_leads", data.missed_leads),
-                           ("waiting_leads", data.waiting_leads))
-    }  # fmt: skip
+    _cut_lists(con, data, [*t, top])
     data.held_back = _dicts(
         con,
         "SELECT held_back_kind, count(*) AS items FROM marts.rpt_held_back "
@@ -195,6 +165,42 @@ def load(
         [report_date, report_date, *t],
     ).fetchall()
     return data
+
+
+def _cut_lists(con: duckdb.DuckDBPyConnection, data: ReportData, scoped: list[Any]) -> None:
+    """The lists cut to the worst ``top`` (``scoped`` is team, team, top), each with its length
+    before the cut in ``data.totals`` (count(*) over the filtered rows), so a report can say
+    "10 of 17 shown"."""
+    data.overdue_owners = _dicts(
+        con,
+        "SELECT owner_id, team_id, overdue_leads, oldest_due_at, "
+        "round(max_minutes_waiting) AS max_minutes_waiting, count(*) OVER () AS total "
+        "FROM marts.rpt_owners_overdue "
+        "WHERE team_id = ? OR ? IS NULL ORDER BY overdue_leads DESC, owner_id LIMIT ?",
+        scoped,
+    )
+    data.missed_leads = _dicts(
+        con,
+        "SELECT lead_id, team_id, owner_id, intent, lead_source, due_at, first_response_at, "
+        "escalation_count, record_url, count(*) OVER () AS total FROM marts.fct_lead_sla "
+        "WHERE due_date = ? AND is_missed AND (team_id = ? OR ? IS NULL) "
+        "ORDER BY due_at, lead_id LIMIT ?",
+        [data.report_date, *scoped],
+    )
+    data.waiting_leads = _dicts(
+        con,
+        "SELECT lead_id, team_id, owner_id, intent, created_at, due_at, is_overdue, "
+        "round(minutes_waiting) AS minutes_waiting, record_url, count(*) OVER () AS total "
+        "FROM marts.rpt_waiting_for_first_response WHERE team_id = ? OR ? IS NULL "
+        "ORDER BY is_overdue DESC, minutes_waiting DESC, lead_id LIMIT ?",
+        scoped,
+    )
+    data.totals = {
+        name: int(rows[0]["total"]) if rows else 0
+        for name, rows in (("overdue_owners", data.overdue_owners),
+                           ("missed_leads", data.missed_leads),
+                           ("waiting_leads", data.waiting_leads))
+    }  # fmt: skip
 
 
 def teams(con: duckdb.DuckDBPyConnection) -> list[str]:
