@@ -17,7 +17,7 @@ import pytest
 
 from leadsla import warehouse
 from leadsla.pipelines.review import Paths, daily_build, run_report
-from leadsla.report.words import ISSUE_LEVEL_WORDS
+from leadsla.report.words import level_label
 from leadsla.rules import load_rules
 from leadsla.warehouse import WarehouseError
 
@@ -153,7 +153,7 @@ def test_issue_escalations_reach_the_headline_per_level(
     assert f'data-figure="issue escalations">{total}<' in built.html
     assert 0 in per_level  # escalations whose level the feed did not give are counted too
     for level, n in per_level.items():
-        assert f"{ISSUE_LEVEL_WORDS.get(level, f'L{level}')} {n}" in built.html
+        assert f"{level_label(level)} {n}" in built.html
 
 
 # ---- analysts: the published marts open in DuckDB 1.x and describe every column ----------------

@@ -50,8 +50,8 @@ font-family:Arial,Helvetica,sans-serif;color:#222;">
 <div style="font-size:11px;color:#666;">{{ label }}</div></td>
 {% endfor %}
 </tr></table>
-{% if levels %}<p style="margin:0 0 16px 0;font-size:13px;" data-figure="issue levels">
-Issue escalations this day by level: {{ levels }}</p>{% endif %}
+{% if levels %}<p style="margin:0 0 16px 0;font-size:13px;">Issue escalations this day by
+level: <span data-figure="issue levels">{{ levels }}</span></p>{% endif %}
 {% for cid, caption in charts %}
 <h2 style="font-size:15px;margin:16px 0 6px 0;">{{ caption }}</h2>
 <img src="cid:{{ cid }}" alt="{{ caption }}" width="640" style="display:block;max-width:100%;">
