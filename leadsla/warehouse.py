@@ -12,11 +12,11 @@ working file:
 2. :func:`build` runs dbt in process (``dbtRunner`` with a stored manifest: no 3 s re-parse) on
    the warehouse file, which only the review writes: models and data tests; the unit tests run
    in development and CI (``unit_tests=True``), see :func:`dbt_args`.
-3. :func:`publish` copies the warehouse into a temporary file next to the published one, in
-   the storage format of :data:`PUBLISHED_STORAGE_VERSION` (so DuckDB 1.x clients and BI
-   drivers open it), and renames it over it (atomic on one file system): an analyst holding
-   the old copy open keeps reading it, the next open sees the new one, nobody ever sees half
-   a file.
+3. :func:`publish` (:mod:`leadsla.warehouse_publish`) writes the dbt docs into the warehouse as
+   comments and copies it to a temporary file next to the published one, then renames it over
+   it (atomic on one file system): an analyst holding the old copy open keeps reading it, the
+   next open sees the new one, nobody ever sees half a file. The warehouse is kept in DuckDB's
+   v1.0.0 storage format, so that copy opens in DuckDB 1.x clients and BI drivers too.
 
 A warehouse belongs to one database: :func:`snapshot` records which (``raw.origin``) and
 refuses a database whose event log does not hold the events already copied.
@@ -38,9 +38,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 import duckdb
 
-from leadsla.warehouse_docs import describe
+from leadsla import warehouse_publish
 from leadsla.warehouse_guards import MAX_FEED_AGE_MINUTES, check_origin
 from leadsla.warehouse_guards import WarehouseError as WarehouseError  # its home for callers
+from leadsla.warehouse_publish import open_v1
 
 if TYPE_CHECKING:
     from dbt.contracts.graph.manifest import Manifest
@@ -60,10 +61,6 @@ RAW_TABLES = (
 #: How long a snapshot keeps retrying while a tick holds the database (a tick takes ~0.1-2 s;
 #: a replay of days holds it longer, and then the review should wait rather than fail).
 LOCK_RETRY_S = 300.0
-#: The storage format of the published marts: DuckDB 2.0 writes its own format (storage 69) by
-#: default, which DuckDB 1.x and the BI drivers built on it refuse; v1.0.0 is read by every
-#: DuckDB from 1.0 on (``ATTACH ... (STORAGE_VERSION ...)`` in DuckDB's storage docs).
-PUBLISHED_STORAGE_VERSION = "v1.0.0"
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -86,7 +83,7 @@ def snapshot(
     if not db.exists():
         raise WarehouseError(f"no database at {db}: run `leadsla tick` or `leadsla demo` first")
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse))
+    con = open_v1(warehouse)
     try:
         con.execute("SET TimeZone = 'UTC'")
         deadline = time.monotonic() + retry_for_s
@@ -356,30 +353,7 @@ def summarise(success: bool, result: Any, exception: BaseException | None) -> Bu
 
 
 def publish(warehouse: Path, published: Path) -> Path:
-    """Copy the built warehouse to ``published`` in the storage format of
-    :data:`PUBLISHED_STORAGE_VERSION`, by atomic rename (see the module docstring).
-
-    ``COPY FROM DATABASE`` writes every schema, table, view and comment into the new file (a
-    byte copy would keep DuckDB 2.0's format); then the dbt docs become the copy's comments
-    (:func:`leadsla.warehouse_docs.describe`). The connection is the process's own instance of
-    the warehouse, so what dbt-duckdb built and still holds open is what is copied.
-    """
-    published.parent.mkdir(parents=True, exist_ok=True)
-    tmp = published.with_name(f".{published.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    con = duckdb.connect(str(warehouse))
-    try:
-        source = con.execute("SELECT current_database()").fetchall()[0][0]
-        con.execute(
-            f"ATTACH '{_quote(tmp)}' AS published_copy "
-            f"(STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')"
-        )
-        try:
-            con.execute(f'COPY FROM DATABASE "{source}" TO published_copy')
-            describe(con, "published_copy", target_path(warehouse) / "manifest.json")
-        finally:
-            con.execute("DETACH published_copy")
-    finally:
-        con.close()
-    tmp.replace(published)
-    return published
+    """Describe the built warehouse from the manifest of its build and copy it to ``published``
+    by atomic rename (:func:`leadsla.warehouse_publish.publish`)."""
+    manifest = target_path(warehouse) / "manifest.json"
+    return warehouse_publish.publish(warehouse, published, manifest)

@@ -20,6 +20,7 @@ from leadsla.pipelines.review import Paths, daily_build, run_report
 from leadsla.report.words import level_label
 from leadsla.rules import load_rules
 from leadsla.warehouse import WarehouseError
+from leadsla.warehouse_publish import storage_version
 
 from ._review_feeds import DAY, END, build_feed
 
@@ -269,3 +270,24 @@ def test_two_databases_in_one_folder_never_share_a_warehouse(mixed: Built, tmp_p
     default = Paths.beside(tmp_path / "leadsla.duckdb")
     assert default.warehouse == tmp_path / "warehouse" / "warehouse.duckdb"
     assert default.published == tmp_path / "leadsla_marts.duckdb"
+
+
+def test_a_warehouse_of_an_earlier_release_is_converted_once_and_kept(
+    mixed: Built, tmp_path: Path
+) -> None:
+    """Warehouses built before this release are in DuckDB 2.0's format: the next snapshot
+    converts them to the format 1.x reads, keeping what they hold (the incremental state)."""
+    wh = tmp_path / "warehouse" / "warehouse.duckdb"
+    wh.parent.mkdir()
+    con = duckdb.connect(str(wh))
+    con.execute("CREATE SCHEMA intermediate; CREATE TABLE intermediate.kept AS SELECT 42 AS x")
+    assert storage_version(con).startswith("v2.")
+    con.close()
+    copied = warehouse.snapshot(mixed.db, wh)
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert storage_version(con).startswith("v1.")
+        assert _one(con, "SELECT x FROM intermediate.kept") == 42
+        assert _one(con, "SELECT count(*) FROM raw.sla_events") == copied["sla_events"] > 0
+    finally:
+        con.close()
