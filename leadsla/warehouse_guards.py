@@ -25,8 +25,8 @@ class WarehouseError(RuntimeError):
 def check_origin(con: duckdb.DuckDBPyConnection, db: Path, warehouse: Path) -> None:
     """Refuse ``db`` when the warehouse holds events its log does not: the warehouse was built
     from another database (two databases in one folder, a path reused), and mixing the two
-    would count neither. The oldest and newest events copied are probed in ``db``'s log (on
-    ``recorded_at`` first, so DuckDB reads one row group for each)."""
+    would count neither. The oldest and newest events copied are probed in ``db``'s log by id
+    and ``recorded_at`` (the log is in recorded order, so DuckDB's zone maps skip the rest)."""
     has_raw = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = 'raw' AND table_name = 'sla_events'"
