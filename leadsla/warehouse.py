@@ -12,9 +12,14 @@ working file:
 2. :func:`build` runs dbt in process (``dbtRunner`` with a stored manifest: no 3 s re-parse) on
    the warehouse file, which only the review writes: models and data tests; the unit tests run
    in development and CI (``unit_tests=True``), see :func:`dbt_args`.
-3. :func:`publish` copies the warehouse to a temporary file next to the published one and
-   renames it over it (atomic on one file system): an analyst holding the old copy open keeps
-   reading it, the next open sees the new one, nobody ever sees half a file.
+3. :func:`publish` (:mod:`leadsla.warehouse_publish`) writes the dbt docs into the warehouse as
+   comments and copies it to a temporary file next to the published one, then renames it over
+   it (atomic on one file system): an analyst holding the old copy open keeps reading it, the
+   next open sees the new one, nobody ever sees half a file. The warehouse is kept in DuckDB's
+   v1.0.0 storage format, so that copy opens in DuckDB 1.x clients and BI drivers too.
+
+A warehouse belongs to one database: :func:`snapshot` records which (``raw.origin``) and
+refuses a database whose event log does not hold the events already copied.
 
 Nothing here reads the clock: ``as_of`` is passed in.
 """
@@ -23,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +37,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import duckdb
+
+from leadsla import warehouse_publish
+from leadsla.warehouse_guards import MAX_FEED_AGE_MINUTES, check_origin
+from leadsla.warehouse_guards import WarehouseError as WarehouseError  # its home for callers
+from leadsla.warehouse_publish import open_v1
 
 if TYPE_CHECKING:
     from dbt.contracts.graph.manifest import Manifest
@@ -55,10 +64,6 @@ RAW_TABLES = (
 LOCK_RETRY_S = 300.0
 
 
-class WarehouseError(RuntimeError):
-    """A snapshot or dbt build that failed; the message says which step and why."""
-
-
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc).lower()
     return "lock" in text or "conflicting" in text
@@ -79,7 +84,7 @@ def snapshot(
     if not db.exists():
         raise WarehouseError(f"no database at {db}: run `leadsla tick` or `leadsla demo` first")
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse))
+    con = open_v1(warehouse)
     try:
         con.execute("SET TimeZone = 'UTC'")
         deadline = time.monotonic() + retry_for_s
@@ -94,7 +99,8 @@ def snapshot(
                 sleep(wait)
                 wait = min(wait * 2, 2.0)
         try:
-            return _copy(con)
+            check_origin(con, db, warehouse)
+            return _copy(con, db)
         finally:
             con.execute("DETACH src")
     finally:
@@ -105,7 +111,7 @@ def _quote(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def _copy(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def _copy(con: duckdb.DuckDBPyConnection, db: Path) -> dict[str, int]:
     present = {
         r[0]
         for r in con.execute(
@@ -116,6 +122,9 @@ def _copy(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     con.execute("BEGIN")
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+        con.execute(
+            "CREATE OR REPLACE TABLE raw.origin AS SELECT ? AS database", [str(db.absolute())]
+        )
         counts["sla_events"] = _append_events(con)
         for table in RAW_TABLES:
             if table not in present:
@@ -194,6 +203,7 @@ def dbt_vars(
         "as_of": as_of.isoformat(),
         "org_timezone": org_timezone,
         "policy_windows": policy_windows,
+        "max_feed_age_minutes": MAX_FEED_AGE_MINUTES,
     }
 
 
@@ -344,16 +354,7 @@ def summarise(success: bool, result: Any, exception: BaseException | None) -> Bu
 
 
 def publish(warehouse: Path, published: Path) -> Path:
-    """Copy the built warehouse to ``published`` by atomic rename (see the module docstring)."""
-    published.parent.mkdir(parents=True, exist_ok=True)
-    # dbt-duckdb may still hold the file open in this process: fold its WAL into the file
-    # first, or the copy would miss the marts just built.
-    con = duckdb.connect(str(warehouse))
-    try:
-        con.execute("CHECKPOINT").fetchall()
-    finally:
-        con.close()
-    tmp = published.with_name(f".{published.name}.tmp")
-    shutil.copyfile(warehouse, tmp)
-    tmp.replace(published)
-    return published
+    """Describe the built warehouse from the manifest of its build and copy it to ``published``
+    by atomic rename (:func:`leadsla.warehouse_publish.publish`)."""
+    manifest = target_path(warehouse) / "manifest.json"
+    return warehouse_publish.publish(warehouse, published, manifest)

@@ -22,6 +22,7 @@ import pytest
 from leadsla import warehouse
 from leadsla.pipelines.review import day_as_of
 from leadsla.report.run import recipients, render_all, send_all
+from leadsla.report.words import level_label
 from leadsla.rules import load_rules
 from leadsla.smtp import SmtpSettings
 
@@ -72,6 +73,18 @@ def _expected(db: Path, team: str | None) -> dict[str, str]:
     issue_escalations = events(
         "issue_escalated", "coalesce(e.details->>'team', e.details->'teams'->>0, 'unassigned')"
     )
+    # the same escalations per level (0: none given), real levels first
+    tf = (
+        ""
+        if team is None
+        else ("AND coalesce(e.details->>'team', e.details->'teams'->>0, 'unassigned') = $team")
+    )
+    per_level = con.execute(
+        f"SELECT coalesce(e.level, 0) AS lv, count(*) FROM sla_events e "
+        f"WHERE e.event_type = 'issue_escalated' AND e.occurred_at >= $s AND e.occurred_at < $e "
+        f"{tf} GROUP BY 1 ORDER BY lv = 0, lv",
+        {k: v for k, v in p.items() if k in {"s", "e", "team"}},
+    ).fetchall()
     recovered = events("recovered_after_escalation")
     met = one(
         f"SELECT count(*) FROM lead_state l WHERE due_at >= $s AND due_at < $e "
@@ -96,7 +109,8 @@ def _expected(db: Path, team: str | None) -> dict[str, str]:
         "recovered": str(recovered),
         "missed": str(missed),
         "waiting now": str(waiting),
-    }
+    } | ({"issue levels": " · ".join(f"{level_label(lv)} {n}" for lv, n in per_level)}
+         if per_level else {})  # fmt: skip
 
 
 def test_every_headline_figure_equals_a_direct_count_over_the_event_log(

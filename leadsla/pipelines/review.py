@@ -21,6 +21,11 @@ from leadsla.progress import Report, silent
 from leadsla.report.run import ReportRun, org_zone, published_rows, render_all, send_all
 from leadsla.rules import RuleSet
 from leadsla.smtp import SmtpSettings
+from leadsla.warehouse_guards import check_feed_fresh
+
+#: The stem of the default database (``leadsla.duckdb``), whose warehouse folder is plain
+#: ``warehouse/``.
+DEFAULT_DB_STEM = "leadsla"
 
 
 @dataclass
@@ -32,13 +37,19 @@ class Paths:
 
     @classmethod
     def beside(cls, db: Path) -> Paths:
-        """Absolute paths beside the tick's file: dbt resolves relative ones against its own
-        project folder, which would put a relative ``db``'s warehouse inside the package."""
+        """Absolute paths beside the tick's file, one warehouse and one published copy per
+        database: ``x.duckdb`` builds in ``warehouse_x/`` and publishes ``x_marts.duckdb``, so two
+        databases in one folder never share a warehouse. The default ``leadsla.duckdb`` keeps
+        ``warehouse/`` (where every release so far built it) and ``leadsla_marts.duckdb``.
+
+        Absolute because dbt resolves relative paths against its own project folder, which
+        would put a relative ``db``'s warehouse inside the package."""
         db = Path(db).absolute()
+        folder = "warehouse" if db.stem == DEFAULT_DB_STEM else f"warehouse_{db.stem}"
         return cls(
-            warehouse=db.parent / "warehouse" / "warehouse.duckdb",
+            warehouse=db.parent / folder / "warehouse.duckdb",
             # not marts.duckdb: that catalog name would shadow the schema marts in queries
-            published=db.parent / "leadsla_marts.duckdb",
+            published=db.parent / f"{db.stem}_marts.duckdb",
         )
 
 
@@ -100,6 +111,8 @@ def build_marts(steps: MartSteps, db: Path, plan: MartsBuild) -> Path:
     returns the published file. A failing test (a stale feed, a broken contract) raises: a
     report over a stale feed would tell managers a quiet day when the pipeline is stalled."""
     steps.snapshot(db, plan.paths.warehouse)
+    # the data test assert_feed_not_stale judges the same; this says it in one sentence first
+    check_feed_fresh(plan.paths.warehouse, plan.variables)
     steps.build(plan.paths.warehouse, plan.variables)
     return steps.publish(plan.paths.warehouse, plan.paths.published)
 

@@ -72,6 +72,10 @@ class ReportData:
     windows: list[tuple[str, float]] = field(default_factory=list)
     missed_by_source: list[tuple[str, int]] = field(default_factory=list)
     escalations_by_level: list[tuple[date, str, int]] = field(default_factory=list)
+    #: issue escalations of the report day per level (0: the feed gave none), for the headline
+    issue_levels: list[tuple[int, int]] = field(default_factory=list)
+    #: rows before the cut of each cut list (owners, missed, waiting): "10 of 17 shown"
+    totals: dict[str, int] = field(default_factory=dict)
     overdue_owners: list[dict[str, Any]] = field(default_factory=list)
     missed_leads: list[dict[str, Any]] = field(default_factory=list)
     waiting_leads: list[dict[str, Any]] = field(default_factory=list)
@@ -136,29 +140,15 @@ def load(
             [report_date, report_date, scope],
         ).fetchall()
     ]
-    data.overdue_owners = _dicts(
-        con,
-        "SELECT owner_id, team_id, overdue_leads, oldest_due_at, "
-        "round(max_minutes_waiting) AS max_minutes_waiting FROM marts.rpt_owners_overdue "
-        "WHERE team_id = ? OR ? IS NULL ORDER BY overdue_leads DESC, owner_id LIMIT ?",
-        [*t, top],
-    )
-    data.missed_leads = _dicts(
-        con,
-        "SELECT lead_id, team_id, owner_id, intent, lead_source, due_at, first_response_at, "
-        "escalation_count, record_url FROM marts.fct_lead_sla "
-        "WHERE due_date = ? AND is_missed AND (team_id = ? OR ? IS NULL) "
-        "ORDER BY due_at, lead_id LIMIT ?",
-        [report_date, *t, top],
-    )
-    data.waiting_leads = _dicts(
-        con,
-        "SELECT lead_id, team_id, owner_id, intent, created_at, due_at, is_overdue, "
-        "round(minutes_waiting) AS minutes_waiting, record_url "
-        "FROM marts.rpt_waiting_for_first_response WHERE team_id = ? OR ? IS NULL "
-        "ORDER BY is_overdue DESC, minutes_waiting DESC, lead_id LIMIT ?",
-        [*t, top],
-    )
+    data.issue_levels = [
+        (int(r[0]), int(r[1]))
+        for r in con.execute(
+            "SELECT level, escalations FROM marts.rpt_escalations_by_level_daily "
+            "WHERE escalated_date = ? AND team_id = ? AND escalation_kind = 'issue' ORDER BY 1",
+            [report_date, scope],
+        ).fetchall()
+    ]
+    _cut_lists(con, data, [*t, top])
     data.held_back = _dicts(
         con,
         "SELECT held_back_kind, count(*) AS items FROM marts.rpt_held_back "
@@ -180,6 +170,42 @@ def load(
     if team is None:  # ops read the management report: the shadow section goes there
         data.shadow = shadow_comparison(con, report_date)
     return data
+
+
+def _cut_lists(con: duckdb.DuckDBPyConnection, data: ReportData, scoped: list[Any]) -> None:
+    """The lists cut to the worst ``top`` (``scoped`` is team, team, top), each with its length
+    before the cut in ``data.totals`` (count(*) over the filtered rows), so a report can say
+    "10 of 17 shown"."""
+    data.overdue_owners = _dicts(
+        con,
+        "SELECT owner_id, team_id, overdue_leads, oldest_due_at, "
+        "round(max_minutes_waiting) AS max_minutes_waiting, count(*) OVER () AS total "
+        "FROM marts.rpt_owners_overdue "
+        "WHERE team_id = ? OR ? IS NULL ORDER BY overdue_leads DESC, owner_id LIMIT ?",
+        scoped,
+    )
+    data.missed_leads = _dicts(
+        con,
+        "SELECT lead_id, team_id, owner_id, intent, lead_source, due_at, first_response_at, "
+        "escalation_count, record_url, count(*) OVER () AS total FROM marts.fct_lead_sla "
+        "WHERE due_date = ? AND is_missed AND (team_id = ? OR ? IS NULL) "
+        "ORDER BY due_at, lead_id LIMIT ?",
+        [data.report_date, *scoped],
+    )
+    data.waiting_leads = _dicts(
+        con,
+        "SELECT lead_id, team_id, owner_id, intent, created_at, due_at, is_overdue, "
+        "round(minutes_waiting) AS minutes_waiting, record_url, count(*) OVER () AS total "
+        "FROM marts.rpt_waiting_for_first_response WHERE team_id = ? OR ? IS NULL "
+        "ORDER BY is_overdue DESC, minutes_waiting DESC, lead_id LIMIT ?",
+        scoped,
+    )
+    data.totals = {
+        name: int(rows[0]["total"]) if rows else 0
+        for name, rows in (("overdue_owners", data.overdue_owners),
+                           ("missed_leads", data.missed_leads),
+                           ("waiting_leads", data.waiting_leads))
+    }  # fmt: skip
 
 
 def teams(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -18,6 +18,15 @@ from leadsla.delivery.safety import clean_line, clean_text, write_csv
 from leadsla.report import charts
 from leadsla.report.data import CSV_COLUMNS, ReportData
 from leadsla.report.shadow import shadow_tables
+from leadsla.report.words import (
+    HELD_BACK_WORDS,
+    MISTAKE_WORDS,
+    duration,
+    level_label,
+    local_time,
+    shown,
+    words,
+)
 
 CHART_NAMES = ("response_distribution", "missed_by_source", "escalations_by_level")
 
@@ -34,7 +43,7 @@ font-family:Arial,Helvetica,sans-serif;color:#222;">
 <div style="max-width:720px;margin:0 auto;background:#fff;padding:20px;border-radius:6px;">
 <h1 style="font-size:20px;margin:0 0 4px 0;">{{ title }}</h1>
 <p style="margin:0 0 16px 0;color:#666;font-size:13px;">
-{{ scope }} &middot; {{ day }} ({{ zone }})</p>
+{{ scope }} &middot; {{ day }} &middot; times in {{ zone }}</p>
 <table role="presentation" style="width:100%;border-collapse:collapse;margin-bottom:16px;"><tr>
 {% for label, value in headline %}
 <td style="text-align:center;padding:8px;border:1px solid #eee;">
@@ -42,6 +51,8 @@ font-family:Arial,Helvetica,sans-serif;color:#222;">
 <div style="font-size:11px;color:#666;">{{ label }}</div></td>
 {% endfor %}
 </tr></table>
+{% if levels %}<p style="margin:0 0 16px 0;font-size:13px;">Issue escalations this day by
+level: <span data-figure="issue levels">{{ levels }}</span></p>{% endif %}
 {% for cid, caption in charts %}
 <h2 style="font-size:15px;margin:16px 0 6px 0;">{{ caption }}</h2>
 <img src="cid:{{ cid }}" alt="{{ caption }}" width="640" style="display:block;max-width:100%;">
@@ -57,8 +68,9 @@ font-family:Arial,Helvetica,sans-serif;color:#222;">
 {% endfor %}</table>
 {% else %}<p style="font-size:13px;color:#666;">None.</p>{% endif %}
 {% endfor %}
-<p style="font-size:11px;color:#888;margin-top:20px;">Every figure comes from the leadsla
-marts (rpt_daily_review and friends). The attached CSV holds the leads behind this report.</p>
+<p style="font-size:11px;color:#888;margin-top:20px;">The headline counts this day; tables and
+charts say their own period. Every figure comes from the leadsla marts. The attached CSV holds
+the leads behind this report (times in UTC there).</p>
 </div></body></html>
 """
 )
@@ -76,14 +88,20 @@ class Rendered:
     images: dict[str, bytes]
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, zone: str = "UTC") -> str:
     if value is None:
         return "n/a"
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
+        return local_time(value, zone)
     return str(value)
+
+
+def issue_levels(data: ReportData) -> str:
+    """The day's issue escalations per level, for the headline: ``L1 32 · L2 16 · L3 8``."""
+    ordered = sorted(data.issue_levels, key=lambda r: (r[0] == 0, r[0]))  # "not given" last
+    return " · ".join(f"{level_label(level)} {n}" for level, n in ordered)
 
 
 def headline(data: ReportData) -> list[tuple[str, str]]:
@@ -106,46 +124,59 @@ def _link(row: dict[str, Any]) -> dict[str, str] | str:
     return {"href": str(url), "text": str(row["lead_id"])} if url else str(row["lead_id"])
 
 
-def tables(data: ReportData) -> list[dict[str, Any]]:
-    """Worst offenders and what was held back or done against the SOP."""
+def _owner(value: Any) -> str:
+    return "unassigned" if value is None else str(value)
+
+
+def tables(data: ReportData, zone: str = "UTC") -> list[dict[str, Any]]:
+    """Worst offenders and what was held back or done against the SOP, each titled with its
+    period, times in the org's ``zone``, durations in days, hours and minutes."""
+    n = data.totals
     return [
         {
-            "title": "Owners with overdue first responses",
-            "header": ["owner", "team", "overdue leads", "oldest due", "longest wait (min)"],
+            "title": shown("Owners with overdue first responses at the end of this day",
+                           len(data.overdue_owners), n.get("overdue_owners", 0)),
+            "header": ["owner", "team", "overdue leads", "oldest due", "longest wait"],
             "rows": [
-                [r["owner_id"], r["team_id"], r["overdue_leads"], _fmt(r["oldest_due_at"]),
-                 _fmt(r["max_minutes_waiting"])]
+                [_owner(r["owner_id"]), r["team_id"], r["overdue_leads"],
+                 _fmt(r["oldest_due_at"], zone), duration(r["max_minutes_waiting"])]
                 for r in data.overdue_owners
             ],
         },
         {
-            "title": "Missed first-response SLAs due this day",
+            "title": shown("Missed first-response SLAs due this day",
+                           len(data.missed_leads), n.get("missed_leads", 0)),
             "header": ["lead", "team", "owner", "intent", "source", "due", "answered",
                        "escalations"],
             "rows": [
-                [_link(r), r["team_id"], r["owner_id"], r["intent"], r["lead_source"],
-                 _fmt(r["due_at"]), _fmt(r["first_response_at"]), r["escalation_count"]]
+                [_link(r), r["team_id"], _owner(r["owner_id"]), _fmt(r["intent"]),
+                 _fmt(r["lead_source"]), _fmt(r["due_at"], zone),
+                 _fmt(r["first_response_at"], zone), r["escalation_count"]]
                 for r in data.missed_leads
             ],
         },
         {
-            "title": "Longest waiting for a first response",
-            "header": ["lead", "team", "owner", "intent", "due", "overdue", "waiting (min)"],
+            "title": shown("Longest waiting for a first response at the end of this day",
+                           len(data.waiting_leads), n.get("waiting_leads", 0)),
+            "header": ["lead", "team", "owner", "intent", "due", "overdue", "waiting"],
             "rows": [
-                [_link(r), r["team_id"], r["owner_id"], r["intent"], _fmt(r["due_at"]),
-                 "yes" if r["is_overdue"] else "no", _fmt(r["minutes_waiting"])]
+                [_link(r), r["team_id"], _owner(r["owner_id"]), _fmt(r["intent"]),
+                 _fmt(r["due_at"], zone), "yes" if r["is_overdue"] else "no",
+                 duration(r["minutes_waiting"])]
                 for r in data.waiting_leads
             ],
         },
         {
-            "title": "Held back (suppressed, deferred, dead messages; steps fired on feed lag)",
-            "header": ["kind", "items"],
-            "rows": [[r["held_back_kind"], r["items"]] for r in data.held_back],
+            "title": "Held back this day (messages not sent as planned, steps fired on a late "
+                     "export)",
+            "header": ["what", "items"],
+            "rows": [[words(r["held_back_kind"], HELD_BACK_WORDS), r["items"]]
+                     for r in data.held_back],
         },
         {
-            "title": "SOP mistakes",
+            "title": "SOP mistakes this day",
             "header": ["mistake", "items"],
-            "rows": [[r["mistake"], r["items"]] for r in data.sop_mistakes],
+            "rows": [[words(r["mistake"], MISTAKE_WORDS), r["items"]] for r in data.sop_mistakes],
         },
     ]  # fmt: skip
 
@@ -166,25 +197,29 @@ def render_report(data: ReportData, *, org_name: str, zone: str, scope_name: str
     }  # fmt: skip
     captions = [
         "First response (business minutes) against the policy windows, last 7 days",
-        "Missed SLAs by lead source",
+        "Missed SLAs by lead source, all time up to the end of this day",
         "Escalations by level, last 14 days",
     ]
     title = f"{org_name}: daily lead review"
     head = headline(data)
-    tabs = tables(data) + shadow_tables(data.shadow)
+    levels = issue_levels(data)
+    tabs = tables(data, zone) + shadow_tables(data.shadow)
     html = HTML.render(
         title=title,
         scope=scope_name,
         day=day,
         zone=zone,
         headline=head,
+        levels=levels,
         charts=list(zip(images, captions, strict=True)),
         tables=tabs,
         td=_TD,
         th=_TH,
     )
-    lines = [f"{title} - {scope_name} - {day} ({zone})", ""]
+    lines = [f"{title} - {scope_name} - {day} - times in {zone}", ""]
     lines += [f"{label:>18}: {value}" for label, value in head]
+    if levels:
+        lines.append(f"Issue escalations this day by level: {levels}")
     for t in tabs:
         lines += ["", t["title"]]
         if not t["rows"]:
@@ -192,7 +227,8 @@ def render_report(data: ReportData, *, org_name: str, zone: str, scope_name: str
         for row in t["rows"]:
             cells = [f"{c['text']} <{c['href']}>" if isinstance(c, dict) else str(c) for c in row]
             lines.append("  " + " | ".join(cells))
-    lines += ["", "Charts are in the HTML part; the leads behind the report are in the CSV."]
+    lines += ["", "Charts in the HTML part:", *(f"  {c}" for c in captions)]
+    lines += ["", "The leads behind the report are in the CSV (times in UTC there)."]
     buf = io.StringIO()
     write_csv(buf, CSV_COLUMNS, data.csv_rows)  # formulas neutralised, as every CSV we write
     return Rendered(

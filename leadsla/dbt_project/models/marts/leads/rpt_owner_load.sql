@@ -2,7 +2,7 @@
 -- owner-load view (overloaded owners show many open and overdue leads).
 select
     coalesce(owner_id, 'unassigned') as owner_id,
-    team_id,
+    coalesce(team_id, 'unassigned') as team_id,
     count(*) as leads,
     count(*) filter (where created_at > {{ as_of() }} - interval 7 day) as leads_last_7d,
     count(*) filter (where not is_closed) as open_leads,

@@ -1,7 +1,7 @@
 -- One row per lead answered after an escalation (event recovered_after_escalation).
 select
     lead_id,
-    lead_team_id as team_id,
+    coalesce(lead_team_id, 'unassigned') as team_id,
     owner_id,
     record_url,
     escalated_at,

@@ -1,7 +1,7 @@
 -- One row per (service category, team): business minutes to first response.
 select
     coalesce(service_interest, 'unknown') as service_interest,
-    team_id,
+    coalesce(team_id, 'unassigned') as team_id,
     count(*) as leads,
     count(business_minutes_to_respond) as responded,
     median(business_minutes_to_respond) as median_business_minutes,

@@ -1,7 +1,9 @@
 -- One row per (review date in the org's zone, team), plus team 'all' for the whole org: the
 -- daily review of seed 002 section 10 (number of escalations, resolution time, conversion
 -- outcome, repeated issue patterns) with the SLA headline the manager report opens with.
--- Every day from the first lead to as_of has a row, so a quiet day shows zeros, not a gap.
+-- Every day from the first lead or issue to as_of has a row, so a quiet day shows zeros, not a
+-- gap, and a feed of issues only has its days too. The 'all' rows are the grouping sets without
+-- the team (grouping(), never a null team), and every team with a count on a day has a row.
 with leads as (select * from {{ ref('fct_lead_sla') }}),
 issue_events as (
     select * from {{ ref('int_events_unpacked') }} where issue_id is not null
@@ -52,7 +54,7 @@ counts as (
 per_day_counts as (
     select
         review_date,
-        coalesce(team_id, 'all') as team_id,
+        case when grouping(team_id) = 1 then 'all' else team_id end as team_id,
         {%- for kind, column in [('lead_in', 'leads_in'), ('met', 'sla_met'),
                                  ('missed', 'sla_missed'), ('escalation', 'escalations'),
                                  ('issue_escalation', 'issue_escalations'),
@@ -62,7 +64,7 @@ per_day_counts as (
         cast(coalesce(sum(n) filter (where kind = '{{ kind }}'), 0) as bigint) as {{ column }}
         {{- ',' if not loop.last }}
         {%- endfor %}
-    from counts
+    from (select review_date, coalesce(team_id, 'unassigned') as team_id, kind, n from counts)
     where review_date is not null
     group by grouping sets ((review_date, team_id), (review_date))
 ),
@@ -78,10 +80,11 @@ timings as (
 per_day_medians as (
     select
         review_date,
-        coalesce(team_id, 'all') as team_id,
+        case when grouping(team_id) = 1 then 'all' else team_id end as team_id,
         median(value) filter (where kind = 'response') as median_business_minutes_to_respond,
         median(value) filter (where kind = 'issue_resolved') as median_minutes_to_resolve_issue
-    from timings
+    from (select review_date, coalesce(team_id, 'unassigned') as team_id, kind, value
+          from timings)
     where review_date is not null
     group by grouping sets ((review_date, team_id), (review_date))
 ),
@@ -93,14 +96,19 @@ per_day as (
 spine as (
     select cast(d as date) as review_date
     from range(
-        (select cast(min(created_date) as timestamp) from leads),
+        (select cast(min(d) as timestamp) from (
+            select min(created_date) as d from leads
+            union all select min(escalated_date) from {{ ref('fct_issue_escalations') }}
+            union all select min({{ org_date('raised_at') }}) from issues
+        )),
         cast({{ org_date(as_of()) }} as timestamp) + interval 1 day,
         interval 1 day
     ) as t(d)
 ),
 teams as (
-    select distinct team_id from leads
+    select distinct coalesce(team_id, 'unassigned') as team_id from leads
     union select distinct team_id from issues
+    union select distinct team_id from per_day where team_id <> 'all'
     union select 'all'
 ),
 grid as (
@@ -125,20 +133,22 @@ window_days as (
     where team_id = 'all' and review_date >= {{ org_date(as_of()) }} - 31
 ),
 waiting_steps as (
-    select team_id, created_at as step_at, created_date as step_date, 1 as delta from leads
+    select coalesce(team_id, 'unassigned') as team_id, created_at as step_at,
+           created_date as step_date, 1 as delta from leads
     union all
-    select team_id, waiting_ended_at, waiting_ended_date, -1 from leads
+    select coalesce(team_id, 'unassigned'), waiting_ended_at, waiting_ended_date, -1 from leads
     where waiting_ended_at is not null
 ),
 waiting_deltas as (
     select greatest(step_date, {{ org_date(as_of()) }} - 31) as first_day,
-           team_id, sum(delta) as delta
+           team_id, grouping(team_id) = 1 as is_all,
+           sum(delta) as delta
     from waiting_steps
     where step_at < {{ as_of() }}
     group by grouping sets ((first_day, team_id), (first_day))
 ),
 waiting as (
-    select w.review_date, coalesce(d.team_id, 'all') as team_id,
+    select w.review_date, case when d.is_all then 'all' else d.team_id end as team_id,
            cast(sum(d.delta) as bigint) as waiting_at_day_end
     from window_days as w
     join waiting_deltas as d on d.first_day <= w.review_date

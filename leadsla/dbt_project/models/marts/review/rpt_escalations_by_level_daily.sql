@@ -8,10 +8,12 @@ with steps as (
     from {{ ref('int_lead_step_events') }}
     where event_type = 'escalated'
     union all
-    select escalated_date, team_id, 'issue', coalesce(level, 0)
+    select escalated_date, coalesce(team_id, 'unassigned'), 'issue', coalesce(level, 0)
     from {{ ref('fct_issue_escalations') }}
 )
-select escalated_date, coalesce(team_id, 'all') as team_id, escalation_kind, level,
+-- the 'all' rows are the grouping set without the team (grouping(), never a null team)
+select escalated_date, case when grouping(team_id) = 1 then 'all' else team_id end as team_id,
+       escalation_kind, level,
        count(*) as escalations
 from steps
 group by grouping sets (
