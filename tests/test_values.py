@@ -403,7 +403,7 @@ def test_a_response_before_creation_is_dropped_never_met(
             "SELECT lead_id, details->>'business_minutes' FROM sla_events"
             " WHERE event_type IN ('sla_met', 'first_response')"
         ).fetchall()
-        assert {lid for lid, _ in met} == {"FINE", "SKEW"}
+        assert {lid for lid, _ in met} == {"FINE"}
         assert all(float(m) >= 0 for _, m in met)
 
 
@@ -465,9 +465,10 @@ def test_an_issue_response_before_it_was_raised_is_dropped(
         got = dict(con.execute("SELECT issue_id, responded_at FROM issue_state").fetchall())
         assert got["I1"] is None
         assert iso(got["I2"]) == "2026-11-23T04:45:00Z"
-        (reason,) = con.execute("SELECT reason FROM quarantine").fetchone() or ("",)
-        assert "responded_at: '2026-11-23 09:00' is before raised_at" in reason
-        assert "resolved_at: '2026-11-22 09:00' is before raised_at" in reason
+        # one quarantine row per field the issue loads without
+        reasons = dict(con.execute("SELECT field, reason FROM quarantine").fetchall())
+        assert "responded_at: '2026-11-23 09:00' is before raised_at" in reasons["responded_at"]
+        assert "resolved_at: '2026-11-22 09:00' is before raised_at" in reasons["resolved_at"]
         minutes = con.execute(
             "SELECT details->>'business_minutes' FROM sla_events"
             " WHERE event_type = 'issue_responded'"
