@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadsla.pipelines.tick import run_tick
-from leadsla.rules.loader import load_rules
 from leadsla.rules.errors import RulesInvalid
+from leadsla.rules.loader import load_rules
 
 from .conftest import LEAD_ROW, WriteLeads
 
@@ -155,8 +155,14 @@ def test_an_incident_feed_loads_through_the_mapping_alone(
             {**FULL, "number": "INC1"},
             # null tokens are empty; an unknown city takes the default; an unknown priority
             # has none: the row loads without its impact, recorded
-            {**FULL, "number": "INC2", "caller": "?", "u_city": " Delhi ", "first": "N/A",
-             "priority": "5 - Planning"},  # fmt: skip
+            {
+                **FULL,
+                "number": "INC2",
+                "caller": "?",
+                "u_city": " Delhi ",
+                "first": "N/A",
+                "priority": "5 - Planning",
+            },
             # resolved after the export (a reopened incident): the field goes, the row stays
             {**FULL, "number": "INC3", "resolved_at": "2026-11-24 10:00:00"},
             {**FULL, "number": "INC4", "incident_state": "Active"},
@@ -181,7 +187,8 @@ def test_an_incident_feed_loads_through_the_mapping_alone(
         assert iso(got["INC4"][6]) == "2026-11-23T05:00:00.000000Z"  # Active: responded
         assert got["INC4"][7] is None
         assert iso(got["INC5"][7]) == "2026-11-23T05:00:00.000000Z"  # resolved
-        assert got["INC1"][6] is None and got["INC1"][7] is None  # New: open
+        assert got["INC1"][6] is None
+        assert got["INC1"][7] is None
         rows = con.execute(
             "SELECT line, field, action, reason FROM quarantine ORDER BY line, field"
         ).fetchall()
@@ -226,8 +233,12 @@ def test_a_date_without_a_time_follows_the_stated_rule_and_is_flagged(
         EXPORT,
         [
             {**LEAD_ROW, "lead_id": "D1", "created_at": "2026-11-23"},
-            {**LEAD_ROW, "lead_id": "D2", "created_at": "2026-11-22 09:00",
-             "first_response_at": "2026-11-23"},  # fmt: skip
+            {
+                **LEAD_ROW,
+                "lead_id": "D2",
+                "created_at": "2026-11-22 09:00",
+                "first_response_at": "2026-11-23",
+            },
             {**LEAD_ROW, "lead_id": "D3", "created_at": "2026-11-23 10:00"},
         ],
     )
@@ -243,7 +254,8 @@ def test_a_date_without_a_time_follows_the_stated_rule_and_is_flagged(
         assert len(flags) == flagged
         for field, reason in flags:
             assert field in {"created_at", "first_response_at"}
-            assert f"(date_only: {rule})" in reason and "1 value(s)" in reason
+            assert f"(date_only: {rule})" in reason
+            assert "1 value(s)" in reason
         if rule == "reject":
             rows = dict(con.execute("SELECT line, reason FROM quarantine").fetchall())
             assert "has a date but no time of day (date_only: reject)" in rows[2]
@@ -262,8 +274,13 @@ def test_an_answered_status_counts_only_under_the_status_change_signal(
     responded: bool,
 ) -> None:
     edit_source(rules_dir, "canonical_leads", response_signal=signal)
-    write_leads(EXPORT, [{**LEAD_ROW, "lead_id": "W1", "status": "working"},
-                         {**LEAD_ROW, "lead_id": "F1", "first_response_at": "2026-11-23 10:20"}])  # fmt: skip
+    write_leads(
+        EXPORT,
+        [
+            {**LEAD_ROW, "lead_id": "W1", "status": "working"},
+            {**LEAD_ROW, "lead_id": "F1", "first_response_at": "2026-11-23 10:20"},
+        ],
+    )
     with tick(rules_dir, exports, tmp_path / "t.duckdb") as con:
         got = dict(con.execute("SELECT lead_id, response_at FROM lead_state").fetchall())
         assert (got["W1"] is not None) is responded
@@ -313,7 +330,8 @@ def test_every_row_is_loaded_or_quarantined_and_every_dropped_field_is_recorded(
         assert len(rejected) == quarantined
         dropped = {(line, field) for line, field, action, _ in q if action != "rejected"}
         for line, field in dropped:
-            assert line not in rejected and field is not None
+            assert line not in rejected
+            assert field is not None
         state = {
             r[0]: r[1:]
             for r in con.execute("SELECT issue_id, impact, resolved_at FROM issue_state")

@@ -103,8 +103,7 @@ def spec_problems(field: str, spec: ColumnSpec) -> list[str]:
         )
     if isinstance(spec, Const) and field in ID_FIELDS:
         out.append(
-            f"{field}: a const id makes every row one record; map {field} to the export's "
-            "id header"
+            f"{field}: a const id makes every row one record; map {field} to the export's id header"
         )
     if isinstance(spec, Const) and str(spec.const).strip() == "":
         out.append(f"{field}: the const is empty; give a value or remove the entry")

@@ -25,8 +25,8 @@ from leadsla.rules.org_models import OrgFile
 from leadsla.rules.policy_models import PoliciesFile
 from leadsla.rules.references import check_issue_references, check_references
 from leadsla.rules.routing_models import RoutingFile
-from leadsla.rules.source_check import check_source_values
 from leadsla.rules.ruleset import RuleSet, digest
+from leadsla.rules.source_check import check_source_values
 from leadsla.rules.source_models import Source
 
 M = TypeVar("M", bound=BaseModel)

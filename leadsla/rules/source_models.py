@@ -196,7 +196,7 @@ class Source(Strict):
         if self.entity == "activities" and self.status_map:
             raise ValueError("status_map: an activities source has no status; remove it")
         allowed = ISSUE_STATUS_CLASSES if self.entity == "issues" else get_args(StatusClass)
-        bad = {k: v for k, v in self.status_map.items() if v not in allowed}
+        bad: dict[str, str] = {k: v for k, v in self.status_map.items() if v not in allowed}
         if self.unknown_status not in (*allowed, "quarantine"):
             bad["unknown_status"] = self.unknown_status
         if bad:
