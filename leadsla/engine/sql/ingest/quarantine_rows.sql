@@ -12,7 +12,17 @@ WITH bad AS (
 rows AS (
     SELECT b.line, {{ raw_expr }} AS raw, b.reasons, b.warnings
     FROM bad b JOIN raw_rows r USING (line)
+){%- if date_only != "reject" and dated %},
+flags AS (  -- one scan counts every timestamp field's date-only values
+    SELECT
+    {%- for f in dated %}
+        count(*) FILTER (WHERE {{ f }}__dateonly AND {{ f }} IS NOT NULL) AS {{ f }}__n,
+        min(line) FILTER (WHERE {{ f }}__dateonly AND {{ f }} IS NOT NULL) AS {{ f }}__first
+        {{- "," if not loop.last }}
+    {%- endfor %}
+    FROM checked WHERE len(reasons) = 0
 )
+{%- endif %}
 SELECT $source_id AS source_id, $file AS file, CAST(line AS BIGINT) AS line, raw,
        array_to_string(reasons, '; ') AS reason, 'rejected' AS action, $now AS recorded_at,
        NULL::VARCHAR AS field
@@ -26,16 +36,15 @@ SELECT $source_id, $file, line, raw,
        coalesce(error_type, 'UNREADABLE') || ': ' || coalesce(error_message, ''),
        'rejected', $now, NULL
 FROM raw_rejects
-{%- if date_only != "reject" %}
+{%- if date_only != "reject" and dated %}
 {%- for f in dated %}
 UNION ALL
-SELECT $source_id, $file, min(line), NULL,
-       '{{ f }}: ' || count(*) || ' value(s) with a date but no time of day (the first at line '
-       || min(line) || ') read as the {{ "start" if date_only == "start_of_day" else "end" }}'
+SELECT $source_id, $file, {{ f }}__first, NULL,
+       '{{ f }}: ' || {{ f }}__n || ' value(s) with a date but no time of day (the first at line '
+       || {{ f }}__first || ') read as the {{ "start" if date_only == "start_of_day" else "end" }}'
        || ' of that day in ' || $tz
        {%- if date_only == "end_of_day" %} || ' (never after the export)'{% endif %}
        || ' (date_only: {{ date_only }})', 'flagged', $now, '{{ f }}'
-FROM checked WHERE {{ f }}__dateonly AND len(reasons) = 0 AND {{ f }} IS NOT NULL
-HAVING count(*) > 0
+FROM flags WHERE {{ f }}__n > 0
 {%- endfor %}
 {%- endif %}
