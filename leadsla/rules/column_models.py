@@ -20,7 +20,10 @@ ID_FIELDS = frozenset({"lead_id", "issue_id", "activity_id"})
 class Join(Strict):
     """Several headers joined into one value; empty cells are left out."""
 
-    join: list[str] = Field(description="the export's headers, in order (two or more)")
+    join: list[str] = Field(
+        description="the export's headers, in order (two or more)",
+        json_schema_extra={"minItems": 2},
+    )
     sep: str = Field(default=" ", description="what goes between two non-empty values")
 
 
@@ -36,7 +39,9 @@ class ValueMap(Strict):
     (recorded in the quarantine), a required one quarantines the row. Empty cells stay empty."""
 
     column: str = Field(description="the export's header")
-    map: dict[str, str] = Field(description="export value -> canonical value")
+    map: dict[str, str] = Field(
+        description="export value -> canonical value", json_schema_extra={"minProperties": 1}
+    )
     default: str | None = Field(
         default=None, description="the value of anything not in map (none: reject the field)"
     )
@@ -58,7 +63,7 @@ def _kind(value: Any) -> str | None:
 
 ColumnSpec = Annotated[
     Annotated[str, Tag("header")]
-    | Annotated[list[str], Tag("headers")]
+    | Annotated[list[str], Field(json_schema_extra={"minItems": 2}), Tag("headers")]
     | Annotated[Join, Tag("join")]
     | Annotated[Const, Tag("const")]
     | Annotated[ValueMap, Tag("map")],
