@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from leadsla.rules.base import Id, Strict, check_zone
 from leadsla.rules.column_models import ColumnSpec, spec_problems
@@ -187,30 +187,33 @@ class Source(Strict):
             raise ValueError(
                 f"columns maps unknown canonical fields {bad}; known: {', '.join(fields)}"
             )
-        self._check_statuses()
         if (self.glob is None) == (self.sql is None):
             raise ValueError("give exactly one of glob (files) or sql (a database query)")
         return self
 
-    def _check_statuses(self) -> None:
-        if self.entity == "activities" and self.status_map:
-            raise ValueError("status_map: an activities source has no status; remove it")
-        allowed = ISSUE_STATUS_CLASSES if self.entity == "issues" else get_args(StatusClass)
-        bad: dict[str, str] = {k: v for k, v in self.status_map.items() if v not in allowed}
-        if self.unknown_status not in (*allowed, "quarantine"):
-            bad["unknown_status"] = self.unknown_status
+    @field_validator("status_map", "unknown_status")
+    @classmethod
+    def _statuses(cls, value: Any, info: ValidationInfo) -> Any:
+        entity = info.data.get("entity", "leads")
+        if entity == "activities" and value and info.field_name == "status_map":
+            raise ValueError("an activities source has no status; remove it")
+        allowed = ISSUE_STATUS_CLASSES if entity == "issues" else get_args(StatusClass)
+        given = value.values() if isinstance(value, dict) else [value]
+        bad = sorted({v for v in given if v not in (*allowed, "quarantine")})
         if bad:
             raise ValueError(
-                f"status_map: {bad} are not {self.entity} status classes; use one of "
-                f"{', '.join(allowed)}"
+                f"{', '.join(repr(b) for b in bad)} is not a class of {entity} statuses; use "
+                f"one of {', '.join(allowed)}"
             )
-        folded = [k.strip().lower() for k in self.status_map]
-        twice = sorted({k for k in folded if folded.count(k) > 1})
-        if twice:
-            raise ValueError(
-                f"status_map: {twice} listed twice (statuses match trimmed and ignoring "
-                "case); keep one of each"
-            )
+        if isinstance(value, dict):
+            folded = [k.strip().lower() for k in value]
+            twice = sorted({k for k in folded if folded.count(k) > 1})
+            if twice:
+                raise ValueError(
+                    f"{twice} listed twice (statuses match trimmed and ignoring case); keep "
+                    "one of each"
+                )
+        return value
 
     def status_classes(self) -> dict[str, str]:
         """The status map in effect (keys trimmed, lower case): an issues source without one
