@@ -98,9 +98,11 @@ class Layout:
             if isinstance(column, list):  # name: [First Name, Last Name]
                 header += column
                 fields += ["first", "last"]
-            else:
+            elif isinstance(column, str):
                 header.append(column)
                 fields.append(f)
+            else:  # a constant or a value map: the demo writes presets of plain headers
+                raise ValueError(f"sources/{source.id}.yaml: the demo cannot write {f!r}")
         return cls(
             header, fields, ZoneInfo(source.timezone), source.datetime_format or ISO_LOCAL, labels
         )

@@ -36,14 +36,18 @@ def rules() -> RuleSet:
 
 
 def _load(rules: RuleSet, con: duckdb.DuckDBPyConnection, issues: list[dict[str, Any]]) -> int:
-    cols = ", ".join(f"{c} {'TIMESTAMPTZ' if c in TIMES else 'VARCHAR'}" for c in ISSUE_FIELDS)
-    con.execute(f"CREATE OR REPLACE TABLE incoming ({cols}, line BIGINT)")
-    for line, r in enumerate(issues, start=2):
-        con.execute(
-            f"INSERT INTO incoming VALUES ({', '.join('?' for _ in ISSUE_FIELDS)}, ?)",
-            [r.get(c) for c in ISSUE_FIELDS] + [line],
-        )
     source = next(s for s in rules.sources if s.entity == "issues")
+    # the status class as the load's projection gives it (the source's status map)
+    classes = source.status_classes()
+    cols = ", ".join(f"{c} {'TIMESTAMPTZ' if c in TIMES else 'VARCHAR'}" for c in ISSUE_FIELDS)
+    con.execute(f"CREATE OR REPLACE TABLE incoming ({cols}, status_class VARCHAR, line BIGINT)")
+    for line, r in enumerate(issues, start=2):
+        status = (r.get("status") or "").strip().lower()
+        klass = classes.get(status, source.unknown_status) if status else "open"
+        con.execute(
+            f"INSERT INTO incoming VALUES ({', '.join('?' for _ in ISSUE_FIELDS)}, ?, ?)",
+            [r.get(c) for c in ISSUE_FIELDS] + [klass, line],
+        )
     f = ExportFile("issues_x.csv", "issues_x.csv", source, EXPORT_AT, "filename", 0, "c")
     return apply_issues(con, f, source, EXPORT_AT)
 

@@ -214,10 +214,10 @@ NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # 10:30 IST, Monday
 # a lead created after its own stamp (leadsla quarantines such a row as a future timestamp).
 EXPORT = "leads_20261123T041500Z.csv"
 LEADS_CSV = """\
-lead_id,created_at,name,email,phone,lead_source,form_type,service_interest,message,city,owner,status
-L-HIGH,2026-11-23T09:40:00+05:30,Asha Rao,asha@example.com,+919800000001,website,contact_form,seo,Please call me,Pune,rahul,new
-L-ANSWERED,2026-11-23T09:20:00+05:30,Vikram Shah,vikram@example.com,+919800000002,website,contact_form,ppc,Need ads help,Mumbai,sneha,working
-L-UNCLEAR,2026-11-23T09:25:00+05:30,Neha Iyer,neha@example.com,+919800000003,website,contact_form,,Hi,Delhi,amit,new
+lead_id,created_at,name,email,phone,lead_source,form_type,service_interest,message,city,owner,status,first_response_at
+L-HIGH,2026-11-23T09:40:00+05:30,Asha Rao,asha@example.com,+919800000001,website,contact_form,seo,Please call me,Pune,rahul,new,
+L-ANSWERED,2026-11-23T09:20:00+05:30,Vikram Shah,vikram@example.com,+919800000002,website,contact_form,ppc,Need ads help,Mumbai,sneha,working,2026-11-23T09:30:00+05:30
+L-UNCLEAR,2026-11-23T09:25:00+05:30,Neha Iyer,neha@example.com,+919800000003,website,contact_form,,Hi,Delhi,amit,new,
 """  # noqa: E501  (one CSV record per line reads best)
 
 

@@ -2,7 +2,7 @@
 
 New issues are ``issue_raised``; a changed issue takes the newly reported values (its verdict is
 made again by step ``issue_verdict``). A response or resolution is a timestamp, or a status that
-means one (for feeds that report a status), never before the raise.
+means one (the source's ``status_map``, ``Source.status_classes``), never before the raise.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from datetime import datetime
 
 import duckdb
 
-from leadsla.engine.merge import sql_list
 from leadsla.engine.step import EngineStep
 from leadsla.ingest import ExportFile
 from leadsla.rules.records import ISSUE_FIELDS
@@ -19,11 +18,6 @@ from leadsla.rules.source_models import Source
 from leadsla.sql import scalar
 
 STEP = EngineStep("issue_intake", reads=("incoming", "issue_state"), returns="issue_state")
-
-#: Statuses (lower case) that mean the owning team has responded / the issue is resolved, for
-#: feeds that report a status instead of the timestamps.
-RESPONDED_STATUSES = ("responded", "acknowledged", "in_progress", "working")
-RESOLVED_STATUSES = ("resolved", "closed", "done")
 
 #: The fields an export reports, besides the response and resolution (kept first-seen/latest).
 REPORTED = tuple(c for c in ISSUE_FIELDS if c not in ("responded_at", "resolved_at"))
@@ -40,8 +34,6 @@ def apply_issues(
         "joined",
         params,
         fields=ISSUE_FIELDS,
-        responded_statuses=sql_list(RESPONDED_STATUSES),
-        resolved_statuses=sql_list(RESOLVED_STATUSES),
     )
     superseded = scalar(
         con,

@@ -3,6 +3,7 @@ used with its file, line, raw text and reason."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import lru_cache
 
@@ -19,8 +20,15 @@ from leadsla.ingest.fields import (
 from leadsla.ingest.files import BadFile, ExportFile
 from leadsla.ingest.headers import header_shape
 from leadsla.ingest.ids import register_udfs, report_collisions
-from leadsla.ingest.mapping import field_expr, quote, text_expr
+from leadsla.ingest.mapping import (
+    field_expr,
+    map_source_expr,
+    mapping_params,
+    quote,
+    text_expr,
+)
 from leadsla.ingest.values import bound_params, checks_and_warnings, kind, value_macros
+from leadsla.rules.column_models import describe
 from leadsla.rules.records import ENTITY_FIELDS
 from leadsla.rules.source_models import Source
 from leadsla.sql import run, scalar
@@ -51,16 +59,16 @@ def canonicalise(
     exprs = {fld: field_expr(fld, source, headers) for fld in ENTITY_FIELDS[entity]}
     missing = [fld for fld in REQUIRED[entity] if exprs[fld] is None]
     if missing:
-        wanted = [
-            f"{m} (header {source.columns[m]!r})" if m in source.columns else m for m in missing
-        ]
+        wanted = [f"{m} ({describe(source.columns[m])})" if m in source.columns else m
+                  for m in missing]  # fmt: skip
         raise BadFile(f"required columns missing: {', '.join(wanted)}; {header_shape(headers)}")
     register_udfs(con)
     run(con, value_macros())
-    if entity == "leads":
+    if entity != "activities":
         _status_map(con, source)
     sql = _projection(source.model_dump_json(), frozenset(headers))
-    run(con, sql, bound_params(source, f.export_at))
+    params = bound_params(source, f.export_at) | mapping_params(source)
+    run(con, sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)})
     key = KEY_FIELD[entity]
     report_collisions(con, key)
     return _quarantine(con, f, source, now, key)
@@ -72,25 +80,34 @@ def _projection(source_json: str, headers: frozenset[str]) -> str:
     files of one source share it, so a tick renders it once per source and header set."""
     source = Source.model_validate_json(source_json)
     entity = source.entity
-    leads = entity == "leads"
-    checks, warns = checks_and_warnings(source, leads and source.unknown_status == "quarantine")
+    statuses = entity != "activities"
+    heads = set(headers)
+    srcs = {fld: map_source_expr(fld, source, heads) for fld in ENTITY_FIELDS[entity]}
+    checks, warns = checks_and_warnings(
+        source,
+        statuses and source.unknown_status == "quarantine",
+        frozenset(fld for fld, src in srcs.items() if src is not None),
+    )
     key = KEY_FIELD[entity]
     return render_sql(
         "ingest/checked.sql",
         key=key,
-        key_text=text_expr(key, source, set(headers)) or "NULL::VARCHAR",
+        key_text=text_expr(key, source, heads) or "NULL::VARCHAR",
         fields=[
             {
                 "name": fld,
-                "expr": field_expr(fld, source, set(headers)) or "NULL::VARCHAR",
+                "expr": field_expr(fld, source, heads) or "NULL::VARCHAR",
                 "kind": kind(fld),
+                "src": srcs[fld],
+                "required": fld in REQUIRED[entity],
             }
             for fld in ENTITY_FIELDS[entity]
         ],
         checks=checks,
         warns=warns,
-        not_before=list(NOT_BEFORE[entity].items()),
-        leads=leads,
+        not_before=NOT_BEFORE[entity],
+        statuses=statuses,
+        date_only=source.date_only,
         unknown_status="NULL"
         if source.unknown_status == "quarantine"
         else repr(source.unknown_status),
@@ -98,23 +115,20 @@ def _projection(source_json: str, headers: frozenset[str]) -> str:
 
 
 def _status_map(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    """``status_map``: the source's CRM statuses (trimmed, lower case) and their classes,
-    registered as a table (rule values never become SQL text)."""
+    """``status_map``: the source's CRM statuses (trimmed, lower case) and their classes
+    (:meth:`Source.status_classes`), registered as a table (rule values never become SQL
+    text)."""
     run(
         con,
         "CREATE OR REPLACE TEMP TABLE status_map AS "
         "SELECT * FROM (VALUES (NULL::VARCHAR, NULL::VARCHAR)) t(crm_status, status_class) "
         "WHERE false",
     )
-    if source.status_map:
+    classes = source.status_classes()
+    if classes:
         con.register(
             "status_map_arrow",
-            pa.table(
-                {
-                    "crm_status": [k.strip().lower() for k in source.status_map],
-                    "status_class": list(source.status_map.values()),
-                }
-            ),
+            pa.table({"crm_status": list(classes), "status_class": list(classes.values())}),
         )
         run(con, "INSERT INTO status_map SELECT * FROM status_map_arrow")
         con.unregister("status_map_arrow")
@@ -135,21 +149,31 @@ def _quarantine(
         + ", ".join(f"{quote(c)} := r.{quote(c)}" for c in all_cols if c not in HELPER_COLS)
         + ")) AS VARCHAR)"
     )
+    dated = [fld for fld in ENTITY_FIELDS[source.entity] if kind(fld) == "ts"]
     run(
         con,
-        render_sql("ingest/quarantine_rows.sql", raw_expr=raw_expr),
-        {"source_id": source.id, "file": f.url, "now": now},
+        render_sql(
+            "ingest/quarantine_rows.sql",
+            raw_expr=raw_expr,
+            dated=dated,
+            date_only=source.date_only,
+        ),
+        {"source_id": source.id, "file": f.url, "now": now}
+        | ({"tz": source.timezone} if dated and source.date_only != "reject" else {}),
     )
     bad = scalar(
         con,
         "SELECT (SELECT count(*) FROM checked WHERE len(reasons) > 0) "
         "+ (SELECT count(*) FROM raw_rejects)",
     )
+    checked_cols = [r[0] for r in run(con, "DESCRIBE checked").fetchall()]
+    helpers = [c for c in checked_cols if c.endswith(("__dateonly", "__src"))]
     run(
         con,
         f"""
         CREATE OR REPLACE VIEW work.incoming AS
-        SELECT * EXCLUDE (reasons, warnings, {key}__shape) FROM checked WHERE len(reasons) = 0
+        SELECT * EXCLUDE (reasons, warnings, {", ".join([f"{key}__shape", *helpers])})
+        FROM checked WHERE len(reasons) = 0
         """,
     )
     good = scalar(con, "SELECT count(*) FROM incoming")

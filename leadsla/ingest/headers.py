@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from leadsla.ingest.encoding import BOM_BE, BOM_LE, BOM_UTF8, HEAD_BYTES
 from leadsla.ingest.fields import HELPER_COLS
 from leadsla.ingest.files import BadFile
+from leadsla.rules.column_models import spec_headers
 from leadsla.rules.records import ENTITY_FIELDS
 from leadsla.rules.source_models import Source
 
@@ -50,7 +51,7 @@ def csv_header(head: bytes, enc: str, source: Source) -> list[str]:
 def _safe_name(name: str, source: Source) -> str:
     """A header name fit for a reason: quoted when the rules name it (a canonical field or a
     mapped header), else only its shape (a header-less file's "header" is a customer's row)."""
-    mapped = {h for v in source.columns.values() for h in ([v] if isinstance(v, str) else v)}
+    mapped = {h for v in source.columns.values() for h in spec_headers(v)}
     if name in mapped or name in ENTITY_FIELDS[source.entity]:
         return repr(name)
     return f"a name of {len(name)} characters"

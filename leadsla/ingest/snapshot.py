@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 
 from leadsla.ingest.mapping import field_expr, quote
+from leadsla.rules.column_models import spec_headers
 from leadsla.rules.records import ENTITY_FIELDS
 from leadsla.rules.source_models import Source
 from leadsla.sql import run
@@ -49,8 +50,8 @@ def fingerprint(source: Source, cols: list[str]) -> tuple[str, str]:
     # typed values, and a row that differs only in whitespace merely takes the slow path
     mapped: list[str] = []
     for fld in fields:
-        names = source.columns.get(fld, fld)
-        mapped += [n for n in ([names] if isinstance(names, str) else names) if n in headers]
+        spec = source.columns.get(fld)
+        mapped += [n for n in ([fld] if spec is None else spec_headers(spec)) if n in headers]
     lead_id = field_expr("lead_id", source, headers)
     row_hash = f"hash($fp, {', '.join(quote(c) for c in dict.fromkeys(mapped))})"
     skip = ""

@@ -48,6 +48,7 @@ def bound_params(source: Source, export_at: datetime) -> dict[str, Any]:
         "earliest_text": earliest.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "export_text": export_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "after_text": f"{bounds.minutes_after_export:g}",
+        "export_at": export_at,
     }
     for fld in ENTITY_FIELDS[source.entity]:
         if fld in NUMBER_FIELDS:
@@ -58,23 +59,31 @@ def bound_params(source: Source, export_at: datetime) -> dict[str, Any]:
 
 
 def checks_and_warnings(
-    source: Source, status_check: bool
+    source: Source, status_check: bool, mapped: frozenset[str] = frozenset()
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The reasons that refuse a row and the warnings that load it without a value, in the
     order a reason lists them: empty required fields (the last required first), each
-    timestamp's check, an unknown status; each number's warning, then each value dated
-    before its record existed (:data:`~leadsla.ingest.fields.NOT_BEFORE`)."""
+    timestamp's check, each value a map (``mapped``: fields of a map without a default) does
+    not know, an unknown status; each number's warning, then each value dated before its
+    record existed (:data:`~leadsla.ingest.fields.NOT_BEFORE`).
+
+    A bad value refuses the row only in a required field; in an optional one it is a warning:
+    the field is dropped (recorded in the quarantine) and the row's other facts load."""
     fields = ENTITY_FIELDS[source.entity]
+    required = REQUIRED[source.entity]
     checks: list[dict[str, Any]] = [
-        {"kind": "required", "name": fld, "ts": fld in TIMESTAMP_FIELDS}
-        for fld in reversed(REQUIRED[source.entity])
+        {"kind": "required", "name": fld, "ts": fld in TIMESTAMP_FIELDS, "src": fld in mapped}
+        for fld in reversed(required)
     ]
-    checks += [{"kind": "ts", "name": fld} for fld in fields if fld in TIMESTAMP_FIELDS]
+    ts = [fld for fld in fields if fld in TIMESTAMP_FIELDS]
+    unknown = [fld for fld in fields if fld in mapped]
+    checks += [{"kind": "why", "name": fld} for fld in ts if fld in required]
+    checks += [{"kind": "unmapped", "name": fld} for fld in unknown if fld in required]
     if status_check:
         checks.append({"kind": "status", "name": "status"})
-    warns: list[dict[str, Any]] = [
-        {"kind": "num", "name": fld} for fld in fields if fld in NUMBER_FIELDS
-    ]
+    warns: list[dict[str, Any]] = [{"kind": "why", "name": f} for f in ts if f not in required]
+    warns += [{"kind": "unmapped", "name": f} for f in unknown if f not in required]
+    warns += [{"kind": "num", "name": fld} for fld in fields if fld in NUMBER_FIELDS]
     warns += [
         {"kind": "not_before", "name": fld, "origin": origin}
         for fld, origin in NOT_BEFORE[source.entity].items()

@@ -26,6 +26,7 @@ from leadsla.rules.policy_models import PoliciesFile
 from leadsla.rules.references import check_issue_references, check_references
 from leadsla.rules.routing_models import RoutingFile
 from leadsla.rules.ruleset import RuleSet, digest
+from leadsla.rules.source_check import check_source_values
 from leadsla.rules.source_models import Source
 
 M = TypeVar("M", bound=BaseModel)
@@ -118,6 +119,7 @@ def load_rules(root: Path | str) -> RuleSet:
     issues: IssuesFile = parsed["issues.yaml"]
     check_references(cals, org, intents, policies, routing, sources, errors)
     check_issue_references(issues, org, sources, errors)
+    check_source_values(issues, org, sources, errors)
     if notifications is not None:
         errors.extend(
             RuleError("notifications.yaml", key, msg)

@@ -6,12 +6,23 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Literal
+from typing import Any, Literal, get_args
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from leadsla.rules.base import Id, Strict, check_zone
+from leadsla.rules.column_models import ColumnSpec, spec_problems
 from leadsla.rules.records import ENTITY_FIELDS, StatusClass
+
+#: What an issue's CRM status means: nobody responded yet, the owning team responded, resolved.
+IssueStatusClass = Literal["open", "responded", "resolved"]
+ISSUE_STATUS_CLASSES: tuple[str, ...] = ("open", "responded", "resolved")
+
+#: The status map of an issues source that gives none (statuses lower case).
+DEFAULT_ISSUE_STATUS_MAP: dict[str, str] = {
+    "responded": "responded", "acknowledged": "responded", "in_progress": "responded",
+    "working": "responded", "resolved": "resolved", "closed": "resolved", "done": "resolved",
+}  # fmt: skip
 
 
 class SqlSource(Strict):
@@ -66,10 +77,21 @@ class Source(Strict):
     entity: Literal["leads", "activities", "issues"] = "leads"
     glob: str | None = Field(default=None, description="file-name glob that selects this source")
     sql: SqlSource | None = None
-    columns: dict[str, str | list[str]] = Field(
+    columns: dict[str, ColumnSpec] = Field(
         default_factory=dict,
-        description="canonical field -> the export's header (a list of headers is joined with "
-        "spaces, e.g. first and last name); headers already canonical need no entry",
+        description="canonical field -> the export's header; a list of headers (joined with "
+        "spaces), {join: [...], sep: ...}, {const: ...} or {column: ..., map: {...}, "
+        "default: ...}; headers already canonical need no entry",
+    )
+    null_tokens: list[str] = Field(
+        default_factory=list,
+        description="cells equal to one of these (after trimming) are empty, e.g. '?', 'N/A'",
+    )
+    date_only: Literal["start_of_day", "end_of_day", "reject"] = Field(
+        default="start_of_day",
+        description="a date without a time in a timestamp field: the start of that day in the "
+        "source's zone, its end (never after the export), or rejected; always flagged in the "
+        "quarantine",
     )
     timezone: str = Field(default="UTC", description="zone of naive timestamps in the export")
     datetime_format: str | None = Field(
@@ -98,14 +120,20 @@ class Source(Strict):
     record_url: str | None = Field(
         default=None, description="CRM link template; {lead_id} is replaced"
     )
-    status_map: dict[str, StatusClass] = Field(default_factory=dict)
-    unknown_status: StatusClass | Literal["quarantine"] = Field(
+    status_map: dict[str, StatusClass | IssueStatusClass] = Field(
+        default_factory=dict,
+        description="CRM status -> its class (matched trimmed, ignoring case); leads: open, "
+        "answered or an outcome; issues: open, responded or resolved (none given: responded, "
+        "acknowledged, in_progress, working mean responded; resolved, closed, done resolved)",
+    )
+    unknown_status: StatusClass | IssueStatusClass | Literal["quarantine"] = Field(
         default="open", description="what a status missing from status_map means"
     )
     response_signal: Literal["first_response_at", "activities", "status_change"] = Field(
         default="first_response_at",
-        description="how a first response is seen: a mapped first_response_at column, the "
-        "first outbound activity by the owner, or the status leaving 'open'",
+        description="how a first response is seen: first_response_at: only that column; "
+        "activities: the first outbound activity by the owner; status_change: the status "
+        "class becoming answered or a responded outcome",
     )
 
     mandatory_fields: list[str] | None = Field(
@@ -115,6 +143,21 @@ class Source(Strict):
     )
 
     _zone = field_validator("timezone")(check_zone)
+
+    @field_validator("columns")
+    @classmethod
+    def _specs(cls, value: dict[str, ColumnSpec]) -> dict[str, ColumnSpec]:
+        problems = [p for fld, spec in value.items() for p in spec_problems(fld, spec)]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    @field_validator("null_tokens")
+    @classmethod
+    def _tokens(cls, value: list[str]) -> list[str]:
+        if any(t.strip() == "" for t in value):
+            raise ValueError("an empty null token: empty cells are always empty; remove it")
+        return [t.strip() for t in value]
 
     @field_validator("datetime_format")
     @classmethod
@@ -147,3 +190,34 @@ class Source(Strict):
         if (self.glob is None) == (self.sql is None):
             raise ValueError("give exactly one of glob (files) or sql (a database query)")
         return self
+
+    @field_validator("status_map", "unknown_status")
+    @classmethod
+    def _statuses(cls, value: Any, info: ValidationInfo) -> Any:
+        entity = info.data.get("entity", "leads")
+        if entity == "activities" and value and info.field_name == "status_map":
+            raise ValueError("an activities source has no status; remove it")
+        allowed = ISSUE_STATUS_CLASSES if entity == "issues" else get_args(StatusClass)
+        given = value.values() if isinstance(value, dict) else [value]
+        bad = sorted({v for v in given if v not in (*allowed, "quarantine")})
+        if bad:
+            raise ValueError(
+                f"{', '.join(repr(b) for b in bad)} is not a class of {entity} statuses; use "
+                f"one of {', '.join(allowed)}"
+            )
+        if isinstance(value, dict):
+            folded = [k.strip().lower() for k in value]
+            twice = sorted({k for k in folded if folded.count(k) > 1})
+            if twice:
+                raise ValueError(
+                    f"{twice} listed twice (statuses match trimmed and ignoring case); keep "
+                    "one of each"
+                )
+        return value
+
+    def status_classes(self) -> dict[str, str]:
+        """The status map in effect (keys trimmed, lower case): an issues source without one
+        takes :data:`DEFAULT_ISSUE_STATUS_MAP`."""
+        if self.entity == "issues" and not self.status_map:
+            return dict(DEFAULT_ISSUE_STATUS_MAP)
+        return {k.strip().lower(): v for k, v in self.status_map.items()}

@@ -36,9 +36,12 @@ CREATE TABLE IF NOT EXISTS quarantine (
     line        BIGINT,
     raw         VARCHAR,
     reason      VARCHAR NOT NULL,
-    action      VARCHAR NOT NULL,  -- 'rejected' (row not loaded) | 'loaded_without_value'
+    action      VARCHAR NOT NULL,  -- 'rejected' (row not loaded) | 'loaded_without_value' | 'flagged'
     recorded_at TIMESTAMPTZ NOT NULL
 );
+-- The field a row loaded without ('loaded_without_value') or whose date-only values a rule
+-- completed ('flagged', one row per file and field); NULL for a rejected row.
+ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS field VARCHAR;
 
 -- One row per lead: the newest known CRM values plus leadsla's own decisions.
 CREATE TABLE IF NOT EXISTS lead_state (

@@ -25,16 +25,31 @@ CASE {{ f }}__kind WHEN 'naive' THEN TRY_CAST({{ f }}__raw AS TIMESTAMP)
                          ELSE {{ f }}__m.body END, $fmt) END AS {{ f }}__local
 {%- endmacro %}
 
-{% macro ts_typed(f) -%}
+{#- A value with no time of day (read as midnight, no hh:mm in its text). -#}
+{% macro ts_dateonly(f) -%}
+coalesce({{ f }}__local = CAST(CAST({{ f }}__local AS DATE) AS TIMESTAMP)
+    AND NOT regexp_matches({{ f }}__raw, '\d:\d\d|T\d{4}'), false) AS {{ f }}__dateonly
+{%- endmacro %}
+
+{#- A date-only value is the start of its day in $tz, or with date_only end_of_day the day's
+    last microsecond, never after the export ($export_at). -#}
+{% macro ts_typed(f, date_only) -%}
 CASE WHEN {{ f }}__local BETWEEN $guard_lo AND $guard_hi THEN
-    CASE {{ f }}__zone WHEN 'naive' THEN timezone($tz, {{ f }}__local)
-        WHEN 'instant' THEN timezone('UTC', {{ f }}__local)
-        WHEN 'known' THEN timezone('UTC', {{ f }}__local) - to_minutes(lsla_offmin({{ f }}__m.offset))
+    CASE {%- if date_only == "end_of_day" %} WHEN {{ f }}__dateonly THEN least($export_at,
+            timezone($tz, {{ f }}__local + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND)){% endif %}
+        WHEN {{ f }}__zone = 'naive' THEN timezone($tz, {{ f }}__local)
+        WHEN {{ f }}__zone = 'instant' THEN timezone('UTC', {{ f }}__local)
+        WHEN {{ f }}__zone = 'known' THEN timezone('UTC', {{ f }}__local) - to_minutes(lsla_offmin({{ f }}__m.offset))
     END END AS {{ f }}
 {%- endmacro %}
 
-{% macro ts_check(f) -%}
+{#- Why a timestamp cannot be used (NULL: it can); `date_only` reject refuses a date alone. -#}
+{% macro ts_check(f, date_only) -%}
 CASE WHEN {{ f }}__raw IS NULL THEN NULL
+    {%- if date_only == "reject" %}
+    WHEN {{ f }}__dateonly THEN '{{ f }}: ''' || {{ f }}__raw
+        || ''' has a date but no time of day (date_only: reject)'
+    {%- endif %}
     WHEN {{ f }}__zone = 'word' THEN '{{ f }}: the zone ''' || left({{ f }}__m.word, 12)
         || ''' after the time is not read (abbreviations such as PST, IST or CST are'
         || ' ambiguous); give Z, UTC, GMT or an offset such as +05:30'
@@ -50,7 +65,7 @@ CASE WHEN {{ f }}__raw IS NULL THEN NULL
         THEN '{{ f }}: ''' || {{ f }}__raw || ''' is after the export time '
         || $export_text || ' by more than ' || $after_text
         || ' minutes (a future timestamp; timestamp_bounds.minutes_after_export)'
-END
+END AS {{ f }}__why
 {%- endmacro %}
 
 {% macro num_parsed(f) -%}

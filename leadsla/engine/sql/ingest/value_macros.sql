@@ -5,11 +5,14 @@
     the time); lsla_offmin reads an offset as minutes (NULL when it is no UTC offset). Numbers:
     lsla_num reads a sign, an optional currency symbol or code, digits with optional thousands
     separators, a fraction, an exponent and an optional percent sign, nothing else. Ids: lsla_id
-    normalises only what is not plain printable ASCII (lsla_nfkc, a Python function). -#}
+    normalises only what is not plain printable ASCII (lsla_nfkc, a Python function). Cells:
+    lsla_cell empties a trimmed cell that is blank or one of the source's null tokens. -#}
 CREATE OR REPLACE TEMP MACRO lsla_shape(x) AS
     chr(39) || left(regexp_replace(regexp_replace(regexp_replace(x, '[A-Za-z]', 'a', 'g'),
         '[0-9]', '9', 'g'), '[^a9 :./+,@_-]', '?', 'g'), 24)
     || CASE WHEN length(x) > 24 THEN '...' ELSE '' END || chr(39);
+CREATE OR REPLACE TEMP MACRO lsla_cell(t, tokens) AS
+    CASE WHEN t = '' OR list_contains(tokens, t) THEN NULL ELSE t END;
 CREATE OR REPLACE TEMP MACRO lsla_id(x) AS
     nullif(CASE WHEN regexp_matches(x, '[^\x20-\x7e]') THEN lsla_nfkc(x) ELSE x END, '');
 CREATE OR REPLACE TEMP MACRO lsla_split(x) AS regexp_extract(x,

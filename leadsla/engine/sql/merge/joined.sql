@@ -1,10 +1,9 @@
 {%- from "_fragments/never_before_creation.sql" import never_before_creation -%}
 {#- One row per lead of the export (the newest within the file), beside what state holds.
     `signal`: the source's response signal; `state_read`: the state columns kept as st_<c>. -#}
-{%- if signal == "first_response_at" -%}
-  {%- set resp = "coalesce(i.first_response_at, CASE WHEN list_contains(" ~ responded
-      ~ ", i.status_class) THEN coalesce(i.updated_at, $export_at) END)" -%}
-  {%- set via = "CASE WHEN i.first_response_at IS NOT NULL THEN 'first_response_at' ELSE 'status' END" -%}
+{%- if signal == "first_response_at" -%}  {#- only the column counts, never a status -#}
+  {%- set resp = "i.first_response_at" -%}
+  {%- set via = "'first_response_at'" -%}
 {%- elif signal == "status_change" -%}
   {%- set resp = "CASE WHEN list_contains(" ~ responded
       ~ ", i.status_class) THEN coalesce(i.updated_at, $export_at) END" -%}
