@@ -151,7 +151,7 @@ def test_a_history_replays_to_the_events_of_the_snapshots_it_implies(
         from_history = _replay(rules, hist, tmp / "h.duckdb", ticks)
         from_snapshots = _replay(rules, snap, tmp / "s.duckdb", ticks)
     assert from_history == from_snapshots
-    assert any(e[1] == "lead_created" for e in from_history)
+    assert any(e[1] == "lead_received" for e in from_history)
 
 
 def _manifest(t: Ticker) -> list[tuple[Any, ...]]:

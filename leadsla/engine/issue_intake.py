@@ -25,8 +25,15 @@ STEP = EngineStep("issue_intake", reads=("incoming", "issue_state"), returns="is
 RESPONDED_STATUSES = ("responded", "acknowledged", "in_progress", "working")
 RESOLVED_STATUSES = ("resolved", "closed", "done")
 
-#: The fields an export reports, besides the response and resolution (kept first-seen/latest).
-REPORTED = tuple(c for c in ISSUE_FIELDS if c not in ("responded_at", "resolved_at"))
+#: Where a reported field is kept in ``issue_state`` when not under its own name: the feed's
+#: team and SLA class, which routing reads beside the columns it decides.
+STATE_COLUMN = {"team": "feed_team", "sla_class": "feed_sla_class"}
+
+#: The fields an export reports, besides the response and resolution (kept first-seen/latest),
+#: as (state column, field).
+REPORTED = tuple(
+    (STATE_COLUMN.get(c, c), c) for c in ISSUE_FIELDS if c not in ("responded_at", "resolved_at")
+)
 
 
 def apply_issues(
