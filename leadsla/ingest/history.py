@@ -28,6 +28,7 @@ from typing import Any
 
 import duckdb
 
+from leadsla.ingest.csv_lines import one_line_end
 from leadsla.ingest.dialect import CSV_OPTIONS
 from leadsla.ingest.encoding import decide_csv_encoding
 from leadsla.ingest.fields import KEY_FIELD
@@ -151,12 +152,15 @@ def _plan(path: str, size: int, mtime_ns: int, settings: str) -> tuple[Implied, 
         if missing:
             raise NoHistory(f"history file lacks the header(s) {missing}")
         run(con, "SET TimeZone = 'UTC'")
-        run(
-            con,
-            "CREATE TEMP TABLE hraw AS SELECT *, row_number() OVER () - 1 AS rid "
-            f"FROM read_csv($path, {CSV_OPTIONS})",
-            inp.params,
+        read = (
+            "CREATE OR REPLACE TEMP TABLE hraw AS SELECT *, row_number() OVER () - 1 AS rid "
+            f"FROM read_csv($path, {CSV_OPTIONS})"
         )
+        try:
+            run(con, read, inp.params)
+        except duckdb.InvalidInputException:  # mixed line ends: as the reader, from a copy
+            inp.path = one_line_end(inp.path, Path(tmp) / "lf.csv")
+            run(con, read, inp.params)
         text = "concat_ws(chr(31), " + ", ".join(
             f"coalesce({quote(h)}, chr(30))" for h in inp.columns
         ) + ")"
