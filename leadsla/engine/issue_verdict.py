@@ -13,11 +13,11 @@ from typing import Any
 
 import duckdb
 
+from leadsla.engine.issue_intake import STATE_COLUMN
 from leadsla.engine.step import EngineStep
 from leadsla.events import insert_events
 from leadsla.issues.render import rejection_event
 from leadsla.rules import RuleSet
-from leadsla.engine.issue_intake import STATE_COLUMN
 from leadsla.rules.records import ISSUE_FIELDS
 from leadsla.sql import scalar
 

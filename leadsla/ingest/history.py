@@ -35,7 +35,7 @@ from leadsla.ingest.fields import KEY_FIELD
 from leadsla.ingest.headers import csv_header
 from leadsla.ingest.mapping import quote
 from leadsla.rules.source_models import Source
-from leadsla.sql import run
+from leadsla.sql import run, scalar
 
 #: What separates a history file's URL from the time of one implied export.
 MARK = "#at="
@@ -161,9 +161,11 @@ def _plan(path: str, size: int, mtime_ns: int, settings: str) -> tuple[Implied, 
         except duckdb.InvalidInputException:  # mixed line ends: as the reader, from a copy
             inp.path = one_line_end(inp.path, Path(tmp) / "lf.csv")
             run(con, read, inp.params)
-        text = "concat_ws(chr(31), " + ", ".join(
-            f"coalesce({quote(h)}, chr(30))" for h in inp.columns
-        ) + ")"
+        text = (
+            "concat_ws(chr(31), "
+            + ", ".join(f"coalesce({quote(h)}, chr(30))" for h in inp.columns)
+            + ")"
+        )
         rows = con.execute(
             f"""
             SELECT b.h_at, sha256(strftime(b.h_at, '%Y%m%dT%H%M%S') || chr(10)
@@ -186,11 +188,18 @@ def keep_implied(con: duckdb.DuckDBPyConnection, url: str, source: Source) -> in
     time cannot be read, and parser rejects after its rows, go to ``raw_rejects``. Returns
     the number of records (parsed rows) the implied export holds."""
     _, at = split_url(url)
-    assert at is not None and source.history is not None
+    assert at is not None
+    assert source.history is not None
     cols = [r[0] for r in run(con, "DESCRIBE raw_rows").fetchall()]
-    raw = "CAST(to_json(struct_pack(" + ", ".join(
-        f"{quote(c)} := r.{quote(c)}" for c in cols if c not in {"rid", "line", "raw_hash", "raw"}
-    ) + ")) AS VARCHAR)"
+    raw = (
+        "CAST(to_json(struct_pack("
+        + ", ".join(
+            f"{quote(c)} := r.{quote(c)}"
+            for c in cols
+            if c not in {"rid", "line", "raw_hash", "raw"}
+        )
+        + ")) AS VARCHAR)"
+    )
     params = {**bucket_params(source), "at": at}
     run(con, f"CREATE OR REPLACE TEMP TABLE hbucket AS {bucket_sql(source, 'raw_rows')}", params)
     first = "(SELECT min(h_at) FROM hbucket)"
@@ -206,9 +215,7 @@ def keep_implied(con: duckdb.DuckDBPyConnection, url: str, source: Source) -> in
         {"at": at},
     )
     records = int(
-        con.execute("SELECT count(*) FROM hbucket WHERE h_at = $at AND timed", {"at": at}).fetchall()[
-            0
-        ][0]
+        scalar(con, "SELECT count(*) FROM hbucket WHERE h_at = $at AND timed", {"at": at})
     )
     run(
         con,

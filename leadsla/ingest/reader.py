@@ -89,7 +89,7 @@ def read_raw(
         path = local_path(f.url, Path(tmp))
         if f.fmt == "csv":
             res, total = read_csv(con, path, source, Path(tmp), con_fields(con, f, source))
-            if source.format == "history":  # one implied export of the file (leadsla.ingest.history)
+            if source.format == "history":  # one implied export (leadsla.ingest.history)
                 total = keep_implied(con, f.url, source)
             return res, total
         # JSON lines and Parquet: ``raw_all`` (with ``line`` and ``raw``) first
