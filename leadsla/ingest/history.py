@@ -21,7 +21,8 @@ from __future__ import annotations
 import functools
 import re
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from leadsla.ingest.csv_lines import one_line_end
 from leadsla.ingest.dialect import CSV_OPTIONS
 from leadsla.ingest.encoding import decide_csv_encoding
 from leadsla.ingest.fields import KEY_FIELD
+from leadsla.ingest.files import FileResult
 from leadsla.ingest.headers import csv_header
 from leadsla.ingest.mapping import quote
 from leadsla.rules.source_models import Source
@@ -180,6 +182,34 @@ def _plan(path: str, size: int, mtime_ns: int, settings: str) -> tuple[Implied, 
             f"no row has a readable change time in header {source.history.changed_at!r}"
         )
     return tuple(Implied(at.astimezone(UTC), checksum, int(n)) for at, checksum, n in rows)
+
+
+#: The history file each connection read last: (connection id, path, size, mtime) -> what the
+#: read found (encoding, fields, footer lines, records); its rows are kept in temp tables.
+_READ: dict[int, tuple[tuple[str, int, int], FileResult, int]] = {}
+
+
+def read_once(
+    con: duckdb.DuckDBPyConnection, path: str, read: Callable[[], tuple[FileResult, int]]
+) -> tuple[FileResult, int]:
+    """``raw_rows`` and ``raw_rejects`` of the whole history file at local ``path``: ``read``
+    (the CSV reader) the first time, a copy of what it read for the file's other implied
+    exports on the same connection (until the file changes)."""
+    st = Path(path).stat()
+    key = (path, st.st_size, st.st_mtime_ns)
+    cached = _READ.get(id(con))
+    kept = scalar(
+        con, "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'hist_rows'"
+    )
+    if cached is not None and cached[0] == key and kept:
+        run(con, "CREATE OR REPLACE TEMP TABLE raw_rows AS SELECT * FROM hist_rows")
+        run(con, "CREATE OR REPLACE TEMP TABLE raw_rejects AS SELECT * FROM hist_rejects")
+        return replace(cached[1], fields=list(cached[1].fields or [])), cached[2]
+    res, total = read()
+    run(con, "CREATE OR REPLACE TEMP TABLE hist_rows AS SELECT * FROM raw_rows")
+    run(con, "CREATE OR REPLACE TEMP TABLE hist_rejects AS SELECT * FROM raw_rejects")
+    _READ[id(con)] = (key, replace(res), total)
+    return res, total
 
 
 def keep_implied(con: duckdb.DuckDBPyConnection, url: str, source: Source) -> int:
