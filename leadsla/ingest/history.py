@@ -29,6 +29,7 @@ from typing import Any
 
 import duckdb
 
+from leadsla.engine.temp_tables import keep
 from leadsla.ingest.csv_lines import one_line_end
 from leadsla.ingest.dialect import CSV_OPTIONS
 from leadsla.ingest.encoding import decide_csv_encoding
@@ -194,7 +195,7 @@ def read_once(
 ) -> tuple[FileResult, int]:
     """``raw_rows`` and ``raw_rejects`` of the whole history file at local ``path``: ``read``
     (the CSV reader) the first time, a copy of what it read for the file's other implied
-    exports on the same connection (until the file changes)."""
+    exports on the same connection until the file changes, across ticks (the copy is kept)."""
     st = Path(path).stat()
     key = (path, st.st_size, st.st_mtime_ns)
     cached = _READ.get(id(con))
@@ -208,6 +209,8 @@ def read_once(
     res, total = read()
     run(con, "CREATE OR REPLACE TEMP TABLE hist_rows AS SELECT * FROM raw_rows")
     run(con, "CREATE OR REPLACE TEMP TABLE hist_rejects AS SELECT * FROM raw_rejects")
+    keep(con, "hist_rows")  # a replay's next ticks read the same file's later exports
+    keep(con, "hist_rejects")
     _READ[id(con)] = (key, replace(res), total)
     return res, total
 
