@@ -189,40 +189,67 @@ def _plan(path: str, size: int, mtime_ns: int, settings: str) -> tuple[Implied, 
 #: read found (encoding, fields, footer lines, records); its rows are kept in temp tables.
 _READ: dict[int, tuple[tuple[str, int, int], FileResult, int]] = {}
 
+#: The kept temp tables of the file a connection read last: its rows, its parser rejects and
+#: each row's implied export (``bucket_sql`` with the row's ``line``).
+_KEPT = ("hist_rows", "hist_rejects", "hist_bucket")
+
 
 def read_once(
-    con: duckdb.DuckDBPyConnection, path: str, read: Callable[[], tuple[FileResult, int]]
-) -> tuple[FileResult, int]:
-    """``raw_rows`` and ``raw_rejects`` of the whole history file at local ``path``: ``read``
-    (the CSV reader) the first time, a copy of what it read for the file's other implied
-    exports on the same connection until the file changes, across ticks (the copy is kept)."""
+    con: duckdb.DuckDBPyConnection,
+    path: str,
+    source: Source,
+    read: Callable[[], tuple[FileResult, int]],
+) -> FileResult:
+    """Read the whole history file at local ``path`` with ``read`` (the CSV reader) into the
+    kept tables :data:`_KEPT`, once per connection until the file changes: a replay's ticks
+    take the file's later implied exports from them (:func:`keep_implied`)."""
     st = Path(path).stat()
     key = (path, st.st_size, st.st_mtime_ns)
     cached = _READ.get(id(con))
     kept = scalar(
-        con, "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'hist_rows'"
+        con, "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'hist_bucket'"
     )
     if cached is not None and cached[0] == key and kept:
-        run(con, "CREATE OR REPLACE TEMP TABLE raw_rows AS SELECT * FROM hist_rows")
-        run(con, "CREATE OR REPLACE TEMP TABLE raw_rejects AS SELECT * FROM hist_rejects")
-        return replace(cached[1], fields=list(cached[1].fields or [])), cached[2]
+        return replace(cached[1], fields=list(cached[1].fields or []))
     res, total = read()
     run(con, "CREATE OR REPLACE TEMP TABLE hist_rows AS SELECT * FROM raw_rows")
     run(con, "CREATE OR REPLACE TEMP TABLE hist_rejects AS SELECT * FROM raw_rejects")
-    keep(con, "hist_rows")  # a replay's next ticks read the same file's later exports
-    keep(con, "hist_rejects")
+    run(
+        con,
+        "CREATE OR REPLACE TEMP TABLE hist_bucket AS SELECT b.*, r.line "
+        f"FROM ({bucket_sql(source, 'raw_rows')}) b JOIN raw_rows r USING (rid)",
+        bucket_params(source),
+    )
+    for name in _KEPT:
+        keep(con, name)
     _READ[id(con)] = (key, replace(res), total)
-    return res, total
+    return res
 
 
 def keep_implied(con: duckdb.DuckDBPyConnection, url: str, source: Source) -> int:
-    """Cut ``raw_rows`` and ``raw_rejects`` (the whole history file, as read) to the implied
-    export ``url`` names: each record's last row of its time; rows of its time whose change
-    time cannot be read, and parser rejects after its rows, go to ``raw_rejects``. Returns
-    the number of records (parsed rows) the implied export holds."""
+    """``raw_rows`` and ``raw_rejects`` of the implied export ``url`` names, from the file
+    :func:`read_once` read: each record's last row of its time; rows of its time whose change
+    time cannot be read, and parser rejects after its rows, go to ``raw_rejects``. Returns the
+    number of records (parsed rows) the implied export holds."""
     _, at = split_url(url)
     assert at is not None
     assert source.history is not None
+    run(
+        con,
+        "CREATE OR REPLACE TEMP TABLE raw_rows AS SELECT r.* FROM hist_rows r "
+        "JOIN hist_bucket b USING (rid) WHERE b.h_at = $at",
+        {"at": at},
+    )
+    run(
+        con,
+        """
+        CREATE OR REPLACE TEMP TABLE raw_rejects AS
+        SELECT j.* FROM hist_rejects j
+        ASOF LEFT JOIN (SELECT line, h_at FROM hist_bucket) h ON j.line >= h.line
+        WHERE coalesce(h.h_at, (SELECT min(h_at) FROM hist_bucket)) = $at
+        """,
+        {"at": at},
+    )
     cols = [r[0] for r in run(con, "DESCRIBE raw_rows").fetchall()]
     raw = (
         "CAST(to_json(struct_pack("
@@ -233,22 +260,8 @@ def keep_implied(con: duckdb.DuckDBPyConnection, url: str, source: Source) -> in
         )
         + ")) AS VARCHAR)"
     )
-    params = {**bucket_params(source), "at": at}
-    run(con, f"CREATE OR REPLACE TEMP TABLE hbucket AS {bucket_sql(source, 'raw_rows')}", params)
-    first = "(SELECT min(h_at) FROM hbucket)"
-    run(
-        con,
-        f"""
-        DELETE FROM raw_rejects WHERE line NOT IN (
-            SELECT j.line FROM raw_rejects j ASOF LEFT JOIN (
-                SELECT r.line, b.h_at FROM hbucket b JOIN raw_rows r USING (rid)) h
-              ON j.line >= h.line
-            WHERE coalesce(h.h_at, {first}) = $at)
-        """,
-        {"at": at},
-    )
     records = int(
-        scalar(con, "SELECT count(*) FROM hbucket WHERE h_at = $at AND timed", {"at": at})
+        scalar(con, "SELECT count(*) FROM hist_bucket WHERE h_at = $at AND timed", {"at": at})
     )
     run(
         con,
@@ -257,19 +270,18 @@ def keep_implied(con: duckdb.DuckDBPyConnection, url: str, source: Source) -> in
         SELECT r.line, {raw} AS raw, 'CHANGE TIME' AS error_type,
                'the change time (header ' || $h || ') is missing or cannot be read' AS
                    error_message, 1 AS size
-        FROM raw_rows r JOIN hbucket b USING (rid) WHERE b.h_at = $at AND NOT b.timed
+        FROM raw_rows r JOIN hist_bucket b USING (rid) WHERE NOT b.timed
         """,
-        {"at": at, "h": repr(source.history.changed_at)},
+        {"h": repr(source.history.changed_at)},
     )
     run(
         con,
         """
         DELETE FROM raw_rows WHERE rid NOT IN (
-            SELECT rid FROM hbucket WHERE h_at = $at AND timed
+            SELECT rid FROM hist_bucket WHERE h_at = $at AND timed
             QUALIFY row_number() OVER (PARTITION BY coalesce(k, 'rid:' || rid)
                                       ORDER BY rid DESC) = 1)
         """,
         {"at": at},
     )
-    run(con, "DROP TABLE hbucket")
     return records

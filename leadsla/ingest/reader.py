@@ -89,7 +89,9 @@ def read_raw(
         path = local_path(f.url, Path(tmp))
         if f.fmt == "csv" and source.format == "history":  # leadsla.ingest.history
             before = con_fields(con, f, source)
-            res, _ = read_once(con, path, lambda: read_csv(con, path, source, Path(tmp), before))
+            res = read_once(
+                con, path, source, lambda: read_csv(con, path, source, Path(tmp), before)
+            )
             return res, keep_implied(con, f.url, source)
         if f.fmt == "csv":
             res, total = read_csv(con, path, source, Path(tmp), con_fields(con, f, source))
