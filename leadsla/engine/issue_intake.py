@@ -19,8 +19,15 @@ from leadsla.sql import scalar
 
 STEP = EngineStep("issue_intake", reads=("incoming", "issue_state"), returns="issue_state")
 
-#: The fields an export reports, besides the response and resolution (kept first-seen/latest).
-REPORTED = tuple(c for c in ISSUE_FIELDS if c not in ("responded_at", "resolved_at"))
+#: Where a reported field is kept in ``issue_state`` when not under its own name: the feed's
+#: team and SLA class, which routing reads beside the columns it decides.
+STATE_COLUMN = {"team": "feed_team", "sla_class": "feed_sla_class"}
+
+#: The fields an export reports, besides the response and resolution (kept first-seen/latest),
+#: as (state column, field).
+REPORTED = tuple(
+    (STATE_COLUMN.get(c, c), c) for c in ISSUE_FIELDS if c not in ("responded_at", "resolved_at")
+)
 
 
 def apply_issues(

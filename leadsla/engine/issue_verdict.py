@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from leadsla.engine.issue_intake import STATE_COLUMN
 from leadsla.engine.step import EngineStep
 from leadsla.events import insert_events
 from leadsla.issues.render import rejection_event
@@ -36,7 +37,12 @@ def judge_issues(con: duckdb.DuckDBPyConnection, rules: RuleSet, now: datetime) 
         "default_mandatory": list(iss.mandatory_fields),
         "non_blockers": [n.lower() for n in iss.non_blockers],
     }
-    STEP.run(con, "judge", params, fields=ISSUE_FIELDS)
+    STEP.run(
+        con,
+        "judge",
+        params,
+        fields=[(STATE_COLUMN.get(f, f), f) for f in ISSUE_FIELDS],
+    )
     judged = int(scalar(con, "SELECT count(*) FROM iv") or 0)
     if not judged:
         return 0, 0

@@ -17,6 +17,8 @@ always quoted.
 One module per idea, in the order a file meets them:
 
 - :mod:`~leadsla.ingest.discovery`: which files to read (export time, source, file-system rules);
+- :mod:`~leadsla.ingest.history`: a change log (``format: history``) as the snapshot exports it
+  implies, one per change time or bucket;
 - :mod:`~leadsla.ingest.encoding`, :mod:`~leadsla.ingest.headers`: one encoding decision per
   file, and its header;
 - :mod:`~leadsla.ingest.csv_read`, :mod:`~leadsla.ingest.csv_lines`, :mod:`~leadsla.ingest.jsonl`,

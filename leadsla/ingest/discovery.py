@@ -9,6 +9,7 @@ import hashlib
 import os
 import re
 import stat
+import tempfile
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -16,6 +17,7 @@ from typing import Any
 
 import fsspec
 
+from leadsla.ingest import history
 from leadsla.ingest.files import FORMATS, ExportFile, ExportsUnavailable, Later, Unreadable
 from leadsla.ingest.remote import RemoteTimeout, bounded
 from leadsla.rules.source_models import Source
@@ -114,7 +116,7 @@ def stat_key(url: str) -> tuple[int, float | None]:
     """(size, mtime) of a file as :func:`discover` records them (``os.stat`` for local files,
     fsspec's ``info`` elsewhere): compared before and after a read to see a file that changed
     meanwhile. Raises :class:`Unreadable` when it is gone or no longer a regular file."""
-    fs, path = fsspec.core.url_to_fs(url)
+    fs, path = fsspec.core.url_to_fs(history.split_url(url)[0])
     if is_local(fs):
         problem = file_problem(fs, path, {})
         if problem is None:
@@ -178,6 +180,10 @@ def discover(
         url = path if is_local(fs) else fs.unstrip_protocol(path)
         problem = file_problem(fs, path, info)
         size, mtime, problem = _size_mtime(fs, path, info, problem)
+        src = source_for(name, sources)
+        if src is not None and src.format == "history" and problem is None:
+            found += _implied(fs, path, url, name, src, (size, mtime), now, known, later)
+            continue
         prev = known.get(url)
         if prev is not None and prev[0] == size and prev[1] is not None and prev[1] == mtime:
             continue
@@ -198,7 +204,7 @@ def discover(
             ExportFile(
                 url=url,
                 name=name,
-                source=source_for(name, sources),
+                source=src,
                 export_at=stamp,
                 export_at_from=origin,
                 size=size,
@@ -209,6 +215,50 @@ def discover(
         )
     found.sort(key=lambda f: (f.export_at, f.name))
     return found
+
+
+def _implied(
+    fs: Any,
+    path: str,
+    url: str,
+    name: str,
+    source: Source,
+    listed: tuple[int, float | None],
+    now: datetime,
+    known: dict[str, tuple[int, float | None, str]],
+    later: list[Later] | None,
+) -> list[ExportFile]:
+    """The exports a history file implies (:mod:`~leadsla.ingest.history`) dated at or before
+    ``now`` and not settled with the same rows; later ones go to ``later``. A file that
+    implies none, or changes while it is planned, comes back once with its ``problem``."""
+    size, mtime = listed
+
+    def one(u: str, at: datetime, checksum: str, problem: str | None) -> ExportFile:
+        return ExportFile(url=u, name=name, source=source, export_at=at,
+                          export_at_from="history", size=size, checksum=checksum,
+                          mtime=mtime, problem=problem)  # fmt: skip
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="leadsla-") as tmp:
+            implied = history.plan(local_path(url, Path(tmp)), source)
+        problem = None if stat_key(url) == listed else "changed while it was read"
+    except history.NoHistory as exc:
+        return [one(url, now, "", str(exc))]
+    except (OSError, Unreadable) as exc:
+        return [one(url, now, "", f"cannot be read ({exc})")]
+    if problem is not None:
+        return [one(url, now, "", problem)]
+    out = []
+    for imp in implied:
+        u = history.implied_url(url, imp.at)
+        if imp.at > now:
+            if later is not None:
+                later.append(Later(name, imp.at, "history"))
+            continue
+        prev = known.get(u)
+        if prev is None or prev[2] != imp.checksum:
+            out.append(one(u, imp.at, imp.checksum, None))
+    return out
 
 
 def is_export_name(name: str) -> bool:
@@ -294,7 +344,7 @@ def is_local(fs: Any) -> bool:
 
 def local_path(url: str, tmpdir: Path) -> str:
     """DuckDB reads local files directly; anything else is copied down once via fsspec."""
-    fs, path = fsspec.core.url_to_fs(url)
+    fs, path = fsspec.core.url_to_fs(history.split_url(url)[0])
     if is_local(fs):
         return str(path)
     target = tmpdir / PurePosixPath(path).name

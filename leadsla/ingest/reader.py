@@ -20,6 +20,7 @@ from leadsla.ingest.canonical import canonicalise
 from leadsla.ingest.csv_read import read_csv
 from leadsla.ingest.discovery import local_path
 from leadsla.ingest.files import BadFile, ExportFile, FileResult
+from leadsla.ingest.history import keep_implied, read_once
 from leadsla.ingest.jsonl import read_jsonl
 from leadsla.ingest.mapping import check_columns
 from leadsla.ingest.parquet import read_parquet
@@ -86,6 +87,12 @@ def read_raw(
         raise BadFile("empty file (0 bytes)")
     with tempfile.TemporaryDirectory(prefix="leadsla-") as tmp:
         path = local_path(f.url, Path(tmp))
+        if f.fmt == "csv" and source.format == "history":  # leadsla.ingest.history
+            before = con_fields(con, f, source)
+            res = read_once(
+                con, path, source, lambda: read_csv(con, path, source, Path(tmp), before)
+            )
+            return res, keep_implied(con, f.url, source)
         if f.fmt == "csv":
             res, total = read_csv(con, path, source, Path(tmp), con_fields(con, f, source))
             return res, total

@@ -69,10 +69,20 @@ def rejection_event(rules: RuleSet, row: tuple[Any, ...], now: datetime) -> dict
     }
 
 
+def _org_team(rules: RuleSet, team: str) -> Any:
+    """The org.yaml team that acts for ``team``: itself, or for a team only a feed names, the
+    stand-in (issues.yaml ``feed_teams``; routing sends no other such team)."""
+    stand_in = rules.issues.feed_teams.stand_in
+    return rules.teams.get(team) or rules.teams[stand_in or team]
+
+
 def _recipients(rules: RuleSet, r: dict[str, Any], teams: list[str]) -> tuple[list[Any], str]:
     """Who a level calls (teams, their leads, or management; plus the senior agent of a
-    high-value issue), and the event's ``target``."""
-    iss, org_teams, members = rules.issues, rules.teams, rules.members
+    high-value issue), and the event's ``target``. A team only the feed names is called
+    through its stand-in's lead and channel, under its own name."""
+    iss, members = rules.issues, rules.members
+    org_teams = {t: _org_team(rules, t) for t in teams}
+    org_teams[iss.management_team] = rules.teams[iss.management_team]
     recipients: list[dict[str, Any]] = []
     if r["level"] == 1:
         recipients = [
@@ -104,7 +114,7 @@ def escalation_event(rules: RuleSet, r: dict[str, Any], now: datetime) -> dict[s
     iss = rules.issues
     itype = {t.id: t for t in iss.types}[str(r["issue_type"]).strip().lower()]
     teams = list(r["teams"])
-    names = [rules.teams[t].name for t in teams]
+    names = [rules.teams[t].name if t in rules.teams else t for t in teams]
     ctx = {
         "intent_label": INTENT_LABEL.get(r["intent"] or "", "Unknown-Intent"),
         "type_label": itype.label,

@@ -96,6 +96,18 @@ class Messages(Strict):
     rejected: str
 
 
+class FeedTeams(Strict):
+    """Teams a feed names (an issue's ``team``) that org.yaml does not list, such as an
+    incident log's assignment groups: they are routed and reported under their own name, and
+    an org.yaml team stands in for them (its lead, channel, calendar and members)."""
+
+    stand_in: Id | None = Field(
+        default=None,
+        description="the org.yaml team that acts for teams a feed names and org.yaml does not "
+        "list; without it, an issue naming such a team goes to its type's teams",
+    )
+
+
 class IssuesFile(Strict):
     sla_classes: dict[Id, SlaClass]
     types: list[IssueType]
@@ -107,6 +119,12 @@ class IssuesFile(Strict):
         description="issues on leads of these intents climb past level 1 when unanswered; "
         "high-value, direct-to-management and repeated issues climb whatever the intent",
     )
+    climb_without_lead: bool = Field(
+        default=False,
+        description="issues with no known lead (an incident feed) climb past level 1 when "
+        "unanswered, as if their lead's intent were in climb_intents",
+    )
+    feed_teams: FeedTeams = Field(default_factory=FeedTeams)
     repeat: RepeatRule = Field(default_factory=RepeatRule)
     mandatory_fields: list[str] = Field(
         default_factory=lambda: list(SOP_MANDATORY),

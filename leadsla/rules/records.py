@@ -77,6 +77,8 @@ ISSUE_FIELDS: tuple[str, ...] = (
     "resolved_at",
     "resolution",
     "no_escalation_reason",
+    "team",
+    "sla_class",
 )
 
 #: The SOP's "Mandatory details" (§5 step 2), the default for every issue source.

@@ -163,6 +163,15 @@ def check_issue_references(
                 f"unknown team {issues.management_team!r}: add it to org.yaml teams",
             )
         )
+    stand_in = issues.feed_teams.stand_in
+    if stand_in is not None and stand_in not in team_ids:
+        errors.append(
+            RuleError(
+                "issues.yaml",
+                "feed_teams.stand_in",
+                f"unknown team {stand_in!r}: add it to org.yaml teams",
+            )
+        )
     for s in sources:
         if s.mandatory_fields is not None and s.entity != "issues":
             errors.append(

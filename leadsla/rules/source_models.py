@@ -31,6 +31,41 @@ class SqlSource(Strict):
     export_every_minutes: int = Field(default=5, gt=0)
 
 
+_EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class HistorySettings(Strict):
+    """A history export (``format: history``): each row is a record's full state after one
+    change, at its own time. The file implies one snapshot export per distinct change time, or
+    per ``every`` bucket (each record's last row in it, stamped at the bucket's end)."""
+
+    changed_at: str = Field(description="the export's header that holds each row's change time")
+    every: str | None = Field(
+        default=None,
+        description="bucket the changes into implied exports of this length (e.g. 30m, 1h, "
+        "1d; units s, m, h, d); default: one implied export per distinct change time",
+    )
+
+    @field_validator("every")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            m = _EVERY.match(value)
+            if m is None or int(m.group(1)) == 0:
+                raise ValueError(
+                    f"history.every {value!r} is not a duration: write a positive number and a "
+                    "unit, e.g. 30m, 1h or 1d"
+                )
+        return value
+
+    @property
+    def every_seconds(self) -> int | None:
+        """``every`` in seconds (None: one implied export per distinct change time)."""
+        m = _EVERY.match(self.every or "")
+        return int(m.group(1)) * _UNIT_SECONDS[m.group(2)] if m else None
+
+
 class TimestampBounds(Strict):
     """The plausible range of a feed's timestamps; a value outside it is refused with a reason
     that states the range. The defaults refuse placeholder dates (0001-01-01, 1900-01-01, the
@@ -136,6 +171,16 @@ class Source(Strict):
         "class becoming answered or a responded outcome",
     )
 
+    format: Literal["snapshot", "history"] = Field(
+        default="snapshot",
+        description="snapshot: each file is an export at its own time; history: each row is a "
+        "change at its own time (history.changed_at), and the file replays as the snapshot "
+        "exports it implies",
+    )
+    history: HistorySettings | None = Field(
+        default=None, description="with format history: the change-time header and bucketing"
+    )
+
     mandatory_fields: list[str] | None = Field(
         default=None,
         description="issues only: details this feed's issues must carry to be escalated "
@@ -189,6 +234,13 @@ class Source(Strict):
             )
         if (self.glob is None) == (self.sql is None):
             raise ValueError("give exactly one of glob (files) or sql (a database query)")
+        if (self.format == "history") != (self.history is not None):
+            raise ValueError(
+                "format history needs history: {changed_at: <header>} (and history is only "
+                "for format history)"
+            )
+        if self.format == "history" and self.sql is not None:
+            raise ValueError("format history reads files: give glob, not sql")
         return self
 
     @field_validator("status_map", "unknown_status")

@@ -123,6 +123,9 @@ CREATE TABLE IF NOT EXISTS issue_state (
 -- The export that rejected an issue valid until then: levels due before it still fire, as a
 -- tick between the two exports would have fired them (catch-up is exact).
 ALTER TABLE issue_state ADD COLUMN IF NOT EXISTS valid_until TIMESTAMPTZ;
+-- The routing team and SLA class a feed reports (canonical issue fields team, sla_class).
+ALTER TABLE issue_state ADD COLUMN IF NOT EXISTS feed_team VARCHAR;
+ALTER TABLE issue_state ADD COLUMN IF NOT EXISTS feed_sla_class VARCHAR;
 
 -- What each export said about a lead whenever something changed (SCD-2 style, valid_from).
 CREATE TABLE IF NOT EXISTS lead_history (

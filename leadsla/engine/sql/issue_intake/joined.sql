@@ -3,7 +3,7 @@
     with the response and resolution they show (a timestamp, or a status whose class, from the
     source's status_map, means it). -#}
 {%- set fingerprint -%}hash({% for c in fields %}i.{{ c }}{{ ", " if not loop.last }}{% endfor %}){%- endset -%}
-{%- set responded = "coalesce(i.responded_at, CASE WHEN i.status_class = 'responded' THEN $export_at END)" -%}
+{%- set responded = "coalesce(i.responded_at, CASE WHEN i.status_class IN ('responded', 'resolved') THEN $export_at END)" -%}
 {%- set resolved = "coalesce(i.resolved_at, CASE WHEN i.status_class = 'resolved' THEN $export_at END)" -%}
 CREATE OR REPLACE TABLE work.ijoined AS
 SELECT i.*, {{ fingerprint }} AS h, s.issue_id IS NULL AS is_new,

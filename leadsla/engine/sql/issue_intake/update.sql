@@ -1,6 +1,6 @@
 {#- `reported`: the issue fields an export reports, besides the response and resolution. -#}
 UPDATE issue_state s
-SET {% for c in reported %}{{ c }} = j.{{ c }}, {% endfor %}row_hash = j.h,
+SET {% for col, c in reported %}{{ col }} = j.{{ c }}, {% endfor %}row_hash = j.h,
     last_export_at = $export_at,
     responded_at = coalesce(s.responded_at, j.resp),
     resolved_at = coalesce(j.reso, s.resolved_at),

@@ -1,6 +1,6 @@
 {#- The verdict of every issue whose reported values changed since its verdict: `reason` is
     NULL (valid) or why it is not escalated. `missing`: a CASE over the field name `f` that is
-    true when the issue's value of that field is empty. -#}
+    true when the issue's value of that field (in its state column) is empty. -#}
 CREATE OR REPLACE TABLE work.iv AS
 WITH s AS (
     SELECT s.*, coalesce(src.mandatory, $default_mandatory) AS mand
@@ -9,8 +9,8 @@ WITH s AS (
 ), m AS (
     SELECT s.issue_id, s.row_hash,
            list_filter(s.mand, lambda f: CASE f
-               {%- for f in fields %}
-               WHEN '{{ f }}' THEN nullif(trim(CAST({{ f }} AS VARCHAR)), '') IS NULL
+               {%- for col, f in fields %}
+               WHEN '{{ f }}' THEN nullif(trim(CAST({{ col }} AS VARCHAR)), '') IS NULL
                {%- endfor %} END) AS missing,
            list_contains($non_blockers, lower(trim(s.no_escalation_reason))) AS not_blocker,
            t.type_id IS NOT NULL AS known_type
