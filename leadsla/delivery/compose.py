@@ -1,5 +1,5 @@
 """What a message says, composed when delivery sends it: subject and bodies of person-facing
-messages (``render_pending``, from ``sla_rules/templates/messages``) and the payload of CRM
+messages (``render_pending``, templates in :mod:`leadsla.delivery.render`) and the payload of CRM
 actions (``crm_payloads``). The outbox row written with the event (engine step ``outbox``)
 already fixes who gets what; the text depends only on the event and the rules, so composing it
 late gives the same message.

@@ -1,4 +1,6 @@
-"""Messages a person can act on, rendered from ``sla_rules/templates/messages/``.
+"""Messages a person can act on, rendered from the shipped templates
+(``leadsla/delivery/templates/``), each overridable by a file of the same name in the rules
+folder's ``templates/messages/``.
 
 Jinja with autoescape for HTML (CRM names and messages are untrusted) and StrictUndefined (a
 template that names a missing field fails loudly in tests, not silently blank in an inbox).
@@ -29,10 +31,18 @@ def mask(text: str) -> str:
     return _PHONE.sub(lambda m: m.group(0)[:3] + "*" * 6 + m.group(0)[-2:], text)
 
 
+#: The templates shipped with the package: a rules folder overrides any of them by name.
+SHIPPED = Path(__file__).resolve().parent / "templates"
+
+
 @lru_cache(maxsize=8)
 def environment(root: str) -> jinja2.Environment:
+    """The message environment for a rules folder's ``templates/messages`` (``root``): its
+    files first, then the shipped ones."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(root),
+        loader=jinja2.ChoiceLoader(
+            [jinja2.FileSystemLoader(root), jinja2.FileSystemLoader(str(SHIPPED))]
+        ),
         autoescape=jinja2.select_autoescape(["html"], default_for_string=False),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -2,14 +2,13 @@
 
 It holds one office calendar in the team's zone with its country's public holidays, one team
 (a lead and an agent), seed 000's intents and policies, the canonical sources in that zone,
-e-mail notifications to the team, the message templates and the JSON Schemas. Everything a
-new team must then change is listed in ``docs/data_teams.md`` ("Starting a new team").
+e-mail notifications to the team and the JSON Schemas (messages use the shipped templates).
+Everything a new team must then change is listed in ``docs/data_teams.md`` ("Starting a new team").
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,9 +16,6 @@ import holidays as holidays_pkg
 
 from leadsla.rules.schema import write_schemas
 from leadsla.rules.skeleton_files import FILES
-
-#: The message templates shipped beside the package (the repository's ``sla_rules/``).
-SHIPPED_TEMPLATES = Path(__file__).resolve().parents[2] / "sla_rules" / "templates" / "messages"
 
 
 class SkeletonRefused(ValueError):
@@ -96,24 +92,17 @@ def write_skeleton(
     country: str,
     subdivision: str | None = None,
     name: str = "New team",
-    templates: Path = SHIPPED_TEMPLATES,
 ) -> list[Path]:
     """Write the skeleton into ``target`` (new or empty); return the files written. Refuses
     (:class:`SkeletonRefused`) before writing anything."""
     zone = check_zone_flag(timezone)
     code, sub = check_country_flags(country, subdivision)
     _check_target(target)
-    if not templates.is_dir():
-        raise SkeletonRefused(
-            f"the message templates are not at {templates}: run init from a leadsla checkout"
-        )
     written = []
     for rel, text in render_files(zone, code, sub, name).items():
         path = target / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         written.append(path)
-    shutil.copytree(templates, target / "templates" / "messages")
-    written.extend(sorted((target / "templates" / "messages").iterdir()))
     written.extend(write_schemas(target / "schema"))
     return written
