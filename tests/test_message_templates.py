@@ -7,7 +7,6 @@ from pathlib import Path
 
 from leadsla.delivery.render import SHIPPED, render_message
 
-
 #: What the issue_rejected templates read (StrictUndefined: a missing name fails the test).
 CTX = {
     "recipient_name": "Asha",
