@@ -122,6 +122,9 @@ CREATE TABLE IF NOT EXISTS issue_state (
 );
 -- The export that rejected an issue valid until then: levels due before it still fire, as a
 -- tick between the two exports would have fired them (catch-up is exact).
+-- clock_gen: how many times a reclassification restarted the lead's clock (policies'
+-- `reclassify`); a restarted clock's step ids carry it, so a policy met again is a new clock.
+ALTER TABLE lead_state ADD COLUMN IF NOT EXISTS clock_gen INTEGER DEFAULT 0;
 ALTER TABLE issue_state ADD COLUMN IF NOT EXISTS valid_until TIMESTAMPTZ;
 -- The routing team and SLA class a feed reports (canonical issue fields team, sla_class).
 ALTER TABLE issue_state ADD COLUMN IF NOT EXISTS feed_team VARCHAR;

@@ -5,7 +5,7 @@
     up to ``now`` (here the export's time): their clocks before a reclassification. -#}
 CREATE OR REPLACE TABLE work.clock_leads AS
 SELECT {% include "_fragments/clock_lead_cols.sql" %}, name, intent, intent_rule_id, recommended_action,
-       lead_source, service_interest, record_url
+       lead_source, service_interest, record_url, clock_gen
 FROM lead_state l
 WHERE (l.policy_id IS NOT NULL OR l.response_at IS NOT NULL)
 {%- if changed %} AND l.lead_id IN (SELECT lead_id FROM classified)

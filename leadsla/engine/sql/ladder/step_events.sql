@@ -9,7 +9,9 @@ WITH lag AS (
         SELECT source_id, export_at FROM export_manifest WHERE status = 'loaded'
     ) m ON m.source_id = d.source_id AND d.threshold_at >= m.export_at
 )
-SELECT {{ event_id("d.lead_id", "d.policy_id", "p.policy_version", "CAST(d.hop AS VARCHAR)", "d.step_id") }},
+SELECT {{ event_id("d.lead_id", "d.policy_id", "p.policy_version",
+                    "CAST(d.hop AS VARCHAR) || CASE WHEN coalesce(l.clock_gen, 0) > 0 THEN '#' || l.clock_gen ELSE '' END",
+                    "d.step_id") }},
        CASE WHEN d.kind = 'reassign' AND coalesce(rp.ok, false) THEN 'reassigned'
             WHEN d.kind = 'reassign' THEN 'escalated'
             ELSE CASE {% for kind, event in step_event %}WHEN d.kind = '{{ kind }}' THEN '{{ event }}' {% endfor %}END END,
