@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -178,3 +179,92 @@ def test_a_servicenow_shaped_log_replays_through_the_preset_alone(tmp_path: Path
     assert all(s[3] == "valid" for s in state.values())
     assert [lv for lv, _, _ in esc["INC0000047"]] == [1, 2, 3]
     assert [lv for lv, _, _ in esc["INC0000045"]] == [1]
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]], stamp: datetime) -> None:
+    """An export as published (no stamp in its name): its modification time dates it."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    os.utime(path, (stamp.timestamp(), stamp.timestamp()))
+
+
+def _rules_with(tmp_path: Path, *presets: Path) -> Path:
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "sla_rules", rules, ignore=shutil.ignore_patterns("tests"))
+    for p in presets:
+        shutil.copy(p, rules / "sources" / p.name)
+    return rules
+
+
+def test_olist_leads_and_closed_deals_load_through_the_mapping_alone(tmp_path: Path) -> None:
+    """Olist's two files as published (a date-only first contact; deals won later by a rep):
+    the leads load, the deals win them at ``won_date``, and contact-to-won equals the raw
+    files' days."""
+    rules = _rules_with(tmp_path, *sorted((REPO / "presets" / "olist").glob("*.yaml")))
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    leads = [["m1", "2018-02-01", "lp1", "social"], ["m2", "2018-03-05", "lp2", "paid_search"],
+             ["m3", "2018-03-09", "lp1", ""]]  # fmt: skip
+    _write_csv(exports / "olist_marketing_qualified_leads_dataset.csv",
+               ["mql_id", "first_contact_date", "landing_page_id", "origin"], leads,
+               datetime(2018, 6, 1, tzinfo=UTC))  # fmt: skip
+    _write_csv(exports / "olist_closed_deals_dataset.csv",
+               ["mql_id", "seller_id", "sdr_id", "sr_id", "won_date", "business_segment"],
+               [["m1", "s1", "d1", "rep1", "2018-02-15 10:00:00", "pet"],
+                ["m2", "s2", "d2", "rep2", "2018-05-05 19:30:00", "toys"]],
+               datetime(2018, 6, 2, tzinfo=UTC))  # fmt: skip
+    with Ticker(rules_dir=rules, exports=str(exports), db=tmp_path / "o.duckdb") as t:
+        t.tick(datetime(2018, 6, 1, tzinfo=UTC), summary=False)
+        t.tick(datetime(2018, 6, 2, tzinfo=UTC), summary=False)
+        got = t.store.con.execute(
+            "SELECT lead_id, status_class, crm_owner, date_diff('day', "
+            "created_at AT TIME ZONE 'America/Sao_Paulo', updated_at AT TIME ZONE "
+            "'America/Sao_Paulo') FROM lead_state ORDER BY lead_id"
+        ).fetchall()
+        flagged = t.store.con.execute(
+            "SELECT count(*) FROM quarantine WHERE field = 'created_at'"
+        ).fetchall()[0][0]
+    assert got == [("m1", "qualified", "rep1", 14), ("m2", "qualified", "rep2", 61),
+                   ("m3", "open", None, None)]  # fmt: skip
+    assert flagged == 1  # the date-only first contacts, flagged once for the file
+
+
+def test_nyc311_loads_as_leads_and_as_issues(tmp_path: Path) -> None:
+    """The same 311 export as published, once through each NYC preset: every request loads,
+    closed ones close (a lead outcome; an issue's resolution at its Closed Date)."""
+    header = ["Unique Key", "Created Date", "Closed Date", "Agency", "Complaint Type",
+              "Descriptor", "Incident Zip", "Borough", "Status", "Resolution Description",
+              "Resolution Action Updated Date", "Open Data Channel Type"]  # fmt: skip
+    rows = [
+        ["1001", "05/31/2022 11:05:00 PM", "06/01/2022 12:10:00 AM", "NYPD", "Noise",
+         "Loud Music", "10001", "MANHATTAN", "Closed", "Police responded.",
+         "06/01/2022 12:10:00 AM", "PHONE"],
+        ["1002", "05/31/2022 11:20:00 PM", "", "DSNY", "Dirty Sidewalk", "Litter", "11201",
+         "BROOKLYN", "In Progress", "", "", "ONLINE"],
+    ]  # fmt: skip
+    for kind, entity in (("leads", "lead_state"), ("issues", "issue_state")):
+        base = tmp_path / kind
+        base.mkdir()
+        rules = _rules_with(base, *(REPO / "presets" / "nyc311" / kind).glob("*.yaml"))
+        exports = base / "exports"
+        exports.mkdir()
+        _write_csv(exports / "311_Service_Requests_from_2010_to_Present.csv", header, rows,
+                   datetime(2022, 6, 1, 6, tzinfo=UTC))  # fmt: skip
+        with Ticker(rules_dir=rules, exports=str(exports), db=base / "n.duckdb") as t:
+            t.tick(datetime(2022, 6, 1, 6, tzinfo=UTC), summary=False)
+            con = t.store.con
+            assert con.execute(f"SELECT count(*) FROM {entity}").fetchall()[0][0] == 2, kind
+            assert con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0] == 0, kind
+            if kind == "leads":
+                closed = con.execute(
+                    "SELECT lead_id FROM lead_state WHERE status_class = 'qualified'"
+                ).fetchall()
+                assert closed == [("1001",)]
+            else:
+                got = con.execute(
+                    "SELECT issue_id, date_diff('minute', raised_at, resolved_at), "
+                    "responded_at IS NOT NULL FROM issue_state ORDER BY issue_id"
+                ).fetchall()
+                assert got == [("1001", 65, True), ("1002", None, True)]
