@@ -1,15 +1,2 @@
--- One row per event; renamed and cast only. details stays JSON (intermediate unpacks it once).
-select
-    event_id,
-    event_type,
-    lead_id,
-    issue_id,
-    cast(occurred_at as timestamptz) as occurred_at,
-    cast(recorded_at as timestamptz) as recorded_at,
-    rule_id,
-    policy_id,
-    cast(level as integer) as level,
-    owner as owner_id,
-    target as target_id,
-    details
-from {{ source('leadsla', 'sla_events') }}
+-- One row per event; renamed and cast only (macros/event_columns.sql).
+{{ event_columns(source('leadsla', 'sla_events')) }}
