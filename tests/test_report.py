@@ -126,6 +126,39 @@ def test_every_headline_figure_equals_a_direct_count_over_the_event_log(
     assert int(management["escalations"]) > 0
 
 
+def test_issue_escalations_per_owning_team_equal_the_event_log(
+    demo_week: Path, rendered: Any
+) -> None:
+    """The management review's table of the day's issue escalations per owning team and level
+    is a direct count over the event log (an issue belongs to the first team it was routed
+    to), cut to the busiest with the cut said."""
+    from leadsla.report import data as report_data
+
+    start = datetime.combine(DAY, dtime(0), tzinfo=IST)
+    con = duckdb.connect(str(demo_week / "leadsla.duckdb"), read_only=True)
+    counted = con.execute(
+        "SELECT coalesce(details->>'team', details->'teams'->>0, 'unassigned') AS team, "
+        "count(*) FILTER (level = 1), count(*) FILTER (level = 2), count(*) FILTER (level = 3), "
+        "count(*) FROM sla_events WHERE event_type = 'issue_escalated' "
+        "AND occurred_at >= ? AND occurred_at < ? GROUP BY 1 ORDER BY 5 DESC, 1",
+        [start, start + timedelta(days=1)],
+    ).fetchall()
+    con.close()
+    assert counted  # the demo's report day has issue escalations
+    marts = duckdb.connect(str(demo_week / "leadsla_marts.duckdb"), read_only=True)
+    got = report_data.load(marts, DAY, None, top=len(counted)).issue_teams
+    cut = report_data.load(marts, DAY, None, top=1)
+    marts.close()
+    assert [(r["team_id"], r["l1"] or 0, r["l2"] or 0, r["l3"] or 0, r["escalations"])
+            for r in got] == counted  # fmt: skip
+    assert cut.totals["issue_teams"] == len(counted)
+    management = rendered[0][0][1].html
+    title = "Issue escalations this day by owning team"
+    assert title in management
+    if len(counted) > 10:
+        assert f"{title} (10 of {len(counted)} shown)" in management
+
+
 def test_a_manager_sees_only_their_team(rendered: Any, demo_week: Path) -> None:
     reports, files, _ = rendered
     by_key = {who.key: rep for who, rep in reports}

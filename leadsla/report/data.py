@@ -74,6 +74,8 @@ class ReportData:
     escalations_by_level: list[tuple[date, str, int]] = field(default_factory=list)
     #: issue escalations of the report day per level (0: the feed gave none), for the headline
     issue_levels: list[tuple[int, int]] = field(default_factory=list)
+    #: issue escalations of the report day per team (team, L1, L2, L3, total), busiest first
+    issue_teams: list[dict[str, Any]] = field(default_factory=list)
     #: rows before the cut of each cut list (owners, missed, waiting): "10 of 17 shown"
     totals: dict[str, int] = field(default_factory=dict)
     overdue_owners: list[dict[str, Any]] = field(default_factory=list)
@@ -148,6 +150,16 @@ def load(
             [report_date, scope],
         ).fetchall()
     ]
+    data.issue_teams = _dicts(
+        con,
+        "SELECT team_id, sum(escalations) FILTER (level = 1) AS l1, "
+        "sum(escalations) FILTER (level = 2) AS l2, sum(escalations) FILTER (level = 3) AS l3, "
+        "sum(escalations) AS escalations, count(*) OVER () AS total "
+        "FROM marts.rpt_escalations_by_level_daily WHERE escalated_date = ? "
+        "AND escalation_kind = 'issue' AND team_id <> ? AND (team_id = ? OR ? IS NULL) "
+        "GROUP BY team_id ORDER BY escalations DESC, team_id LIMIT ?",
+        [report_date, ALL, *t, top],
+    )
     _cut_lists(con, data, [*t, top])
     data.held_back = _dicts(
         con,
@@ -204,7 +216,8 @@ def _cut_lists(con: duckdb.DuckDBPyConnection, data: ReportData, scoped: list[An
         name: int(rows[0]["total"]) if rows else 0
         for name, rows in (("overdue_owners", data.overdue_owners),
                            ("missed_leads", data.missed_leads),
-                           ("waiting_leads", data.waiting_leads))
+                           ("waiting_leads", data.waiting_leads),
+                           ("issue_teams", data.issue_teams))
     }  # fmt: skip
 
 

@@ -167,6 +167,13 @@ def tables(data: ReportData, zone: str = "UTC") -> list[dict[str, Any]]:
             ],
         },
         {
+            "title": shown("Issue escalations this day by owning team", len(data.issue_teams),
+                           n.get("issue_teams", 0)),
+            "header": ["team", "L1", "L2", "L3", "all levels"],
+            "rows": [[r["team_id"], r["l1"] or 0, r["l2"] or 0, r["l3"] or 0, r["escalations"]]
+                     for r in data.issue_teams],
+        },
+        {
             "title": "Held back this day (messages not sent as planned, steps fired on a late "
                      "export)",
             "header": ["what", "items"],
