@@ -193,6 +193,8 @@ def test_an_incident_feed_loads_through_the_mapping_alone(
         assert iso(got["INC4"][6]) == "2026-11-23T05:00:00.000000Z"  # Active: responded
         assert got["INC4"][7] is None
         assert iso(got["INC5"][7]) == "2026-11-23T05:00:00.000000Z"  # resolved
+        # straight to resolved: that first change away from New is its response too
+        assert iso(got["INC5"][6]) == "2026-11-23T05:00:00.000000Z"
         assert got["INC1"][6] is None
         assert got["INC1"][7] is None
         rows = con.execute(
