@@ -62,6 +62,10 @@ KEYS: dict[str, tuple[str, Target | None]] = {
         "a ServiceNow-shaped year (hourly issue exports) replayed at its export times",
         Target(60, "<"),
     ),
+    "backtest_demo_day_s": (
+        "a backtest of the demo's Monday, two rule sets every 5 minutes, side by side",
+        None,
+    ),
 }
 #: Keys that describe the run rather than measure it.
 CONTEXT = ("measured_at", "commit", "date", "leads", "open_leads", "per_row_leads",

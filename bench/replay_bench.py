@@ -5,13 +5,16 @@
    every 30 minutes (``replay_demo_week_every30m_s``); the two are run alternately
    ``REPEATS`` times and the figures are medians. Both record the same events (the tests
    check it); the event count is kept as ``replay_demo_week_events``.
-2. A ServiceNow-shaped year (``bench/servicenow_year.py``: 24,918 incidents in about 3,845
+2. A backtest of the demo's Monday (08:00 to 20:00 office time, the live schedule of a tick
+   every 5 minutes) with a candidate that reassigns at 20 instead of 30 business minutes
+   (``backtest_demo_day_s``, the median of ``REPEATS`` runs): its two replays run side by side.
+3. A ServiceNow-shaped year (``bench/servicenow_year.py``: 24,918 incidents in about 3,845
    hourly canonical issue exports) replayed from scratch at its export times, once
    (``replay_servicenow_year_s``). ``--hours N`` replays only the first N working hours (the
    key then says so: ``replay_servicenow_hours``).
 
 Results are added to ``bench/out/results.json``. Run: ``python -m bench.replay_bench
-[--hours N] [--repeats N] [--only demo|servicenow]``.
+[--hours N] [--repeats N] [--only demo|backtest|servicenow]``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 import duckdb
 
 from bench.servicenow_year import HOURS, INCIDENTS, working_hours, write_year
+from leadsla.pipelines.backtest import backtest
 from leadsla.pipelines.tick import replay
 from leadsla.rules import load_rules
 from leadsla_demo import (
@@ -88,6 +92,28 @@ def bench_demo_week(work: Path, repeats: int) -> dict[str, Any]:
     }
 
 
+def bench_backtest_day(work: Path, repeats: int) -> dict[str, Any]:
+    rules = load_rules(RULES)
+    cal = rules.business_calendars[rules.org.default_calendar]
+    exports = work / "backtest_exports"
+    leads = generate_leads(cal)
+    write_exports(leads, exports, rules.sources)
+    write_issue_exports(generate_issues(leads, cal), exports)
+    candidate = work / "candidate"
+    shutil.copytree(RULES, candidate)
+    policies = candidate / "policies.yaml"
+    ladder = "{id: reassignment, kind: reassign, after_start: 30}"
+    policies.write_text(policies.read_text().replace(ladder, ladder.replace("30", "20")))
+    start = (WEEK_START + timedelta(hours=8)).astimezone(UTC)
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        backtest(candidate=candidate, baseline=RULES, exports=str(exports), start=start,
+                 end=start + timedelta(hours=12), out=work / "backtest_out")  # fmt: skip
+        runs.append(round(time.perf_counter() - started, 2))
+    return {"backtest_demo_day_s": statistics.median(runs), "backtest_demo_day_runs_s": runs}
+
+
 def bench_servicenow_year(work: Path, hours: int) -> dict[str, Any]:
     exports = work / "servicenow"
     files = write_year(exports, INCIDENTS, HOURS)
@@ -109,7 +135,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hours", type=int, default=HOURS, help="working hours of the year replayed")
     ap.add_argument("--repeats", type=int, default=3, help="runs of each demo-week replay")
-    ap.add_argument("--only", choices=("demo", "servicenow"), help="run one of the two")
+    ap.add_argument("--only", choices=("demo", "backtest", "servicenow"), help="run one of them")
     args = ap.parse_args()
     work = OUT / "replay_work"
     shutil.rmtree(work, ignore_errors=True)
@@ -117,9 +143,11 @@ def main() -> None:
     path = OUT / "results.json"
     results: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     new: dict[str, Any] = {}
-    if args.only != "servicenow":
+    if args.only in (None, "demo"):
         new.update(bench_demo_week(work, args.repeats))
-    if args.only != "demo":
+    if args.only in (None, "backtest"):
+        new.update(bench_backtest_day(work, args.repeats))
+    if args.only in (None, "servicenow"):
         new.update(bench_servicenow_year(work, args.hours))
     results.update(new)
     path.write_text(json.dumps(results, indent=2) + "\n")

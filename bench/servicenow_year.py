@@ -105,6 +105,8 @@ def _row(i: int, seq: int, status: str, p: int, group: int, caller: int,
         "resolved_at": office(c["resolve"][i]) if resolved else "",
         "resolution": "Resolved by caller" if resolved else "",
         "no_escalation_reason": "",
+        "team": "",  # routed by issue type: the shipped org lists no assignment group
+        "sla_class": "",
     }
     return [row[f] for f in ISSUE_FIELDS]
 

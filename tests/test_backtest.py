@@ -107,18 +107,32 @@ def test_reassigning_earlier_reports_what_two_replays_count(
     assert "high_saturday_evening_ladder" in html
 
 
+@pytest.mark.parametrize("cores", [1, 2])
 def test_the_same_rules_change_nothing_and_messages_are_what_delivery_plans(
-    rules_dir: Path, write_leads: WriteLeads, exports: Path, tmp_path: Path
+    rules_dir: Path,
+    write_leads: WriteLeads,
+    exports: Path,
+    tmp_path: Path,
+    cores: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Baseline and candidate equal: no lead changes and every count is the same. Messages are
-    counted as delivery plans them: three low-intent tasks of one owner go out as one digest."""
+    """On one core (the sides one after the other) and on two (side by side, in worker
+    processes) alike: baseline and candidate equal, no lead changes and every count is the
+    same. Messages are counted as delivery plans them: three low-intent tasks of one owner go
+    out as one digest."""
     low = [{**LEAD_ROW, "lead_id": f"L{i}", "form_type": "checklist_download"} for i in (3, 4, 5)]
     write_leads("20261123T043000Z", [LEAD_ROW, *low])
     start = datetime(2026, 11, 23, 4, 30, tzinfo=UTC)
     same = tmp_path / "same"
     shutil.copytree(rules_dir, same)
+    monkeypatch.setattr("leadsla.pipelines.backtest.os.cpu_count", lambda: cores)
+    seen: list[tuple[str, int]] = []
     data = backtest(candidate=same, baseline=rules_dir, exports=str(exports), start=start,
-                    end=start + timedelta(hours=3), out=tmp_path / "bt")  # fmt: skip
+                    end=start + timedelta(hours=3), out=tmp_path / "bt",
+                    progress=lambda side, now, n: seen.append((side, n)))  # fmt: skip
+    # each side's every tick is reported, from worker processes too
+    for side in ("baseline", "candidate"):
+        assert sorted(n for who, n in seen if who == side) == list(range(1, 37 + 1))
     assert data["changed_leads"] == 0
     assert data["baseline"] == data["candidate"]
     assert data["metrics"]["baseline"] == data["metrics"]["candidate"]

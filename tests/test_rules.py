@@ -7,9 +7,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from leadsla.cli import main
 from leadsla.rules import RulesInvalid, load_rules
+from leadsla.rules.calendar_models import CalendarRule
+from leadsla.rules.ruleset import build_calendar
 from leadsla.rules.schema import SCHEMAS, schema_text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -94,6 +99,13 @@ def test_misspelled_key_and_unknown_zone_are_both_reported(rules_dir: Path, caps
         # a window whose times are not times
         ("calendars.yaml", lambda d: d["calendars"][0]["hours"]["mon"][0].update(start="9:30am"),
          "calendars.yaml: calendars[0].hours.mon[0].start"),
+        # holidays of a country, or a state, the holidays package does not know
+        ("calendars.yaml", lambda d: d["calendars"][0]["holidays"].update(country="XX"),
+         "calendars.yaml: calendars[0].holidays: country 'XX' is not a country the holidays "
+         "package knows: give an ISO 3166 code such as DE"),
+        ("calendars.yaml", lambda d: d["calendars"][0]["holidays"].update(subdivision="ZZ"),
+         "calendars.yaml: calendars[0].holidays: subdivision 'ZZ' is not a subdivision of IN: "
+         "give one of IN's codes such as"),
     ],
 )  # fmt: skip
 def test_rule_errors_name_file_key_and_fix(
@@ -103,6 +115,32 @@ def test_rule_errors_name_file_key_and_fix(
     with pytest.raises(RulesInvalid) as exc:
         load_rules(rules_dir)
     assert any(expected in str(e) for e in exc.value.errors), exc.value.errors
+
+
+REGIONS = st.one_of(st.none(), st.text(max_size=4), st.sampled_from(["in", " gb ", "US"]))
+SUBDIVISIONS = st.one_of(st.none(), st.text(max_size=4), st.sampled_from(["eng", "CA"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(country=REGIONS, subdivision=SUBDIVISIONS)
+def test_any_holiday_region_is_a_calendar_or_a_plain_refusal(
+    country: str | None, subdivision: str | None
+) -> None:
+    """Whatever calendars.yaml gives as country and subdivision, the calendar builds (in the
+    holidays package's spelling) or validation refuses it: nothing fails later, in a tick."""
+    spec = {"id": "c", "timezone": "UTC", "always_open": True,
+            "holidays": {"country": country, "subdivision": subdivision}}  # fmt: skip
+    refusal = ""
+    try:
+        rule = CalendarRule.model_validate(spec)
+    except ValidationError as exc:
+        refusal = str(exc)
+    if refusal:
+        assert "country" in refusal or "subdivision" in refusal
+        return
+    build_calendar(rule)  # the package accepts what validation let through
+    if country is not None:
+        assert rule.holidays.country == country.strip().upper()
 
 
 def test_invalid_yaml_names_the_line(rules_dir: Path) -> None:

@@ -388,3 +388,28 @@ def test_a_long_lived_connection_sees_every_row_it_committed(
             "SELECT recorded_at, count(*) FROM sla_events GROUP BY 1 ORDER BY 1"
         ).fetchall()
     assert seen == reopened
+
+
+def test_a_lead_that_comes_back_to_an_outcome_loads_and_logs_each_change(
+    rules_dir: Path, exports: Path, tmp_path: Path, write_leads: WriteLeads
+) -> None:
+    """Lost, reopened, lost again, and back once more: every export loads (an event id stored
+    twice would refuse the file at every tick), the outcome is logged once, and each status
+    change has its own event."""
+    lead = {**HIGH, "lead_id": "R", "created_at": "2026-11-23 09:35",
+            "first_response_at": "2026-11-23 09:40"}  # fmt: skip
+    statuses = ["lost", "working", "lost", "qualified", "lost"]
+    db = tmp_path / "t.duckdb"
+    for i, status in enumerate(statuses):
+        changed = at("10:00") + timedelta(minutes=30 * i)
+        row = {**lead, "status": status, "updated_at": f"{changed:%Y-%m-%d %H:%M}Z"}
+        write_leads(f"{changed:%Y%m%dT%H%M%SZ}", [row])
+        run_tick(rules_dir=rules_dir, exports=str(exports), db=db, now=changed)
+    with duckdb.connect(str(db), read_only=True) as con:
+        loaded = con.execute(
+            "SELECT list(status ORDER BY export_at) FROM export_manifest"
+        ).fetchall()
+    assert loaded[0][0] == ["loaded"] * len(statuses)
+    kinds = [e["event_type"] for e in events(db, "R")]
+    assert kinds.count("status_changed") == len(statuses) - 1
+    assert kinds.count("outcome_logged") == 2  # lost and qualified, each once

@@ -2,4 +2,5 @@
 
 from leadsla.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when a spawned worker process imports it (the backtest's)
+    raise SystemExit(main())

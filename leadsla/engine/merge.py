@@ -66,6 +66,7 @@ def apply_leads(
         "now": now,
         "source_id": source.id,
         "file": f.url,
+        "checksum": f.checksum,
         "url": source.record_url,
     }
     repeats = bool(scalar(con, "SELECT count(*) - count(DISTINCT lead_id) FROM incoming"))

@@ -24,6 +24,31 @@ class Window(Strict):
         return self
 
 
+def holiday_region(
+    country: str, subdivision: str | None, *, names: tuple[str, str] = ("country", "subdivision")
+) -> tuple[str, str | None]:
+    """The country (and subdivision) in the ``holidays`` package's spelling, or a ValueError
+    naming the value (as ``names`` call them: keys, or a command's flags) and a valid one."""
+    import holidays as holidays_pkg
+
+    supported = holidays_pkg.list_supported_countries()
+    code = country.strip().upper()
+    if code not in supported:
+        raise ValueError(
+            f"{names[0]} {country!r} is not a country the holidays package knows: give an "
+            "ISO 3166 code such as DE"
+        )
+    if subdivision is None:
+        return code, None
+    subdivs = {s.upper(): s for s in supported[code]}
+    sub = subdivs.get(str(subdivision).strip().upper())
+    if sub is None:
+        example = next(iter(supported[code]), None)
+        hint = f"one of {code}'s codes such as {example}" if example else f"no {names[1]}"
+        raise ValueError(f"{names[1]} {subdivision!r} is not a subdivision of {code}: give {hint}")
+    return code, sub
+
+
 class HolidaySpec(Strict):
     """Public holidays from the ``holidays`` package plus explicit dates (company days off)."""
 
@@ -35,6 +60,17 @@ class HolidaySpec(Strict):
     exclude: list[date] = Field(
         default_factory=list, description="public holidays the team works anyway"
     )
+
+    @model_validator(mode="after")
+    def _known_region(self) -> HolidaySpec:
+        if self.country is None:
+            if self.subdivision is not None:
+                raise ValueError("a subdivision needs its country: add country, e.g. IN")
+            return self
+        code, sub = holiday_region(self.country, self.subdivision)
+        object.__setattr__(self, "country", code)  # the package's spelling (frozen model)
+        object.__setattr__(self, "subdivision", sub)
+        return self
 
 
 class CalendarRule(Strict):

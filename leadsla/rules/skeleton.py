@@ -12,8 +12,7 @@ import json
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as holidays_pkg
-
+from leadsla.rules.calendar_models import holiday_region
 from leadsla.rules.schema import write_schemas
 from leadsla.rules.skeleton_files import FILES
 
@@ -34,24 +33,10 @@ def check_zone_flag(zone: str) -> str:
 
 def check_country_flags(country: str, subdivision: str | None) -> tuple[str, str | None]:
     """The country (and subdivision) in the holidays package's spelling, or a refusal."""
-    supported = holidays_pkg.list_supported_countries()
-    code = country.strip().upper()
-    if code not in supported:
-        raise SkeletonRefused(
-            f"--country {country!r} is not a country the holidays package knows: give an "
-            "ISO 3166 code such as DE"
-        )
-    if subdivision is None:
-        return code, None
-    subdivs = {s.upper(): s for s in supported[code]}
-    sub = subdivs.get(subdivision.strip().upper())
-    if sub is None:
-        example = next(iter(supported[code]), None)
-        hint = f"one of {code}'s codes such as {example}" if example else "no --subdivision"
-        raise SkeletonRefused(
-            f"--subdivision {subdivision!r} is not a subdivision of {code}: give {hint}"
-        )
-    return code, sub
+    try:
+        return holiday_region(country, subdivision, names=("--country", "--subdivision"))
+    except ValueError as exc:
+        raise SkeletonRefused(str(exc)) from None
 
 
 def _check_target(target: Path) -> None:

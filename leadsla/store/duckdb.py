@@ -102,6 +102,9 @@ class DuckDBStore:
         # over a million rows is "270 MB" though its WAL is 40 MB. At 1 GB the fold happens when
         # the WAL really is large, or when the file is closed (a Prefect task, a CLI tick), and
         # a long-lived connection (replays, the demo) folds many ticks' updates at once.
+        threads = os.environ.get("LEADSLA_DUCKDB_THREADS")
+        if threads:  # DuckDB's default: one per core
+            self.con.execute("SET threads = ?", [threads])
         self.con.execute(
             "SET checkpoint_threshold = ?",
             [os.environ.get("LEADSLA_DUCKDB_CHECKPOINT", CHECKPOINT_THRESHOLD)],
