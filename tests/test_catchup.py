@@ -31,12 +31,23 @@ KEY = "event_id, event_type, lead_id, issue_id, occurred_at, owner, target, leve
 
 
 def _log(db: Path) -> list[tuple[Any, ...]]:
-    """Every decision the ticks recorded (delivery outcomes are not decisions)."""
+    """Every decision the ticks recorded, with its details (delivery outcomes are not
+    decisions)."""
     with duckdb.connect(str(db), read_only=True) as con:
         con.execute("SET TimeZone = 'UTC'")
         return con.execute(
-            f"SELECT {KEY} FROM sla_events WHERE event_type NOT LIKE 'notification_%'"
+            f"SELECT {KEY}, CAST(details AS VARCHAR) FROM sla_events "
+            "WHERE event_type NOT LIKE 'notification_%'"
         ).fetchall()
+
+
+def _outbox(db: Path) -> list[tuple[Any, ...]]:
+    """What each message says and to whom (``created_at`` is the tick that wrote it)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return sorted(con.execute(
+            "SELECT message_id, event_id, event_type, lead_id, channel, recipient, team, urgency "
+            "FROM outbox"
+        ).fetchall())  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +93,8 @@ def test_one_tick_after_a_gap_records_what_5_minute_ticks_record(
         assert len(ids) == len(set(ids)), db.name  # each event id once
     assert sorted(_log(gap)) == sorted(ref)
     assert sorted(_log(every2h)) == sorted(ref)
+    assert _outbox(gap) == _outbox(every5) == _outbox(every2h)  # the same messages, too
+    assert len(_outbox(every5)) > 0
 
 
 HIGH = {"form_type": "contact_form", "service_interest": "seo", "email": "a@x.io",

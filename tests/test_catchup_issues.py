@@ -71,6 +71,15 @@ def demo_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
+def _outbox(db: Path) -> list[tuple[Any, ...]]:
+    """What each message says and to whom (``created_at`` is the tick that wrote it)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return sorted(con.execute(
+            "SELECT message_id, event_id, event_type, lead_id, issue_id, channel, recipient, "
+            "team, urgency FROM outbox"
+        ).fetchall())  # fmt: skip
+
+
 def test_one_tick_after_a_gap_records_the_issue_events_5_minute_ticks_record(
     rules_dir: Path, demo_exports: Path, tmp_path: Path
 ) -> None:
@@ -91,6 +100,8 @@ def test_one_tick_after_a_gap_records_the_issue_events_5_minute_ticks_record(
         assert len(ids) == len(set(ids)), db.name  # each event id once
     assert _log(gap) == ref
     assert _log(every2h) == ref
+    assert _outbox(gap) == _outbox(every5) == _outbox(every2h)  # the same messages, too
+    assert len(_outbox(every5)) > 0
 
 
 def _issue_i_both_ways(rules_dir: Path, exports: Path, tmp_path: Path) -> list[list[Any]]:

@@ -47,7 +47,7 @@ WITH cand AS (
      AND (r.score_max IS NULL OR l.lead_score <= r.score_max)
     QUALIFY row_number() OVER (PARTITION BY l.lead_id ORDER BY r.priority) = 1
 )
-SELECT l.lead_id, l.srid, l.created_at, l.first_seen_at, l.cur_owner,
+SELECT l.lead_id, l.srid, l.created_at, l.first_seen_at, l.cur_owner, l.crm_owner,
        CASE WHEN l.forced_team IS NOT NULL THEN l.forced_team
             WHEN {{ keep }} AND l.crm_member IS NOT NULL THEN l.crm_member_team
             ELSE coalesce(r.team, $default_team) END AS team,

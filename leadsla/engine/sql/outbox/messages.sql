@@ -73,6 +73,14 @@ WITH pick AS (  -- the first route (file order) whose conditions the event meets
                        tord) = 1) w
     CROSS JOIN notif_mgmt g
 )
+-- one row per message: a recipient reached through two of an issue's teams (or two routes)
+-- gets it once, through the first route, then the first of the event's teams, then by name:
+-- never a pick that could change from run to run
 SELECT {{ event_id("a.event_id", "a.channel", rcpt) }} AS message_id, a.*
 FROM a
-QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY a.tord) = 1
+QUALIFY row_number() OVER (
+    PARTITION BY message_id
+    ORDER BY a.tord,
+             CASE WHEN json_type(a.issue_details->'teams') = 'ARRAY' THEN list_position(
+                 CAST(a.issue_details->'teams' AS VARCHAR[]), a.eteam) END NULLS LAST,
+             a.rteam, a.rid) = 1
