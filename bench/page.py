@@ -69,7 +69,7 @@ KEYS: dict[str, tuple[str, Target | None]] = {
 }
 #: Keys that describe the run rather than measure it.
 CONTEXT = ("measured_at", "commit", "date", "leads", "open_leads", "per_row_leads",
-           "replay_servicenow_hours")  # fmt: skip
+           "replay_commit", "replay_date", "replay_servicenow_hours")  # fmt: skip
 
 
 def _fmt(value: Any) -> str:

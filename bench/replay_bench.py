@@ -30,6 +30,7 @@ from typing import Any
 
 import duckdb
 
+from bench import run_stamp
 from bench.servicenow_year import HOURS, INCIDENTS, working_hours, write_year
 from leadsla.pipelines.backtest import backtest
 from leadsla.pipelines.tick import replay
@@ -149,6 +150,7 @@ def main() -> None:
         new.update(bench_backtest_day(work, args.repeats))
     if args.only in (None, "servicenow"):
         new.update(bench_servicenow_year(work, args.hours))
+    new["replay_date"], new["replay_commit"] = run_stamp()
     results.update(new)
     path.write_text(json.dumps(results, indent=2) + "\n")
     shutil.rmtree(work, ignore_errors=True)

@@ -23,7 +23,6 @@ import os
 import resource
 import shutil
 import statistics
-import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -36,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from bench import run_stamp
 from leadsla.pipelines.load import discover_files, load_files
 from leadsla.pipelines.tick import Ticker, decide
 from leadsla.rules import load_rules
@@ -330,10 +330,7 @@ def main() -> None:
     results.update(bench_per_row(work, args.open_leads, rng))
     results["peak_rss_mb"] = round(rss_mb(), 1)
     results["measured_at"] = f"{os.cpu_count()}-core machine, in process, DuckDB file on local disk"
-    results["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")  # clock-edge: a bench run
-    results["commit"] = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-    ).stdout.strip()
+    results["date"], results["commit"] = run_stamp()
     path.write_text(json.dumps(results, indent=2) + "\n")
     shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(results, indent=2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from importlib.resources import files
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from leadsla.events import COLUMNS
+from leadsla.settings import SettingsInvalid
 from leadsla.store import SCHEMA_DDL, WORK_SCHEMA, DuckDBStore, StoreBusy, db_wait, open_store
 from leadsla.store.schema import _statements
 
@@ -70,3 +72,23 @@ def test_a_bad_db_wait_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEADSLA_DB_WAIT", "soon")
     with pytest.raises(StoreBusy, match="LEADSLA_DB_WAIT must be a number of seconds"):
         db_wait()
+
+
+@pytest.mark.parametrize("raw", ["", "1", "2"])
+def test_the_thread_count_comes_from_its_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, raw: str
+) -> None:
+    monkeypatch.setenv("LEADSLA_DUCKDB_THREADS", raw)
+    default = DuckDBStore(tmp_path / "d.duckdb")
+    threads = default.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    default.close()
+    assert threads == (int(raw) if raw else os.cpu_count())
+
+
+@pytest.mark.parametrize("raw", ["abc", "0", "-1", "1.5"])
+def test_a_bad_thread_count_is_one_sentence(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, raw: str
+) -> None:
+    monkeypatch.setenv("LEADSLA_DUCKDB_THREADS", raw)
+    with pytest.raises(SettingsInvalid, match=r"LEADSLA_DUCKDB_THREADS=.* is not a number"):
+        DuckDBStore(tmp_path / "d.duckdb")

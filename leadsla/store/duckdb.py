@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from leadsla.settings import SettingsInvalid
 from leadsla.store.lock import POLL_S, StoreBusy, WriterLock, db_wait
 from leadsla.store.schema import SCHEMA_DDL, WORK_SCHEMA
 
@@ -94,6 +95,14 @@ class DuckDBStore:
         self.con.execute(
             "SET memory_limit = ?", [os.environ.get("LEADSLA_DUCKDB_MEMORY", MEMORY_LIMIT)]
         )
+        threads = os.environ.get("LEADSLA_DUCKDB_THREADS", "").strip()
+        if threads:  # unset: DuckDB's default, one per core
+            if not threads.isdigit() or int(threads) < 1:
+                raise SettingsInvalid(
+                    f"LEADSLA_DUCKDB_THREADS={threads!r} is not a number of threads: "
+                    "give a whole number such as 1, or unset it"
+                )
+            self.con.execute(f"SET threads = {int(threads)}")
         # A commit is durable once its WAL is written. Folding the WAL into the database file
         # (a checkpoint) rewrites every column a tick updated, across all row groups it
         # touched. DuckDB decides at commit from an *estimate* of the transaction's size, and an
@@ -102,9 +111,6 @@ class DuckDBStore:
         # over a million rows is "270 MB" though its WAL is 40 MB. At 1 GB the fold happens when
         # the WAL really is large, or when the file is closed (a Prefect task, a CLI tick), and
         # a long-lived connection (replays, the demo) folds many ticks' updates at once.
-        threads = os.environ.get("LEADSLA_DUCKDB_THREADS")
-        if threads:  # DuckDB's default: one per core
-            self.con.execute("SET threads = ?", [threads])
         self.con.execute(
             "SET checkpoint_threshold = ?",
             [os.environ.get("LEADSLA_DUCKDB_CHECKPOINT", CHECKPOINT_THRESHOLD)],
