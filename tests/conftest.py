@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -208,6 +209,16 @@ def http_sink() -> Iterator[Posted]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def outbox_rows(db: Path) -> list[tuple[Any, ...]]:
+    """What each message of the outbox says and to whom, sorted (``created_at``, the tick that
+    wrote it, left out: cadences differ there by design)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return sorted(con.execute(
+            "SELECT message_id, event_id, event_type, lead_id, issue_id, channel, recipient, "
+            "team, urgency FROM outbox"
+        ).fetchall())  # fmt: skip
 
 
 def three_cadences(

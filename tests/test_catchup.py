@@ -21,7 +21,7 @@ from leadsla.rules import load_rules
 from leadsla.store import DuckDBStore, DuplicateEvent, check_new_events, event_count
 from leadsla_demo import WEEK_START, generate_leads, write_exports
 
-from .conftest import WriteLeads, three_cadences
+from .conftest import WriteLeads, outbox_rows, three_cadences
 
 #: Monday 08:00 IST (the night's files load in the first tick) to Tuesday 14:00 IST: the
 #: Monday leads' ladders, and the next-step clocks (one business day from the response) run out.
@@ -39,15 +39,6 @@ def _log(db: Path) -> list[tuple[Any, ...]]:
             f"SELECT {KEY}, CAST(details AS VARCHAR) FROM sla_events "
             "WHERE event_type NOT LIKE 'notification_%'"
         ).fetchall()
-
-
-def _outbox(db: Path) -> list[tuple[Any, ...]]:
-    """What each message says and to whom (``created_at`` is the tick that wrote it)."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        return sorted(con.execute(
-            "SELECT message_id, event_id, event_type, lead_id, channel, recipient, team, urgency "
-            "FROM outbox"
-        ).fetchall())  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +84,9 @@ def test_one_tick_after_a_gap_records_what_5_minute_ticks_record(
         assert len(ids) == len(set(ids)), db.name  # each event id once
     assert sorted(_log(gap)) == sorted(ref)
     assert sorted(_log(every2h)) == sorted(ref)
-    assert _outbox(gap) == _outbox(every5) == _outbox(every2h)  # the same messages, too
-    assert len(_outbox(every5)) > 0
+    # the same messages, too
+    assert outbox_rows(gap) == outbox_rows(every5) == outbox_rows(every2h)
+    assert len(outbox_rows(every5)) > 0
 
 
 HIGH = {"form_type": "contact_form", "service_interest": "seo", "email": "a@x.io",

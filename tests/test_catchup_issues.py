@@ -28,7 +28,7 @@ from leadsla_demo import (
     write_issue_exports,
 )
 
-from .conftest import WriteLeads, three_cadences
+from .conftest import WriteLeads, outbox_rows, three_cadences
 from .test_issues import HIGH, at, issue, write_issues
 
 #: Tuesday 12:00 IST to Wednesday 12:00 IST: Monday's open issues climb, Tuesday's are raised,
@@ -71,15 +71,6 @@ def demo_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-def _outbox(db: Path) -> list[tuple[Any, ...]]:
-    """What each message says and to whom (``created_at`` is the tick that wrote it)."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        return sorted(con.execute(
-            "SELECT message_id, event_id, event_type, lead_id, issue_id, channel, recipient, "
-            "team, urgency FROM outbox"
-        ).fetchall())  # fmt: skip
-
-
 def test_one_tick_after_a_gap_records_the_issue_events_5_minute_ticks_record(
     rules_dir: Path, demo_exports: Path, tmp_path: Path
 ) -> None:
@@ -100,8 +91,9 @@ def test_one_tick_after_a_gap_records_the_issue_events_5_minute_ticks_record(
         assert len(ids) == len(set(ids)), db.name  # each event id once
     assert _log(gap) == ref
     assert _log(every2h) == ref
-    assert _outbox(gap) == _outbox(every5) == _outbox(every2h)  # the same messages, too
-    assert len(_outbox(every5)) > 0
+    # the same messages, too
+    assert outbox_rows(gap) == outbox_rows(every5) == outbox_rows(every2h)
+    assert len(outbox_rows(every5)) > 0
 
 
 def _issue_i_both_ways(rules_dir: Path, exports: Path, tmp_path: Path) -> list[list[Any]]:
