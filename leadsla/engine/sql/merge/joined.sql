@@ -15,6 +15,8 @@
 CREATE OR REPLACE TABLE work.joined AS
 SELECT i.*, {{ never_before_creation(resp, "coalesce(s.created_at, i.created_at)") }}
            AS resp_new, {{ via }} AS resp_via,
+       {{ never_before_creation("i.first_response_at", "coalesce(s.created_at, i.created_at)") }}
+           AS first_response_kept,
        replace($url, '{lead_id}', i.lead_id) AS url,
        s.lead_id IS NULL AS is_new,
        s.crm_owner AS s_owner, s.crm_status AS s_status, s.outcome AS s_outcome,
