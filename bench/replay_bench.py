@@ -66,13 +66,22 @@ def _timed(exports: Path, db: Path, start: datetime, end: datetime,
     return time.perf_counter() - started, time.process_time() - cpu, ticks
 
 
-def bench_demo_week(work: Path, repeats: int) -> dict[str, Any]:
+def demo_exports(work: Path) -> tuple[Path, int]:
+    """The demo's week of lead and issue exports (its generators, the shipped rules), written
+    once into ``work/demo_exports``; the folder and its number of files."""
+    exports = work / "demo_exports"
+    if exports.exists():
+        return exports, len(list(exports.iterdir()))
     rules = load_rules(RULES)
     cal = rules.business_calendars[rules.org.default_calendar]
-    exports = work / "demo_exports"
     leads = generate_leads(cal)
     files = write_exports(leads, exports, rules.sources)
     files += write_issue_exports(generate_issues(leads, cal), exports)
+    return exports, files
+
+
+def bench_demo_week(work: Path, repeats: int) -> dict[str, Any]:
+    exports, files = demo_exports(work)
     start, end = WEEK_START.astimezone(UTC), (WEEK_END + timedelta(hours=12)).astimezone(UTC)
     fast: list[float] = []
     slow: list[float] = []
@@ -94,12 +103,7 @@ def bench_demo_week(work: Path, repeats: int) -> dict[str, Any]:
 
 
 def bench_backtest_day(work: Path, repeats: int) -> dict[str, Any]:
-    rules = load_rules(RULES)
-    cal = rules.business_calendars[rules.org.default_calendar]
-    exports = work / "backtest_exports"
-    leads = generate_leads(cal)
-    write_exports(leads, exports, rules.sources)
-    write_issue_exports(generate_issues(leads, cal), exports)
+    exports, _ = demo_exports(work)
     candidate = work / "candidate"
     shutil.copytree(RULES, candidate)
     policies = candidate / "policies.yaml"
